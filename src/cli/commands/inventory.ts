@@ -1,0 +1,6 @@
+import type { CommandContext } from '../context.js';
+import { notBuiltYet } from './not-built.js';
+
+export async function inventoryCommand(_ctx: CommandContext, _options: Record<string, unknown>): Promise<number> {
+  return notBuiltYet('inventory');
+}

@@ -1,0 +1,174 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, OperatorError } from '../errors.js';
+import {
+  DEFAULT_DAEMON_CONFIG,
+  DEFAULT_DOCKER_HOST,
+  DEFAULT_STATE_DIR,
+  type CommandContext,
+  type GlobalOptions,
+} from './context.js';
+import { notBuiltYet } from './commands/not-built.js';
+import { VERSION } from '../version.js';
+
+type Handler = (ctx: CommandContext, options: Record<string, unknown>) => Promise<number>;
+
+/** The contract's commands (shared/CONTRACT.md), each with its own options and handler. */
+interface CommandSpec {
+  name: string;
+  summary: string;
+  options?: Option[];
+  load: () => Promise<Handler>;
+}
+
+const jsonOption = () => new Option('--json', 'machine-readable output');
+const yesOption = () => new Option('--yes', 'do not ask for confirmation');
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'preflight',
+    summary: 'facts, blockers, warnings, space and downtime estimate (changes nothing)',
+    options: [jsonOption()],
+    load: async () => (await import('./commands/preflight.js')).preflightCommand,
+  },
+  {
+    name: 'inventory',
+    summary: 'images, containers, volumes, networks, with sizes (changes nothing)',
+    options: [jsonOption()],
+    load: async () => (await import('./commands/inventory.js')).inventoryCommand,
+  },
+  {
+    name: 'run',
+    summary: 'the migration: wizard unless --answers; --dry-run prints the plan and changes nothing',
+    options: [
+      new Option('--answers <file>', 'answers file (YAML or JSON) for an unattended run'),
+      yesOption(),
+      new Option('--dry-run', 'print every API call and command of the plan, change nothing'),
+    ],
+    load: async () => async () => notBuiltYet('run'),
+  },
+  {
+    name: 'resume',
+    summary: 'continue an interrupted run from its state file',
+    options: [yesOption()],
+    load: async () => async () => notBuiltYet('resume'),
+  },
+  {
+    name: 'status',
+    summary: 'the current run: steps done, step in progress, what to do next',
+    options: [jsonOption()],
+    load: async () => async () => notBuiltYet('status'),
+  },
+  {
+    name: 'verify',
+    summary: "compare the host with the run's saved inventory",
+    options: [jsonOption()],
+    load: async () => async () => notBuiltYet('verify'),
+  },
+  {
+    name: 'rollback',
+    summary: 'put the host back as it was before the run, then verify that',
+    options: [yesOption()],
+    load: async () => async () => notBuiltYet('rollback'),
+  },
+  {
+    name: 'finalize',
+    summary: 'after a verified run: delete the backups and the old thin pool',
+    options: [yesOption()],
+    load: async () => async () => notBuiltYet('finalize'),
+  },
+  {
+    name: 'answers',
+    summary: 'answers file tools: --template prints a commented file with every key',
+    options: [new Option('--template', 'print a commented answers file with every key, default and choice')],
+    load: async () => (await import('./commands/answers.js')).answersCommand,
+  },
+];
+
+function globalOptions(program: Command, env: NodeJS.ProcessEnv): GlobalOptions {
+  const raw = program.opts<{
+    stateDir?: string;
+    dockerHost?: string;
+    daemonConfig?: string;
+    json?: boolean;
+    verbose?: boolean;
+    color?: boolean;
+  }>();
+  return {
+    stateDir: raw.stateDir ?? DEFAULT_STATE_DIR,
+    dockerHost: raw.dockerHost ?? (env.DOCKER_HOST || DEFAULT_DOCKER_HOST),
+    daemonConfig: raw.daemonConfig ?? DEFAULT_DAEMON_CONFIG,
+    json: raw.json ?? false,
+    verbose: raw.verbose ?? false,
+    color: raw.color !== false && !env.NO_COLOR,
+    hostRoot: env.DEVMAPPER_MIGRATE_HOST_ROOT || '/',
+  };
+}
+
+function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unknown>) => void): Command {
+  const program = new Command('devmapper-migrate')
+    .description('Move a Docker host off the devicemapper storage driver, safely and reversibly.')
+    .version(VERSION)
+    .option('--state-dir <dir>', `state directory (default: ${DEFAULT_STATE_DIR})`)
+    .option('--docker-host <url>', `Docker API address (default: $DOCKER_HOST, else ${DEFAULT_DOCKER_HOST})`)
+    .option('--daemon-config <file>', `daemon configuration file (default: ${DEFAULT_DAEMON_CONFIG})`)
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'more detail')
+    .option('--no-color', 'no colours in the output')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  for (const spec of COMMANDS) {
+    const command = program.command(spec.name).description(spec.summary).exitOverride();
+    for (const option of spec.options ?? []) command.addOption(option);
+    command.action((options: Record<string, unknown>) => onAction(spec, options));
+  }
+  // No command: the same as `run` (contract).
+  program.action(() => onAction(COMMANDS.find((c) => c.name === 'run')!, {}));
+  return program;
+}
+
+/** Parses argv, runs the command, and returns the process exit code; never throws. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let chosen: { spec: CommandSpec; options: Record<string, unknown> } | undefined;
+  const program = buildProgram((spec, options) => {
+    chosen = { spec, options };
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; a usage mistake is exit 2 (commander already printed it).
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    throw error;
+  }
+  if (!chosen) return ExitCode.usage;
+
+  const options = globalOptions(program, env);
+  if (chosen.options.json) options.json = true;
+  const ctx: CommandContext = {
+    options,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  };
+  try {
+    const handler = await chosen.spec.load();
+    return await handler(ctx, chosen.options);
+  } catch (error) {
+    return reportFailure(ctx, error);
+  }
+}
+
+function reportFailure(ctx: CommandContext, error: unknown): number {
+  if (error instanceof OperatorError) {
+    if (ctx.options.json) {
+      ctx.stdout(JSON.stringify({ error: { message: error.message, remedy: error.remedy } }, null, 2) + '\n');
+    }
+    ctx.stderr(`devmapper-migrate: ${error.message}\n  ${error.remedy}\n`);
+    return error.exitCode;
+  }
+  // A bug, not an operator's mistake: keep the stack so it can be reported.
+  ctx.stderr(`devmapper-migrate: internal error (please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
+  return ExitCode.needsOperator;
+}

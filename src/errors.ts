@@ -1,0 +1,37 @@
+/** Exit codes fixed by the contract (shared/CONTRACT.md). */
+export const ExitCode = {
+  ok: 0,
+  /** Blockers found (preflight) or differences found (verify). */
+  findings: 1,
+  /** Bad usage or an invalid answers file. */
+  usage: 2,
+  /** The run failed and the host was rolled back automatically. */
+  rolledBack: 3,
+  /** The run stopped and needs the operator; the state is kept. */
+  needsOperator: 4,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * A problem the operator can act on: printed as message and remedy, without a stack.
+ * Anything else that escapes is a bug and keeps its stack.
+ */
+export class OperatorError extends Error {
+  constructor(
+    message: string,
+    readonly remedy: string,
+    readonly exitCode: ExitCode = ExitCode.needsOperator,
+  ) {
+    super(message);
+    this.name = 'OperatorError';
+  }
+}
+
+/** Bad usage or bad input: exit 2. */
+export class UsageError extends OperatorError {
+  constructor(message: string, remedy: string) {
+    super(message, remedy, ExitCode.usage);
+    this.name = 'UsageError';
+  }
+}
