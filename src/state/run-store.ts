@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OperatorError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { STATE_VERSION, type JournalEntry, type RunState, type StepRecord } from './types.js';
+
+/**
+ * The state directory's layout (CONTRACT.md "Files"): `current` names the active run,
+ * `runs/<id>/` holds its state, inventory, answers, plan, archives and reports.
+ * Our own files, not system files, so they are handled here rather than through Host.
+ */
+export const RUN_SUBDIRECTORIES = ['images', 'volumes', 'layers', 'config-backup'] as const;
+
+/** Creates the state dir 0700, or refuses one that another user owns or others can write. */
+export async function prepareStateDir(stateDir: string): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const info = await lstat(stateDir);
+  if (!info.isDirectory()) {
+    throw new OperatorError(`The state directory ${stateDir} is not a directory.`, 'Pass --state-dir with a directory path.');
+  }
+  const uid = process.getuid?.() ?? info.uid;
+  if (info.uid !== uid) {
+    throw new OperatorError(
+      `The state directory ${stateDir} belongs to uid ${info.uid}, not to this user (uid ${uid}).`,
+      'Use a state directory of your own (--state-dir), or fix its owner with chown.',
+    );
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new OperatorError(
+      `The state directory ${stateDir} can be written by other users (mode ${(info.mode & 0o777).toString(8)}).`,
+      `Run "chmod 700 ${stateDir}" or pass another --state-dir.`,
+    );
+  }
+  await chmod(stateDir, 0o700);
+}
+
+function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The active run's files and state; every change is saved atomically before it returns. */
+export class RunStore {
+  private constructor(
+    readonly stateDir: string,
+    readonly state: RunState,
+  ) {}
+
+  get runId(): string {
+    return this.state.runId;
+  }
+
+  get runDir(): string {
+    return join(this.stateDir, 'runs', this.state.runId);
+  }
+
+  /** A path inside the run directory. */
+  path(...parts: string[]): string {
+    return join(this.runDir, ...parts);
+  }
+
+  /** Starts a new run and makes it the current one. */
+  static async create(
+    stateDir: string,
+    options: RunState['options'],
+    steps: { id: string; title: string }[],
+    now = new Date(),
+  ): Promise<RunStore> {
+    await prepareStateDir(stateDir);
+    const at = now.toISOString();
+    const state: RunState = {
+      version: STATE_VERSION,
+      runId: newRunId(now),
+      toolVersion: VERSION,
+      createdAt: at,
+      updatedAt: at,
+      status: 'in-progress',
+      options,
+      steps: steps.map(({ id, title }) => ({ id, title, status: 'pending', attempts: 0 })),
+      units: {},
+      journal: [],
+      notes: {},
+    };
+    const store = new RunStore(stateDir, state);
+    await mkdir(store.runDir, { recursive: true, mode: 0o700 });
+    for (const sub of RUN_SUBDIRECTORIES) await mkdir(store.path(sub), { recursive: true, mode: 0o700 });
+    await store.save();
+    await writeFileAtomic(join(stateDir, 'current'), `${state.runId}\n`);
+    return store;
+  }
+
+  /** The run named by `<state-dir>/current`, or undefined when there is none. */
+  static async openCurrent(stateDir: string): Promise<RunStore | undefined> {
+    let runId: string;
+    try {
+      runId = (await readFile(join(stateDir, 'current'), 'utf8')).trim();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    if (!/^[\w.-]+$/.test(runId)) {
+      throw new OperatorError(
+        `${join(stateDir, 'current')} does not name a run (found "${runId.slice(0, 40)}").`,
+        `Check the file; the runs are the directories under ${join(stateDir, 'runs')}.`,
+      );
+    }
+    return new RunStore(stateDir, await readState(join(stateDir, 'runs', runId, 'state.json')));
+  }
+
+  async save(): Promise<void> {
+    this.state.updatedAt = new Date().toISOString();
+    await writeFileAtomic(this.path('state.json'), JSON.stringify(this.state, null, 2) + '\n');
+  }
+
+  /** Writes a JSON document of the run (inventory.json, plan.json, ...) atomically, mode 0600. */
+  async writeJson(name: string, value: unknown): Promise<void> {
+    await writeFileAtomic(this.path(name), JSON.stringify(value, null, 2) + '\n');
+  }
+
+  async readJson<T>(name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.path(name), 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new OperatorError(`The run file ${this.path(name)} cannot be read: ${(error as Error).message}.`, 'Check the file; it was not changed.');
+    }
+  }
+
+  step(id: string): StepRecord {
+    const record = this.state.steps.find((step) => step.id === id);
+    if (!record) throw new Error(`Step ${id} is not part of run ${this.runId}.`);
+    return record;
+  }
+
+  async updateStep(id: string, change: Partial<StepRecord>): Promise<void> {
+    Object.assign(this.step(id), change);
+    await this.save();
+  }
+
+  /** Records a change before it is made; rollback undoes the journal newest first. */
+  async journal(stepId: string, kind: string, data: Record<string, unknown>): Promise<JournalEntry> {
+    const entry: JournalEntry = { seq: this.state.journal.length + 1, at: new Date().toISOString(), stepId, kind, data };
+    this.state.journal.push(entry);
+    await this.save();
+    return entry;
+  }
+
+  isUnitDone(key: string): boolean {
+    return key in this.state.units;
+  }
+
+  async markUnitDone(key: string, details: Record<string, unknown>): Promise<void> {
+    this.state.units[key] = { doneAt: new Date().toISOString(), details };
+    await this.save();
+  }
+
+  async forgetUnit(key: string): Promise<void> {
+    delete this.state.units[key];
+    await this.save();
+  }
+
+  async setNote(key: string, value: unknown): Promise<void> {
+    this.state.notes[key] = value;
+    await this.save();
+  }
+}
+
+/** Reads and checks a state file; a damaged one is explained, never silently reset. */
+export async function readState(path: string): Promise<RunState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new OperatorError(
+      `The run's state file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+      'Check that the state directory is the one the run used (--state-dir).',
+    );
+  }
+  let state: RunState;
+  try {
+    state = JSON.parse(text) as RunState;
+  } catch (error) {
+    throw new OperatorError(
+      `The run's state file ${path} is damaged (${text.length} bytes, not valid JSON: ${(error as Error).message}).`,
+      'It was left as it is. The host was not changed by this command. Restore the file from a backup, or inspect it and the run.log beside it to decide by hand.',
+    );
+  }
+  if (typeof state !== 'object' || state === null || state.version !== STATE_VERSION || !Array.isArray(state.steps) || !Array.isArray(state.journal)) {
+    throw new OperatorError(
+      `The run's state file ${path} is not a version-${STATE_VERSION} state file of devmapper-migrate.`,
+      'It was left as it is. Use the devmapper-migrate version that started the run, or inspect the file by hand.',
+    );
+  }
+  return state;
+}

@@ -1,0 +1,62 @@
+import { OperatorError } from '../errors.js';
+import type { RunStore } from '../state/run-store.js';
+import type { BaseStepContext, Step, StepProgress } from './step.js';
+
+export type StepOutcome = 'done' | 'skipped';
+
+/**
+ * Runs one step under the state file's bookkeeping: its start is saved before it acts and its
+ * end after, so a crash leaves "running" behind and `resume` redoes that step (steps are
+ * idempotent). A step already done is skipped.
+ */
+export async function executeStep<C extends BaseStepContext>(
+  step: Step<C>,
+  ctx: C,
+  progress: StepProgress,
+): Promise<StepOutcome> {
+  const { store } = ctx;
+  const record = store.step(step.id);
+  if (record.status === 'done') return 'skipped';
+  testKillPoint(step.id, 'before');
+  await store.updateStep(step.id, {
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    endedAt: undefined,
+    attempts: record.attempts + 1,
+    error: undefined,
+  });
+  ctx.log(`step ${step.id}: started (attempt ${record.attempts})`);
+  try {
+    await step.run(ctx, progress);
+  } catch (error) {
+    await store.updateStep(step.id, {
+      status: 'failed',
+      endedAt: new Date().toISOString(),
+      error: {
+        message: (error as Error).message,
+        remedy: error instanceof OperatorError ? error.remedy : undefined,
+      },
+    });
+    ctx.log(`step ${step.id}: failed: ${(error as Error).message}`);
+    throw error;
+  }
+  await store.updateStep(step.id, { status: 'done', endedAt: new Date().toISOString() });
+  ctx.log(`step ${step.id}: done`);
+  testKillPoint(step.id, 'after');
+  return 'done';
+}
+
+/** The first step that is not done: where a resumed run starts. */
+export function nextStep(store: RunStore): string | undefined {
+  return store.state.steps.find((step) => step.status !== 'done')?.id;
+}
+
+/**
+ * Test-only fault injection (issue 10): DEVMAPPER_MIGRATE_TEST_KILL_AT="<step>:<before|after|middle>"
+ * kills this process with SIGKILL at that point. Inert unless a test sets the variable.
+ * Long steps call it with "middle" after their first unit of work.
+ */
+export function testKillPoint(stepId: string, where: 'before' | 'after' | 'middle'): void {
+  const target = process.env.DEVMAPPER_MIGRATE_TEST_KILL_AT;
+  if (target && target === `${stepId}:${where}`) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,29 @@
+import type { RunStore } from '../state/run-store.js';
+
+/** The migration's phases, in order (DESIGN.md). */
+export const PHASES = ['preflight', 'export', 'quiesce', 'cutover', 'restore', 'verify'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** What a step may show while it works (listr2 task output, or a log line when not on a TTY). */
+export interface StepProgress {
+  /** A line of progress, e.g. "Saving image app/web:1.0 (212 MB)…". */
+  say(text: string): void;
+}
+
+/** What every step gets; the concrete context adds the Docker client, Host, answers, inventory. */
+export interface BaseStepContext {
+  store: RunStore;
+  /** Appends a timestamped line to run.log (and the verbose output). */
+  log(line: string): void;
+}
+
+/**
+ * One step of the migration: idempotent, so that `resume` can run a half-done step again.
+ * A change to the host is journalled (store.journal) *before* it is made, so rollback can undo it.
+ */
+export interface Step<C extends BaseStepContext = BaseStepContext> {
+  id: string;
+  title: string;
+  phase: Phase;
+  run(ctx: C, progress: StepProgress): Promise<void>;
+}
