@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerRecord, ImageRecord, Inventory, VolumeRecord } from '../../../src/docker/types.js';
+import { buildPlan, type PlanAnswers, type PlanFacts } from '../../../src/plan/plan.js';
+import { selectInventory } from '../../../src/plan/select.js';
+
+const image = (id: string, tags: string[]): ImageRecord => ({ id, tags, repoDigests: [], size: 1, created: '', dangling: tags.length === 0 });
+const volume = (name: string): VolumeRecord => ({
+  name, driver: 'local', options: {}, labels: {}, mountpoint: `/var/lib/docker/volumes/${name}/_data`,
+  scope: 'local', size: 1, usedBy: [], anonymous: false, remote: false,
+});
+const container = (name: string, imageId: string, volumes: string[] = [], running = true): ContainerRecord => ({
+  id: `${name}-id`, name, image: 'x', imageId, state: running ? 'running' : 'exited', running, autoRemove: false,
+  restartPolicy: { name: 'no', maximumRetryCount: 0 },
+  mounts: volumes.map((v) => ({ type: 'volume', name: v, source: '', destination: `/${v}`, mode: '', rw: true })),
+  networkMode: 'bridge', networks: [], links: [], volumesFrom: [], sizeRw: 0, labels: {},
+});
+
+const inventory: Inventory = {
+  capturedAt: '',
+  daemon: {
+    serverVersion: '20.10.24', apiVersion: '1.41', driver: 'devicemapper', driverStatus: [], dockerRootDir: '/var/lib/docker',
+    liveRestore: false, swarmState: 'inactive', kernelVersion: '', operatingSystem: '', securityOptions: [],
+    containers: { total: 2, running: 1, paused: 0, stopped: 1 }, images: 3,
+  },
+  images: [image('sha256:aaa', ['app/web:1.0', 'app/web:latest']), image('sha256:bbb', ['tools/debug:1']), image('sha256:ccc', [])],
+  containers: [container('web', 'sha256:aaa', ['data']), container('debug', 'sha256:bbb', [], false)],
+  volumes: [volume('data'), volume('scratch')],
+  networks: [],
+};
+
+const ALL = { include: ['*'], exclude: [] as string[] };
+
+describe('selection', () => {
+  it('takes everything by default, untagged images included', () => {
+    const s = selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL });
+    expect(s.images.map((i) => i.id)).toEqual(['sha256:aaa', 'sha256:bbb', 'sha256:ccc']);
+    expect(s.notes).toEqual([]);
+  });
+
+  it('matches images by any tag, and keeps what an included container needs, saying why', () => {
+    const s = selectInventory(inventory, {
+      images: { include: ['tools/*'], exclude: [] },
+      containers: { include: ['*'], exclude: ['debug'] },
+      volumes: { include: [], exclude: ['*'] },
+    });
+    expect(s.containers.map((c) => c.name)).toEqual(['web']);
+    expect(s.images.map((i) => i.id)).toEqual(['sha256:aaa', 'sha256:bbb']);
+    expect(s.volumes.map((v) => v.name)).toEqual(['data']);
+    expect(s.notes).toEqual(['image app/web:1.0 kept: container web uses it', 'volume data kept: container web mounts it']);
+  });
+});
+
+describe('plan', () => {
+  const answers: PlanAnswers = {
+    target: 'overlay2', images: { save: true, push: false }, containers: { keepWritableLayer: true },
+    volumes: { archive: false }, backup: { dataRoot: 'move', directory: '/var/lib/devmapper-migrate' },
+    service: { manager: 'systemd' },
+  };
+  const facts: PlanFacts = {
+    dataRoot: '/var/lib/docker', daemonConfigPath: '/etc/docker/daemon.json', runDir: '/state/runs/r1',
+    stopCommands: ['systemctl stop docker.socket docker.service'], startCommands: ['systemctl start docker.service'],
+    flagEdits: [{ path: '/etc/sysconfig/docker-storage', removes: ['--storage-driver devicemapper'] }], poolCommands: ['pvcreate -y /dev/sdb'],
+  };
+
+  it('exports before anything stops, and stops before the cutover', () => {
+    const plan = buildPlan(inventory, selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL }), answers, facts);
+    const ids = plan.steps.map((s) => s.id);
+    expect(ids.indexOf('save-images')).toBeLessThan(ids.indexOf('stop-containers'));
+    expect(ids.indexOf('stop-containers')).toBeLessThan(ids.indexOf('stop-daemon'));
+    expect(ids).not.toContain('build-thin-pool');
+    expect(plan.steps.find((s) => s.id === 'save-images')!.downtime).toBe(false);
+    const actions = plan.steps.flatMap((s) => s.actions).join('\n');
+    expect(actions).toContain('GET /images/get?names=app/web:1.0,app/web:latest');
+    expect(actions).toContain('edit /etc/sysconfig/docker-storage: remove --storage-driver devicemapper');
+    expect(actions).toContain('systemctl stop docker.socket docker.service');
+  });
+
+  it('builds the pool only for a direct-lvm target, after the config and before the start', () => {
+    const plan = buildPlan(inventory, selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL }),
+      { ...answers, target: 'direct-lvm', directLvm: { device: '/dev/sdb' } }, facts);
+    const ids = plan.steps.map((s) => s.id);
+    expect(ids.indexOf('build-thin-pool')).toBeGreaterThan(ids.indexOf('rewrite-config'));
+    expect(ids.indexOf('build-thin-pool')).toBeLessThan(ids.indexOf('start-daemon'));
+    expect(plan.steps.find((s) => s.id === 'build-thin-pool')!.actions).toEqual(['pvcreate -y /dev/sdb']);
+  });
+});
