@@ -13,9 +13,17 @@ await build({
   format: 'esm',
   target: 'node18.19',
   external: ['cpu-features', '*.node'],
-  // CommonJS dependencies call require(); give the ESM bundle one.
+  // CommonJS dependencies call require() and read __dirname/__filename (ssh2, loaded by
+  // dockerode, does so as it loads); give the ESM bundle all three.
   banner: {
-    js: "import { createRequire as __dmmCreateRequire } from 'node:module';\nconst require = __dmmCreateRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __dmmCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __dmmFileURLToPath } from 'node:url';",
+      "import { dirname as __dmmDirname } from 'node:path';",
+      'const require = __dmmCreateRequire(import.meta.url);',
+      'const __filename = __dmmFileURLToPath(import.meta.url);',
+      'const __dirname = __dmmDirname(__filename);',
+    ].join('\n'),
   },
   legalComments: 'linked',
   logLevel: 'warning',

@@ -1,0 +1,185 @@
+/**
+ * The connection to the Docker daemon. Everything else in src/docker takes the dockerode
+ * instance from `client.api`; this module owns turning an address into one, checking that
+ * the daemon answers, and saying plainly when it does not.
+ */
+import Docker from 'dockerode';
+import { ExitCode, OperatorError, UsageError } from '../errors.js';
+
+export interface DockerClient {
+  /** The address as the operator gave it (for messages). */
+  readonly address: string;
+  /** What the address points at, e.g. "the socket /var/run/docker.sock" or "tcp://10.0.0.5:2375". */
+  readonly target: string;
+  /**
+   * The dockerode instance. It has no global timeout, because saves, loads and commits may
+   * run for an hour; calls pass `abortSignal` (see `timeoutSignal`) when they should not.
+   */
+  readonly api: Docker;
+}
+
+export interface ConnectOptions {
+  /** How long /_ping may take before the daemon counts as not answering (default 15 s). */
+  timeoutMs?: number;
+}
+
+/** Timeouts for requests that read state: generous, because a busy host answers slowly. */
+export const READ_TIMEOUT_MS = 120_000;
+const PING_TIMEOUT_MS = 15_000;
+
+const REMEDY = 'Start Docker, or pass --docker-host (or set DOCKER_HOST) to the address its daemon listens on.';
+
+interface ParsedAddress {
+  options: Docker.DockerOptions & { pathPrefix?: string };
+  target: string;
+}
+
+/** Turns unix:///path, /path, tcp://host:port or http://host:port into dockerode options. */
+export function parseDockerHost(dockerHost: string): ParsedAddress {
+  const address = dockerHost.trim();
+  // Explicit undefineds: dockerode fills unset fields from $DOCKER_HOST, which must not win over
+  // the address the operator chose.
+  const base = { host: undefined, port: undefined, socketPath: undefined, protocol: 'http' as const };
+  if (address.startsWith('/') || address.startsWith('unix://')) {
+    const socketPath = address.startsWith('unix://') ? address.slice('unix://'.length) : address;
+    if (!socketPath.startsWith('/')) {
+      throw new UsageError(`The Docker address "${dockerHost}" has no absolute socket path.`, 'Write it as unix:///var/run/docker.sock.');
+    }
+    return { options: { ...base, socketPath }, target: `the socket ${socketPath}` };
+  }
+  const match = /^(tcp|http):\/\/\[?([^\]/:]+)\]?(?::(\d+))?\/?$/.exec(address);
+  if (match) {
+    const [, , host, port = '2375'] = match;
+    return { options: { ...base, host, port, pathPrefix: '/' }, target: `tcp://${host}:${port}` };
+  }
+  throw new UsageError(
+    `The Docker address "${dockerHost}" is not one devmapper-migrate can use.`,
+    'Use unix:///var/run/docker.sock (the usual one on the host itself), or tcp://HOST:PORT for a daemon listening without TLS.',
+  );
+}
+
+/** An AbortSignal that fires after ms, for one API call. */
+export function timeoutSignal(ms: number = READ_TIMEOUT_MS): AbortSignal {
+  return AbortSignal.timeout(ms);
+}
+
+const CONNECTION_CODES: Record<string, string> = {
+  ENOENT: 'there is no socket there',
+  ECONNREFUSED: 'nothing listens there',
+  EACCES: 'permission denied (run as root, or as a member of the docker group)',
+  EPERM: 'permission denied (run as root, or as a member of the docker group)',
+  ENOTSOCK: 'the path is not a socket',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve',
+};
+
+/** "unix:///run/docker.sock (the socket /run/docker.sock)", without repeating an address that says it all. */
+function where(client: Pick<DockerClient, 'address' | 'target'>): string {
+  return client.target === client.address ? client.address : `${client.address} (${client.target})`;
+}
+
+function isTimeout(error: { name?: string; code?: string }): boolean {
+  return error.name === 'AbortError' || error.name === 'TimeoutError' || error.code === 'ABORT_ERR';
+}
+
+/**
+ * The OperatorError for a request that never reached the daemon (no socket, refused, timed
+ * out), or undefined when the error is something the daemon itself answered.
+ */
+export function unreachableError(client: Pick<DockerClient, 'address' | 'target'>, error: unknown, timeoutMs?: number): OperatorError | undefined {
+  const e = (error ?? {}) as { name?: string; code?: string; message?: string; statusCode?: number };
+  if (e.statusCode !== undefined) return undefined;
+  let cause: string | undefined;
+  if (isTimeout(e)) cause = `it did not answer within ${Math.round((timeoutMs ?? READ_TIMEOUT_MS) / 1000)} s`;
+  else if (e.code && CONNECTION_CODES[e.code]) cause = `${CONNECTION_CODES[e.code]} (${e.code})`;
+  else if (e.message === 'socket hang up') cause = 'the connection was closed without an answer';
+  if (!cause) return undefined;
+  return new OperatorError(`Cannot reach the Docker daemon at ${where(client)}: ${cause}.`, REMEDY, ExitCode.needsOperator);
+}
+
+/**
+ * GET a JSON endpoint through dockerode's modem: for calls dockerode does not type or does not
+ * pass query parameters to (/_ping with a signal, /system/df?type=volume).
+ */
+export function apiGet<T>(api: Docker, path: string, query: Record<string, unknown> | undefined, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    api.modem.dial(
+      {
+        path: query ? `${path}?` : path,
+        method: 'GET',
+        options: query ? { ...query } : {},
+        abortSignal: signal,
+        statusCodes: { 200: true, 400: 'bad parameter', 404: 'not found', 500: 'server error' },
+      },
+      (error, data) => (error ? reject(error) : resolve(data as T)),
+    );
+  });
+}
+
+/** The daemon's own words for an API error (dockerode keeps them in `json.message`). */
+export function daemonMessage(error: unknown): string {
+  const e = error as { json?: { message?: string }; message?: string };
+  return (e?.json?.message ?? e?.message ?? String(error)).trim();
+}
+
+/**
+ * Runs one read-only API call with a timeout. A daemon that cannot be reached, or that
+ * answers with an error, becomes an OperatorError naming the call; `what` reads like
+ * "listing containers".
+ */
+export async function callDocker<T>(
+  client: DockerClient,
+  what: string,
+  call: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number = READ_TIMEOUT_MS,
+): Promise<T> {
+  try {
+    return await call(timeoutSignal(timeoutMs));
+  } catch (error) {
+    const unreachable = unreachableError(client, error, timeoutMs);
+    if (unreachable) throw unreachable;
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined) {
+      throw new OperatorError(
+        `Docker at ${client.address} failed while ${what}: ${daemonMessage(error)} (HTTP ${status}).`,
+        "Look at the Docker daemon's log (journalctl -u docker) and try again.",
+      );
+    }
+    throw error;
+  }
+}
+
+/** Connects to the daemon at dockerHost and checks that it answers /_ping. */
+export async function connectDocker(dockerHost: string, options: ConnectOptions = {}): Promise<DockerClient> {
+  const { options: dockerOptions, target } = parseDockerHost(dockerHost);
+  let api: Docker;
+  try {
+    api = new Docker(dockerOptions);
+  } catch (error) {
+    // dockerode reads $DOCKER_HOST and $DOCKER_CERT_PATH even when given an address.
+    throw new UsageError(
+      `Cannot set up the Docker client for ${dockerHost}: ${(error as Error).message}`,
+      'Check DOCKER_HOST, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY in the environment, or unset them and pass --docker-host.',
+    );
+  }
+  const client: DockerClient = { address: dockerHost, target, api };
+  const timeoutMs = options.timeoutMs ?? PING_TIMEOUT_MS;
+  try {
+    await apiGet<unknown>(api, '/_ping', undefined, timeoutSignal(timeoutMs));
+  } catch (error) {
+    throw (
+      unreachableError(client, error, timeoutMs) ??
+      new OperatorError(
+        `The Docker daemon at ${where(client)} does not answer like Docker: ${daemonMessage(error)}.`,
+        REMEDY,
+        ExitCode.needsOperator,
+      )
+    );
+  }
+  return client;
+}

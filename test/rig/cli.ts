@@ -1,0 +1,30 @@
+// Running the real single-file build, as operators do, from integration tests.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.js';
+import { run, runOk, type RunResult } from './proc.js';
+
+export const DIST = join(REPO_ROOT, 'dist', 'devmapper-migrate.mjs');
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path).reduce((newest, entry) => Math.max(newest, newestMtime(join(path, entry))), stat.mtimeMs);
+}
+
+/** Rebuilds dist/devmapper-migrate.mjs when it is missing or older than src/, bin/ or the lockfile. */
+export async function ensureDist(): Promise<string> {
+  const sources = ['src', 'bin', 'package-lock.json', 'scripts/bundle.mjs'].map((p) => join(REPO_ROOT, p)).filter(existsSync);
+  const newestSource = Math.max(...sources.map(newestMtime));
+  if (!existsSync(DIST) || statSync(DIST).mtimeMs < newestSource) {
+    await runOk(process.execPath, ['scripts/bundle.mjs'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
+  }
+  return DIST;
+}
+
+/** Runs `node dist/devmapper-migrate.mjs ARGS` without DOCKER_HOST leaking in from the caller. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const base = { ...process.env };
+  delete base.DOCKER_HOST;
+  return run(process.execPath, [DIST, ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...env }, timeoutMs: 300_000 });
+}

@@ -1,0 +1,131 @@
+// A private image registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1, with
+// htpasswd (bcrypt) auth when asked. 127.0.0.0/8 registries are insecure by default for
+// dockerd, so pushes need no TLS.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { removeTree } from './mounts.js';
+import { freePort } from './net.js';
+import { RIG_DIR, ensureRigDir, writeOwner } from './paths.js';
+import { cmdline, isAlive, runOk, sleep, terminate } from './proc.js';
+
+export const REGISTRY_BIN = '/usr/bin/docker-registry';
+
+export interface RegistryOptions {
+  /** Require htpasswd logins (default true). */
+  auth?: boolean;
+  ownerPid?: number;
+}
+
+/** What a test needs to use the registry (plain data). */
+export interface RegistryInfo {
+  /** "127.0.0.1:PORT" */
+  address: string;
+  /** Empty when the registry has no auth. */
+  username: string;
+  password: string;
+  dir: string;
+}
+
+export interface RegistryHandle extends RegistryInfo {
+  stop(): Promise<void>;
+  info(): RegistryInfo;
+}
+
+const PID_FILE = 'registry.pid';
+
+function configYaml(dir: string, port: number, auth: boolean): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    '  delete:',
+    '    enabled: true',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${randomBytes(16).toString('hex')}`,
+    ...(auth ? ['auth:', '  htpasswd:', '    realm: dmm-rig', `    path: ${join(dir, 'htpasswd')}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** 401 (auth wanted) or 200 on /v2/ means the registry serves. */
+async function answers(address: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2_000) });
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a registry on a free 127.0.0.1 port and waits until it serves /v2/. */
+export async function startRegistry(options: RegistryOptions = {}): Promise<RegistryHandle> {
+  const auth = options.auth ?? true;
+  ensureRigDir();
+  const dir = mkdtempSync(join(RIG_DIR, 'reg-'));
+  writeOwner(dir, 'registry', 'registry', options.ownerPid);
+  const username = auth ? 'dmm-test' : '';
+  const password = auth ? randomBytes(12).toString('hex') : '';
+  try {
+    mkdirSync(join(dir, 'data'));
+    if (auth) {
+      const entry = await runOk('htpasswd', ['-Bbn', username, password]);
+      writeFileSync(join(dir, 'htpasswd'), entry.trim() + '\n', { mode: 0o600 });
+    }
+    // A port can be taken between choosing and binding: try a few.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freePort();
+      const address = `127.0.0.1:${port}`;
+      writeFileSync(join(dir, 'config.yml'), configYaml(dir, port, auth));
+      const log = openSync(join(dir, 'registry.log'), 'a');
+      const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], {
+        detached: true,
+        stdio: ['ignore', log, log],
+      });
+      closeSync(log);
+      child.unref();
+      const pid = child.pid!;
+      writeFileSync(join(dir, PID_FILE), `${pid}\n`);
+      for (let i = 0; i < 100 && isAlive(pid); i++) {
+        if (await answers(address)) {
+          const info: RegistryInfo = { address, username, password, dir };
+          return { ...info, stop: () => teardownRegistryDir(dir), info: () => ({ ...info }) };
+        }
+        await sleep(100);
+      }
+      await terminate([pid], 5_000);
+    }
+    throw new Error(`docker-registry did not start; see ${join(dir, 'registry.log')}:\n${readLog(dir)}`);
+  } catch (error) {
+    const log = readLog(dir);
+    await teardownRegistryDir(dir).catch(() => undefined);
+    throw new Error(`${(error as Error).message}\n${log}`);
+  }
+}
+
+function readLog(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'registry.log'), 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Stops a registry started by the rig and deletes its directory (used by the sweeper too). */
+export async function teardownRegistryDir(dir: string): Promise<void> {
+  let pid: number | undefined;
+  try {
+    pid = Number(readFileSync(join(dir, PID_FILE), 'utf8').trim());
+  } catch {
+    pid = undefined;
+  }
+  if (pid && isAlive(pid) && cmdline(pid).includes(dir + '/')) await terminate([pid], 10_000);
+  await removeTree(dir);
+}
