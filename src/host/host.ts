@@ -31,6 +31,30 @@ export interface FileStat {
   mtimeMs: number;
 }
 
+/** Space on the filesystem holding a path (statfs), in bytes. */
+export interface FsSpace {
+  /** The filesystem's magic number (f_type), e.g. 0x58465342 for xfs. */
+  type: number;
+  blockSize: number;
+  totalBytes: number;
+  /** Free for unprivileged users (f_bavail): what a non-root writer could still use. */
+  availableBytes: number;
+  /** Free including the reserved blocks (f_bfree). */
+  freeBytes: number;
+}
+
+/** How host.mkdir sets up a directory (no umask: the mode is set as given). */
+export interface MkdirOptions {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface WriteFileOptions {
+  /** Permission bits of the file (default: those of the file it replaces, else 0644). */
+  mode?: number;
+}
+
 export interface Host {
   /** Where "/" is: "/" on a real host, a fixture tree in tests. */
   readonly root: string;
@@ -44,4 +68,18 @@ export interface Host {
   run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** Absolute path of a command on PATH, or undefined. */
   which(command: string): Promise<string | undefined>;
+  /** statfs of the filesystem holding a path, or undefined when the path does not exist. */
+  statfs(path: string): Promise<FsSpace | undefined>;
+  /** The path with every symlink resolved (as a host path), or undefined when it does not exist. */
+  realpath(path: string): Promise<string | undefined>;
+  /** rename(2) of a path; throws Node's error (EXDEV across filesystems, EBUSY on a mount point). */
+  rename(from: string, to: string): Promise<void>;
+  /** Creates a directory and its missing parents; mode and owner set exactly when given. */
+  mkdir(path: string, options?: MkdirOptions): Promise<void>;
+  /** Removes an empty directory (throws ENOTEMPTY otherwise). */
+  rmdir(path: string): Promise<void>;
+  /** Writes a file atomically (temporary file, fsync, rename). */
+  writeFile(path: string, content: string, options?: WriteFileOptions): Promise<void>;
+  /** Removes a file (not a directory); a missing file is not an error. */
+  unlink(path: string): Promise<void>;
 }

@@ -1,0 +1,74 @@
+import { chmod, chown, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { MkdirOptions, WriteFileOptions } from './host.js';
+
+/**
+ * The changing half of file access (rename, mkdir, rmdir, atomic write), with host paths
+ * mapped under a root as RootedFiles maps them. Errors are Node's, with their `code`
+ * (EXDEV, EBUSY, EPERM, ...), so callers can explain them.
+ */
+export class RootedWrites {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  map(hostPath: string): string {
+    if (!path.isAbsolute(hostPath)) throw new Error(`host paths must be absolute, got "${hostPath}"`);
+    return this.root === '/' ? path.normalize(hostPath) : path.join(this.root, hostPath);
+  }
+
+  /** rename(2): atomic on one filesystem; EXDEV across filesystems, never a copy. */
+  async rename(from: string, to: string): Promise<void> {
+    await rename(this.map(from), this.map(to));
+  }
+
+  /** Creates a directory (and missing parents) and sets its mode and owner exactly (no umask). */
+  async mkdir(hostPath: string, options: MkdirOptions = {}): Promise<void> {
+    const real = this.map(hostPath);
+    await mkdir(real, { recursive: true });
+    if (options.mode !== undefined) await chmod(real, options.mode);
+    if (options.uid !== undefined && options.gid !== undefined) await chown(real, options.uid, options.gid);
+  }
+
+  /** Removes an empty directory (ENOTEMPTY otherwise: nothing is ever removed recursively). */
+  async rmdir(hostPath: string): Promise<void> {
+    await rmdir(this.map(hostPath));
+  }
+
+  /** Removes a file (a file we wrote, on undo); a missing one is not an error. */
+  async unlink(hostPath: string): Promise<void> {
+    try {
+      await unlink(this.map(hostPath));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  /** Writes a file atomically: a temporary file beside it, fsync, rename, fsync the directory. */
+  async writeFile(hostPath: string, content: string, options: WriteFileOptions = {}): Promise<void> {
+    const real = this.map(hostPath);
+    const temporary = path.join(path.dirname(real), `.${path.basename(real)}.tmp-${process.pid}`);
+    // Without a mode, a replaced file keeps its own (daemon.json may be 0600 on purpose).
+    const mode = options.mode ?? ((await stat(real).catch(() => undefined))?.mode ?? 0o644) & 0o7777;
+    const file = await open(temporary, 'w', mode);
+    try {
+      await file.writeFile(content);
+      await file.chmod(mode);
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    await file.close();
+    await rename(temporary, real);
+    const directory = await open(path.dirname(real), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// NodeHost against real temp trees and real commands: the root mapping, symlinks that must
+// stay under the root, statfs, and commands that fail or are missing.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeHost } from '../../../src/host/node-host.js';
+
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'dmm-nodehost-'));
+  await mkdir(path.join(root, 'etc/docker'), { recursive: true });
+  await mkdir(path.join(root, 'data/docker/volumes'), { recursive: true });
+  await mkdir(path.join(root, 'var/lib'), { recursive: true });
+  await writeFile(path.join(root, 'etc/docker/daemon.json'), '{"debug": true}\n');
+  // An absolute link, as on a real host: it must resolve inside the root, not on this machine.
+  await symlink('/data/docker', path.join(root, 'var/lib/docker'));
+  await symlink('../../etc', path.join(root, 'var/lib/etc-link'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('NodeHost files under a root', () => {
+  it('reads, lists and stats host paths under the root', async () => {
+    const host = new NodeHost(root);
+    expect(host.root).toBe(root);
+    expect(await host.readFile('/etc/docker/daemon.json')).toBe('{"debug": true}\n');
+    expect(await host.readFile('/etc/docker/missing.json')).toBeUndefined();
+    expect(await host.readFile('/etc/docker/daemon.json/x')).toBeUndefined();
+    expect(await host.listDir('/etc/docker')).toEqual(['daemon.json']);
+    expect(await host.listDir('/nope')).toBeUndefined();
+    expect((await host.stat('/var/lib/docker'))?.kind).toBe('symlink');
+    expect((await host.stat('/etc/docker'))?.kind).toBe('directory');
+    expect(await host.stat('/nope')).toBeUndefined();
+  });
+
+  it('resolves absolute and relative symlinks inside the root', async () => {
+    const host = new NodeHost(root);
+    expect(await host.realpath('/var/lib/docker/volumes')).toBe('/data/docker/volumes');
+    expect(await host.realpath('/var/lib/etc-link/docker/daemon.json')).toBe('/etc/docker/daemon.json');
+    // ".." after a link applies to the link's target, as the kernel does it.
+    expect(await host.realpath('/var/lib/docker/../docker/volumes')).toBe('/data/docker/volumes');
+    expect(await host.realpath('/var/lib/docker/../lib')).toBeUndefined();
+    expect(await host.realpath('/var/lib/nope')).toBeUndefined();
+  });
+
+  it('rejects relative host paths (a bug, not an operator error)', async () => {
+    await expect(new NodeHost(root).readFile('etc/docker/daemon.json')).rejects.toThrow(/absolute/);
+  });
+
+  it('measures the filesystem holding a path', async () => {
+    const space = await new NodeHost(root).statfs('/etc/docker');
+    expect(space).toBeDefined();
+    expect(space!.totalBytes).toBeGreaterThan(0);
+    expect(space!.availableBytes).toBeLessThanOrEqual(space!.totalBytes);
+    expect(await new NodeHost(root).statfs('/nope')).toBeUndefined();
+  });
+
+  it('reads the real /proc with root "/"', async () => {
+    const host = new NodeHost('/');
+    expect((await host.readFile(`/proc/${process.pid}/cmdline`))?.split('\0')[0]).toContain('node');
+    expect(await host.realpath(path.join(root, 'var/lib/etc-link'))).toBe(path.join(root, 'etc'));
+  });
+});
+
+describe('NodeHost commands', () => {
+  const host = new NodeHost(root);
+
+  it('runs a command and returns its output and exit code, never throwing', async () => {
+    const ok = await host.run('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    expect(ok).toMatchObject({ command: 'sh', exitCode: 3, stdout: 'out', stderr: 'err' });
+    const input = await host.run('cat', [], { input: 'hello' });
+    expect(input.stdout).toBe('hello');
+    const env = await host.run('sh', ['-c', 'echo $LC_ALL'], { env: { LC_ALL: 'C' } });
+    expect(env.stdout).toBe('C');
+  });
+
+  it('gives 127 for a missing command and 124 after a timeout', async () => {
+    expect(await host.run('no-such-command-dmm', [])).toMatchObject({ exitCode: 127, stderr: expect.stringContaining('not found') });
+    expect((await host.run('sleep', ['5'], { timeoutMs: 200 })).exitCode).toBe(124);
+  });
+
+  it('finds commands on PATH and in sbin', async () => {
+    expect(await host.which('sh')).toMatch(/\/sh$/);
+    expect(await host.which('no-such-command-dmm')).toBeUndefined();
+    expect(await host.which('/bin/sh')).toBe('/bin/sh');
+  });
+});
