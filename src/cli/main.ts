@@ -78,8 +78,12 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'answers',
-    summary: 'answers file tools: --template prints a commented file with every key',
-    options: [new Option('--template', 'print a commented answers file with every key, default and choice')],
+    summary: 'answers file tools: --template prints a commented file with every key; --check FILE checks one',
+    options: [
+      new Option('--template', 'print a commented answers file with every key, default and choice'),
+      new Option('--check <file>', 'check an answers file for an unattended run: exit 0, or 2 naming every problem'),
+      jsonOption(),
+    ],
     load: async () => (await import('./commands/answers.js')).answersCommand,
   },
 ];
