@@ -1,0 +1,178 @@
+/**
+ * Describes a directory tree (kind, mode, owner, content checksum, symlink target, mtime,
+ * hard links, devices, xattrs) and lists the differences between two trees: what verify
+ * reports for volumes, and what the archive tests assert on.
+ */
+import { createHash } from 'node:crypto';
+import { open, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { splitDev } from './tar-format.js';
+import { walkTree } from './walk.js';
+import type { XattrReader } from './xattr.js';
+
+export type TreeEntryKind = 'file' | 'directory' | 'symlink' | 'character-device' | 'block-device' | 'fifo' | 'socket' | 'other';
+
+export interface TreeEntry {
+  kind: TreeEntryKind;
+  /** Permission bits including setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes, for files; 0 otherwise. */
+  size: number;
+  /** Hex sha256 of the content, for files. */
+  sha256?: string;
+  linkTarget?: string;
+  mtimeMs: number;
+  mtimeNs: bigint;
+  /** For an inode with several names: its first name in sorted order (itself for the first). */
+  hardlinkOf?: string;
+  /** "major:minor", for devices. */
+  device?: string;
+  /** Extended attributes as name → hex value, when a reader was given and the entry has any. */
+  xattrs?: Record<string, string>;
+}
+
+export interface DescribeOptions {
+  /** Reads xattrs (see xattr.ts); without it they are not described. */
+  readXattrs?: XattrReader;
+}
+
+/** Every entry under `dir` by relative path ('.' is `dir` itself). */
+export async function describeTree(dir: string, options: DescribeOptions = {}): Promise<Map<string, TreeEntry>> {
+  const xattrs = options.readXattrs ? await options.readXattrs(dir) : undefined;
+  const tree = new Map<string, TreeEntry>();
+  const inodes = new Map<string, string>();
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  for await (const { rel, abs, stat } of walkTree(dir)) {
+    const key = rel === '' ? '.' : rel;
+    const entry = baseEntry(stat);
+    if (entry.kind !== 'directory' && stat.nlink > 1n) {
+      const inode = `${stat.dev}:${stat.ino}`;
+      const first = inodes.get(inode);
+      entry.hardlinkOf = first ?? key;
+      if (first === undefined) inodes.set(inode, key);
+      else if (entry.kind === 'file') entry.sha256 = tree.get(first)?.sha256;
+    }
+    if (entry.kind === 'file' && entry.sha256 === undefined) entry.sha256 = await hashFile(abs, buffer);
+    if (entry.kind === 'symlink') entry.linkTarget = await readlink(abs);
+    const attrs = xattrs?.get(rel);
+    if (attrs && attrs.size > 0) {
+      entry.xattrs = Object.fromEntries([...attrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => [name, value.toString('hex')]));
+    }
+    tree.set(key, entry);
+  }
+  return tree;
+}
+
+function baseEntry(stat: BigIntStats): TreeEntry {
+  const kind = kindOf(stat);
+  const entry: TreeEntry = {
+    kind,
+    mode: Number(stat.mode) & 0o7777,
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: kind === 'file' ? Number(stat.size) : 0,
+    mtimeMs: Number(stat.mtimeNs) / 1e6,
+    mtimeNs: stat.mtimeNs,
+  };
+  if (kind === 'character-device' || kind === 'block-device') {
+    const { major, minor } = splitDev(stat.rdev);
+    entry.device = `${major}:${minor}`;
+  }
+  return entry;
+}
+
+function kindOf(stat: BigIntStats): TreeEntryKind {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isCharacterDevice()) return 'character-device';
+  if (stat.isBlockDevice()) return 'block-device';
+  if (stat.isFIFO()) return 'fifo';
+  if (stat.isSocket()) return 'socket';
+  return 'other';
+}
+
+async function hashFile(file: string, buffer: Buffer): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+export type DifferenceField = 'missing' | 'extra' | 'kind' | 'content' | 'mode' | 'owner' | 'linkTarget' | 'mtime' | 'hardlink' | 'device' | 'xattrs';
+
+export interface Difference {
+  /** Relative path ('.' is the root). */
+  path: string;
+  field: DifferenceField;
+  /** The value in the first tree (absent for 'extra'). */
+  a?: string;
+  /** The value in the second tree (absent for 'missing'). */
+  b?: string;
+}
+
+export interface CompareOptions extends DescribeOptions {
+  /**
+   * Largest mtime difference taken as equal, in nanoseconds. Default 2000: Node sets times
+   * through utimes with microsecond resolution, so restored times can differ below that.
+   */
+  mtimeToleranceNs?: number;
+  /** Do not compare modification times at all. */
+  ignoreMtime?: boolean;
+  /** Do not compare the root directory's own metadata (mode, owner, mtime). */
+  ignoreRoot?: boolean;
+}
+
+/** Every difference between the trees at `a` and `b` (empty when they match). */
+export async function compareTrees(a: string, b: string, options: CompareOptions = {}): Promise<Difference[]> {
+  const [left, right] = [await describeTree(a, options), await describeTree(b, options)];
+  return diffTrees(left, right, options);
+}
+
+/** Differences between two described trees. */
+export function diffTrees(left: Map<string, TreeEntry>, right: Map<string, TreeEntry>, options: CompareOptions = {}): Difference[] {
+  const tolerance = BigInt(options.mtimeToleranceNs ?? 2000);
+  const differences: Difference[] = [];
+  for (const [path, x] of left) {
+    const y = right.get(path);
+    if (y === undefined) {
+      differences.push({ path, field: 'missing', a: x.kind });
+      continue;
+    }
+    if (path === '.' && options.ignoreRoot) continue;
+    if (x.kind !== y.kind) {
+      differences.push({ path, field: 'kind', a: x.kind, b: y.kind });
+      continue;
+    }
+    const add = (field: DifferenceField, u: string | undefined, v: string | undefined) => {
+      if (u !== v) differences.push({ path, field, a: u, b: v });
+    };
+    add('content', x.sha256, y.sha256);
+    add('mode', x.mode.toString(8).padStart(4, '0'), y.mode.toString(8).padStart(4, '0'));
+    add('owner', `${x.uid}:${x.gid}`, `${y.uid}:${y.gid}`);
+    add('linkTarget', x.linkTarget, y.linkTarget);
+    add('hardlink', x.hardlinkOf, y.hardlinkOf);
+    add('device', x.device, y.device);
+    add('xattrs', x.xattrs && JSON.stringify(x.xattrs), y.xattrs && JSON.stringify(y.xattrs));
+    const delta = x.mtimeNs > y.mtimeNs ? x.mtimeNs - y.mtimeNs : y.mtimeNs - x.mtimeNs;
+    if (!options.ignoreMtime && delta > tolerance) differences.push({ path, field: 'mtime', a: isoNs(x.mtimeNs), b: isoNs(y.mtimeNs) });
+  }
+  for (const [path, y] of right) if (!left.has(path)) differences.push({ path, field: 'extra', b: y.kind });
+  return differences;
+}
+
+function isoNs(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const rest = (ns % 1_000_000n).toString().padStart(6, '0');
+  return new Date(Number(ms)).toISOString().replace('Z', `${rest}Z`);
+}
