@@ -1,0 +1,188 @@
+/**
+ * Talking to a registry directly (Docker Registry HTTP API v2), for what the daemon does not
+ * tell: whether the registry speaks HTTPS, HTTP or nothing (preflight), and which manifest
+ * digest it holds for a tag (proof that a push landed, and that it is still there on resume).
+ */
+import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import type { RegistryAuth } from '../config/registry-auth.js';
+import type { DockerClient } from './client.js';
+import { hostOfAddress, type DaemonRegistryConfig, type RegistryTransport } from '../config/registry-transport.js';
+
+/** Manifest types a push may have stored; the registry answers with the one it has. */
+const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+].join(', ');
+
+const CERT_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME|HOSTNAME/;
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function request(url: string, options: { headers?: Record<string, string>; insecureTls?: boolean; timeoutMs?: number; method?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const lib = url.startsWith('https:') ? https : http;
+    const req = lib.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        timeout: options.timeoutMs ?? 15_000,
+        ...(url.startsWith('https:') ? { rejectUnauthorized: !options.insecureTls } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // A manifest or a token is small; a huge answer is not one.
+          if (size > 16 << 20) req.destroy(new Error(`${url} answered with more than 16 MiB`));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${url}`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a registry speaks, found by asking `/v2/` over HTTPS, then HTTPS unverified, then HTTP. */
+export async function probeRegistry(address: string, timeoutMs = 10_000): Promise<{ transport: RegistryTransport; detail?: string }> {
+  const base = address.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  try {
+    await request(`https://${base}/v2/`, { timeoutMs });
+    return { transport: 'https' };
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+      return { transport: 'unreachable', detail: code };
+    }
+    if (CERT_ERRORS.test(code)) {
+      try {
+        await request(`https://${base}/v2/`, { timeoutMs, insecureTls: true });
+        return { transport: 'https-untrusted', detail: code };
+      } catch {
+        // Fall through to plain HTTP.
+      }
+    }
+  }
+  try {
+    await request(`http://${base}/v2/`, { timeoutMs });
+    return { transport: 'http' };
+  } catch (error) {
+    return { transport: 'unreachable', detail: errorCode(error) };
+  }
+}
+
+function errorCode(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' ? e.code : typeof e.message === 'string' ? e.message : String(error);
+}
+
+/** The registry host's IP addresses (empty when it does not resolve). */
+export async function resolveRegistryIps(address: string): Promise<string[]> {
+  const host = hostOfAddress(address);
+  if (isIP(host)) return [host];
+  try {
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}
+
+/** The daemon's insecure-registry settings (`GET /info` RegistryConfig). */
+export async function daemonRegistryConfig(client: DockerClient): Promise<DaemonRegistryConfig> {
+  const info = (await client.api.info()) as {
+    RegistryConfig?: { InsecureRegistryCIDRs?: string[] | null; IndexConfigs?: Record<string, { Secure?: boolean }> | null };
+  };
+  const indexConfigs: Record<string, { secure: boolean }> = {};
+  for (const [name, config] of Object.entries(info.RegistryConfig?.IndexConfigs ?? {})) indexConfigs[name] = { secure: config.Secure !== false };
+  return { insecureRegistryCidrs: info.RegistryConfig?.InsecureRegistryCIDRs ?? [], indexConfigs };
+}
+
+export interface ManifestQuery {
+  address: string;
+  /** The repository path inside the registry ("migrated/app/web"). */
+  repository: string;
+  /** A tag or a digest. */
+  reference: string;
+  auth?: RegistryAuth;
+  /** "http" for a plain-HTTP registry; default "https". */
+  scheme?: 'http' | 'https';
+  /** Accept a certificate this host does not trust (an insecure registry). */
+  insecureTls?: boolean;
+}
+
+/**
+ * The digest of the manifest the registry holds for a tag (its Docker-Content-Digest, else the
+ * sha256 of the manifest's bytes), or undefined when it has none. Speaks basic auth and the
+ * bearer-token handshake.
+ */
+export async function registryManifestDigest(query: ManifestQuery): Promise<string | undefined> {
+  const base = `${query.scheme ?? 'https'}://${query.address.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')}`;
+  const url = `${base}/v2/${query.repository}/manifests/${query.reference}`;
+  const headers: Record<string, string> = { Accept: MANIFEST_TYPES };
+  const basic = basicAuth(query.auth);
+  if (basic) headers.Authorization = basic;
+  let reply = await request(url, { headers, insecureTls: query.insecureTls });
+  if (reply.status === 401) {
+    const challenge = String(reply.headers['www-authenticate'] ?? '');
+    if (/^bearer /i.test(challenge)) {
+      const token = await bearerToken(challenge, query);
+      reply = await request(url, { headers: { Accept: MANIFEST_TYPES, Authorization: `Bearer ${token}` }, insecureTls: query.insecureTls });
+    }
+  }
+  if (reply.status === 404) return undefined;
+  if (reply.status === 401 || reply.status === 403) {
+    throw new Error(`The registry ${query.address} refused ${query.auth?.username ? `user ${query.auth.username}` : 'anonymous access'} (HTTP ${reply.status}).`);
+  }
+  if (reply.status !== 200) throw new Error(`The registry ${query.address} answered HTTP ${reply.status} for ${query.repository}:${query.reference}.`);
+  const header = reply.headers['docker-content-digest'];
+  if (typeof header === 'string' && header.startsWith('sha256:')) return header;
+  return `sha256:${createHash('sha256').update(reply.body).digest('hex')}`;
+}
+
+function basicAuth(auth: RegistryAuth | undefined): string | undefined {
+  if (!auth?.username || auth.password === undefined) return undefined;
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+}
+
+/** A token from the realm a bearer challenge names (the distribution token protocol). */
+async function bearerToken(challenge: string, query: ManifestQuery): Promise<string> {
+  const params: Record<string, string> = {};
+  for (const match of challenge.slice('bearer '.length).matchAll(/(\w+)="([^"]*)"/g)) params[match[1] as string] = match[2] as string;
+  if (!params.realm) throw new Error(`The registry ${query.address} asked for a token without saying where to get one.`);
+  const url = new URL(params.realm);
+  if (params.service) url.searchParams.set('service', params.service);
+  url.searchParams.set('scope', params.scope ?? `repository:${query.repository}:pull`);
+  const headers: Record<string, string> = {};
+  const basic = basicAuth(query.auth);
+  if (basic) headers.Authorization = basic;
+  const reply = await request(url.toString(), { headers, insecureTls: query.insecureTls });
+  if (reply.status !== 200) throw new Error(`The registry's token service refused ${query.auth?.username ? `user ${query.auth.username}` : 'anonymous access'} (HTTP ${reply.status}).`);
+  const body = JSON.parse(reply.body.toString('utf8')) as { token?: string; access_token?: string };
+  const token = body.token ?? body.access_token;
+  if (!token) throw new Error(`The registry's token service gave no token.`);
+  return token;
+}
+
+/** Splits "<address>/<repository>:<tag>" as pushImage's targetRef is built. */
+export function splitRegistryRef(ref: string): { address: string; repository: string; tag: string } {
+  const slash = ref.indexOf('/');
+  const address = ref.slice(0, slash);
+  const rest = ref.slice(slash + 1);
+  const colon = rest.lastIndexOf(':');
+  return colon > rest.lastIndexOf('/') ? { address, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) } : { address, repository: rest, tag: 'latest' };
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DaemonHttpError, streamGet } from '../../../src/docker/daemon-stream.js';
+
+const root = mkdtempSync(join(tmpdir(), 'dmm-stream-'));
+const servers: Server[] = [];
+let count = 0;
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A server on a unix socket that answers every request with these raw byte pieces, sent one by one. */
+async function rawServer(pieces: (string | Buffer)[], then: 'end' | 'hang' = 'end', seen: string[] = []): Promise<string> {
+  const path = join(root, `s${++count}.sock`);
+  const server = createServer((socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', async (request) => {
+      seen.push(request.toString('latin1'));
+      for (const piece of pieces) {
+        socket.write(piece);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      if (then === 'end') socket.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  servers.push(server);
+  return `unix://${path}`;
+}
+
+async function body(address: string, signal?: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  const size = await streamGet({ address }, '/images/get?names=a%3A1', { onData: (c) => chunks.push(Buffer.from(c)), signal });
+  const text = Buffer.concat(chunks).toString();
+  expect(size).toBe(Buffer.byteLength(text));
+  return text;
+}
+
+describe('streamGet', () => {
+  it('sends a plain GET and decodes a chunked body split anywhere, with extensions and trailers', async () => {
+    const seen: string[] = [];
+    const raw = 'HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: y\r\n\r\n';
+    const pieces = raw.split('').reduce<string[]>((acc, ch, i) => (i % 3 === 0 ? [...acc, ch] : [...acc.slice(0, -1), `${acc.at(-1)}${ch}`]), []);
+    expect(await body(await rawServer(pieces, 'hang', seen))).toBe('hello world');
+    expect(seen[0]).toMatch(/^GET \/images\/get\?names=a%3A1 HTTP\/1\.1\r\nHost: docker\r\n/);
+  });
+
+  it('reads a Content-Length body and a body that runs to the end of the connection', async () => {
+    expect(await body(await rawServer(['HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab', 'cd'], 'hang'))).toBe('abcd');
+    expect(await body(await rawServer(['HTTP/1.0 200 OK\r\n\r\nuntil', ' eof']))).toBe('until eof');
+  });
+
+  it('gives an error with the daemon words for a non-200 answer, and passes none of its body on', async () => {
+    const address = await rawServer(['HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n{"message":"reference does not exist"}\n']);
+    const chunks: Buffer[] = [];
+    const error = await streamGet({ address }, '/x', { onData: (c) => chunks.push(c) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DaemonHttpError);
+    expect(error).toMatchObject({ statusCode: 404, json: { message: 'reference does not exist' } });
+    expect(chunks).toEqual([]);
+  });
+
+  it('fails when the connection ends in the middle of a chunked or sized body', async () => {
+    await expect(body(await rawServer(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly part']))).rejects.toThrow(/middle of its answer/);
+    await expect(body(await rawServer(['HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort']))).rejects.toThrow(/middle of its answer/);
+  });
+
+  it('refuses malformed chunking and answers that are not HTTP', async () => {
+    await expect(body(await rawServer(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']))).rejects.toThrow(/malformed/);
+    await expect(body(await rawServer(['SSH-2.0-OpenSSH\r\n\r\n']))).rejects.toThrow(/did not answer in HTTP/);
+  });
+
+  it('stops when aborted, and when the consumer throws', async () => {
+    const address = await rawServer(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n'], 'hang');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expect(body(address, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    const failing = streamGet({ address }, '/x', {
+      onData: () => {
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      },
+    });
+    await expect(failing).rejects.toMatchObject({ code: 'ENOSPC' });
+  });
+});
