@@ -1,0 +1,243 @@
+#!/bin/bash
+# Shell helpers for system-test scenarios, sourced inside the guest:
+#   . "$DMM_LIB"            (set by guest-init.sh from the harness's env.sh)
+# The guest is this machine's root under a tmpfs overlay, with a device-mapper kernel and no
+# udev. Results go to $DMM_OUT (a share the test reads after the guest powered off).
+# Every helper prints a step line and fails loudly; scenarios run with `set -eu`.
+
+DMM_T0=${DMM_T0:-$(cut -d' ' -f1 /proc/uptime)}
+DMM_DOCKER_PIDFILE=/run/dmm-dockerd.pid
+DMM_DOCKER_LOG=${DMM_OUT:-/tmp}/dockerd.log
+export DOCKER_BUILDKIT=0
+export DOCKER_HOST=unix:///var/run/docker.sock
+
+# Debian's 20.10 client, not the newer one first on PATH (/usr/local/bin/docker).
+docker() { /usr/bin/docker "$@"; }
+
+# Prints "==> [  12.3s] text": the console is the test log.
+step() {
+  local now
+  now=$(cut -d' ' -f1 /proc/uptime)
+  awk -v a="$now" -v b="$DMM_T0" -v m="$*" 'BEGIN { printf "==> [%6.1fs] %s\n", a - b, m }'
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# Node from the host (on the 9p root) running the project's single-file build.
+dmm_tool() { "${DMM_NODE:-node}" "$DMM_PROJECT/dist/devmapper-migrate.mjs" "$@"; }
+
+# dmm_tool_saved FILE ARG...: runs the tool with ARG..., keeping its stdout in $DMM_OUT/FILE
+# (e.g. preflight.json) and its stderr and exit code in <base>.stderr and <base>.rc for the
+# test to assert on. It never fails the scenario itself.
+dmm_tool_saved() {
+  local file=$1 base=${1%.*} rc=0
+  shift
+  step "devmapper-migrate $*"
+  dmm_tool "$@" >"$DMM_OUT/$file" 2>"$DMM_OUT/$base.stderr" || rc=$?
+  echo "$rc" >"$DMM_OUT/$base.rc"
+  head -c 4000 "$DMM_OUT/$base.stderr"
+  step "devmapper-migrate $1 exited $rc"
+}
+
+# dmm_mkfs_xfs DEVICE FTYPE: xfs with d_type (ftype=1) or without (ftype=0, needs the v4 format).
+dmm_mkfs_xfs() {
+  local dev=$1 ftype=$2
+  step "mkfs.xfs ftype=$ftype on $dev"
+  if [ "$ftype" = 0 ]; then
+    mkfs.xfs -q -f -m crc=0 -n ftype=0 "$dev"
+  else
+    mkfs.xfs -q -f -n ftype=1 "$dev"
+  fi
+}
+
+# dmm_mount_data_root DEVICE [DIR]: the Docker data-root on its own disk, as on real hosts.
+dmm_mount_data_root() {
+  local dev=$1 dir=${2:-/var/lib/docker}
+  step "mount $dev on $dir"
+  mkdir -p "$dir"
+  mount "$dev" "$dir"
+  xfs_info "$dir" 2>/dev/null | grep -o 'ftype=[01]' || true
+}
+
+# dmm_daemon_json_loop_lvm [EXTRA_OPT...]: devicemapper on loop files (Docker's default mode).
+# No udev in the guest: devicemapper refuses to start without dm.override_udev_sync_check.
+dmm_daemon_json_loop_lvm() {
+  local opts='"dm.override_udev_sync_check=true"' o
+  for o in "$@"; do opts="$opts, \"$o\""; done
+  mkdir -p /etc/docker
+  printf '{\n  "storage-driver": "devicemapper",\n  "storage-opts": [%s]\n}\n' "$opts" >/etc/docker/daemon.json
+  step "daemon.json (loop-lvm): $(tr -d '\n' </etc/docker/daemon.json)"
+}
+
+# dmm_daemon_json_direct_lvm [POOL]: devicemapper on a thin pool LV, per Docker's docs.
+dmm_daemon_json_direct_lvm() {
+  local pool=${1:-/dev/mapper/docker-thinpool}
+  mkdir -p /etc/docker
+  cat >/etc/docker/daemon.json <<EOF
+{
+  "storage-driver": "devicemapper",
+  "storage-opts": [
+    "dm.thinpooldev=$pool",
+    "dm.use_deferred_removal=true",
+    "dm.use_deferred_deletion=true",
+    "dm.override_udev_sync_check=true"
+  ]
+}
+EOF
+  step "daemon.json (direct-lvm): $(tr -d '\n' </etc/docker/daemon.json)"
+}
+
+# dmm_direct_lvm_pool DEVICE [VG]: the thin pool from Docker's "configure direct-lvm mode
+# manually" instructions (docs.docker.com, devicemapper storage driver).
+dmm_direct_lvm_pool() {
+  local dev=$1 vg=${2:-docker}
+  step "direct-lvm: thin pool $vg/thinpool on $dev"
+  pvcreate -q "$dev"
+  vgcreate -q "$vg" "$dev"
+  lvcreate -q --wipesignatures y -n thinpool "$vg" -l 95%VG
+  lvcreate -q --wipesignatures y -n thinpoolmeta "$vg" -l 1%VG
+  lvconvert -q -y --zero n -c 512K --thinpool "$vg/thinpool" --poolmetadata "$vg/thinpoolmeta"
+  mkdir -p /etc/lvm/profile
+  cat >/etc/lvm/profile/docker-thinpool.profile <<'EOF'
+activation {
+  thin_pool_autoextend_threshold=80
+  thin_pool_autoextend_percent=20
+}
+EOF
+  lvchange -q --metadataprofile docker-thinpool "$vg/thinpool"
+  lvchange -q --monitor y "$vg/thinpool" || echo "warning: lvchange --monitor failed (dmeventd)"
+  lvs -o+seg_monitor "$vg"
+}
+
+# dmm_dockerd_start: Debian's dockerd, storage settings from /etc/docker/daemon.json (where the
+# tool looks for them); only host-wiring flags on the command line. Waits until it answers.
+dmm_dockerd_start() {
+  local i
+  step "start dockerd"
+  mkdir -p /etc/docker
+  # No iptables in this guest; bridges, static IPs and docker-proxy port bindings still work.
+  setsid /usr/sbin/dockerd -H unix:///var/run/docker.sock --pidfile "$DMM_DOCKER_PIDFILE" \
+    --iptables=false --ip-masq=false >>"$DMM_DOCKER_LOG" 2>&1 </dev/null &
+  for i in $(seq 1 240); do
+    if docker version >/dev/null 2>&1; then
+      step "dockerd answers ($(docker version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'))"
+      return 0
+    fi
+    if ! kill -0 $! 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  echo "dockerd did not come up; last log lines:" >&2
+  tail -n 30 "$DMM_DOCKER_LOG" >&2
+  return 1
+}
+
+# dmm_dockerd_stop: stop the daemon and wait for it (containers stop with it).
+dmm_dockerd_stop() {
+  local pid i
+  [ -f "$DMM_DOCKER_PIDFILE" ] || return 0
+  pid=$(cat "$DMM_DOCKER_PIDFILE")
+  step "stop dockerd (pid $pid)"
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 240); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  fail "dockerd did not stop in 120 s"
+}
+
+# dmm_docker_info LABEL: print the storage part of `docker info` on the console and save the
+# whole of it as JSON in $DMM_OUT/docker-info-LABEL.json for the test to assert on.
+dmm_docker_info() {
+  local label=$1
+  step "docker info ($label)"
+  docker info --format '{{json .}}' >"$DMM_OUT/docker-info-$label.json"
+  docker info 2>/dev/null | awk -v l="$label" '
+    /^ Storage Driver:/ { on = 1 }
+    /^ Logging Driver:/ { on = 0 }
+    on { print "docker-info[" l "]:" $0 }'
+}
+
+# dmm_seed_images: images made offline (no registry): a busybox root imported, then built on.
+dmm_seed_images() {
+  local ctx
+  step "seed images: docker import of the busybox root"
+  docker import -c 'CMD ["/bin/sh"]' "$DMM_KIT/busybox-root.tar" dmm/busybox:1.35 >/dev/null
+  docker tag dmm/busybox:1.35 dmm/busybox:latest
+  ctx=$(mktemp -d)
+  mkdir -p "$ctx/www"
+  echo '<h1>dmm web</h1>' >"$ctx/www/index.html"
+  cat >"$ctx/Dockerfile" <<'EOF'
+FROM dmm/busybox:1.35
+COPY www /var/www
+ENV GREETING=hello
+LABEL org.example.app=web
+CMD ["httpd", "-f", "-p", "80", "-h", "/var/www"]
+EOF
+  step "seed images: build app/web:1.0"
+  docker build -q -t app/web:1.0 "$ctx" >/dev/null
+  docker tag app/web:1.0 app/web:latest
+  docker tag app/web:1.0 registry.example.com:5000/team/web:1.0
+  rm -rf "$ctx"
+}
+
+# dmm_seed_workload: a small but realistic host: several tags, a network with a subnet, a
+# container with a static IP, a named volume with files, a running and a stopped container.
+dmm_seed_workload() {
+  dmm_seed_images
+  step "seed workload: network, volume, containers"
+  docker network create --driver bridge --subnet 172.28.5.0/24 --gateway 172.28.5.1 \
+    --label org.example.tier=front appnet >/dev/null
+  docker volume create --label org.example.keep=yes appdata >/dev/null
+  docker run --rm -v appdata:/data dmm/busybox:1.35 sh -c '
+    echo "volume payload" >/data/payload.txt && mkdir -p /data/sub && echo nested >/data/sub/n.txt &&
+    chmod 0640 /data/payload.txt && chown 1234:5678 /data/sub/n.txt &&
+    ln -s payload.txt /data/link && touch -d "2021-03-04 05:06:07" /data/payload.txt'
+  docker run -d --name web --network appnet --ip 172.28.5.10 --network-alias www \
+    -v appdata:/data -e MODE=prod --label org.example.role=frontend \
+    --restart unless-stopped -p 127.0.0.1:8080:80 app/web:1.0 >/dev/null
+  docker run --name job --label org.example.role=batch dmm/busybox:1.35 \
+    sh -c 'echo "written in the writable layer" >/job-output.txt' >/dev/null
+  docker ps -a --format 'container {{.Names}}: {{.Image}} {{.Status}}'
+  docker images --format 'image {{.Repository}}:{{.Tag}} {{.ID}}'
+}
+
+# dmm_check_workload: the workload is there and intact (after seeding, or after a migration).
+# Few docker invocations: each client start costs about a second under TCG.
+dmm_check_workload() {
+  local got want
+  step "check workload"
+  got=$(docker inspect -f '{{.Name}} {{.State.Running}} {{(index .NetworkSettings.Networks "appnet").IPAddress}} {{.HostConfig.RestartPolicy.Name}}' web)
+  want="/web true 172.28.5.10 unless-stopped"
+  [ "$got" = "$want" ] || fail "web: got '$got', want '$want'"
+  got=$(docker inspect -f '{{.Name}} {{.State.Running}} {{.State.ExitCode}}' job)
+  [ "$got" = "/job false 0" ] || fail "job: got '$got', want '/job false 0'"
+  got=$(docker exec web sh -c 'cat /data/payload.txt; readlink /data/link; stat -c "%a %Y" /data/payload.txt;
+    stat -c "%u:%g" /data/sub/n.txt; cat /data/sub/n.txt; wget -q -O - http://127.0.0.1/' | tr '\n' '|')
+  want='volume payload|payload.txt|640 1614834367|1234:5678|nested|<h1>dmm web</h1>|'
+  [ "$got" = "$want" ] || fail "web's volume or service differs: got '$got', want '$want'"
+  busybox wget -q -O - http://127.0.0.1:8080/ | grep -q 'dmm web' || fail "web's port binding 127.0.0.1:8080 does not answer"
+  docker cp job:/job-output.txt - | tar -xO | grep -q 'writable layer' || fail "job's writable layer lost"
+  docker image inspect -f '{{.Id}}' dmm/busybox:1.35 dmm/busybox:latest app/web:1.0 app/web:latest \
+    registry.example.com:5000/team/web:1.0 >/dev/null || fail "an image or tag is missing"
+  step "workload intact"
+}
+
+# dmm_snapshot LABEL: what "nothing changed" is checked against (ids, states, config, mounts).
+dmm_snapshot() {
+  local label=$1 f=$DMM_OUT/snapshot-$1.txt
+  step "snapshot ($label)"
+  {
+    echo "# driver"; docker info --format '{{.Driver}}'
+    echo "# images"; docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | sort
+    echo "# containers"; docker ps -a --no-trunc --format '{{.Names}} {{.ID}} {{.Image}} {{.State}}' | sort
+    echo "# volumes"; docker volume ls -q | sort
+    echo "# networks"; docker network ls -q --no-trunc | sort
+    echo "# daemon.json"; cat /etc/docker/daemon.json
+    echo "# data-root"; (cd /var/lib/docker && ls -A)
+    echo "# mounts"; awk '$2 ~ /^\/var\/lib\/docker/ { print $1, $2, $3 }' /proc/mounts | sort
+    echo "# lvs"; lvs --noheadings -o vg_name,lv_name,lv_attr 2>/dev/null | sort
+  } >"$f"
+}
