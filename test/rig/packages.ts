@@ -2,7 +2,7 @@
 // with another job for a while, so lock errors are retried.
 import { run, sleep } from './proc.js';
 
-export const RIG_PACKAGES = ['docker.io', 'docker-registry', 'busybox-static', 'apache2-utils', 'iproute2', 'tar'];
+export const RIG_PACKAGES = ['docker.io', 'docker-registry', 'busybox-static', 'apache2-utils', 'iproute2', 'tar', 'attr'];
 
 const LOCKED = /Could not get lock|Unable to acquire the dpkg frontend lock|dpkg frontend lock|is another process using it/i;
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, when missing (idempotent; root, Debian 12):
+# Docker 20.10 and a registry for the integration rig, busybox for offline images, htpasswd
+# for registry auth, getfattr/setfattr for the archive tests' extended attributes.
+set -euo pipefail
+packages=(docker.io docker-registry busybox-static apache2-utils attr iproute2 tar)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup-machine: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
