@@ -1,5 +1,6 @@
-import { chmod, chown, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { MkdirOptions, WriteFileOptions } from './host.js';
 
 /**
@@ -49,26 +50,8 @@ export class RootedWrites {
   /** Writes a file atomically: a temporary file beside it, fsync, rename, fsync the directory. */
   async writeFile(hostPath: string, content: string, options: WriteFileOptions = {}): Promise<void> {
     const real = this.map(hostPath);
-    const temporary = path.join(path.dirname(real), `.${path.basename(real)}.tmp-${process.pid}`);
     // Without a mode, a replaced file keeps its own (daemon.json may be 0600 on purpose).
     const mode = options.mode ?? ((await stat(real).catch(() => undefined))?.mode ?? 0o644) & 0o7777;
-    const file = await open(temporary, 'w', mode);
-    try {
-      await file.writeFile(content);
-      await file.chmod(mode);
-      await file.sync();
-    } catch (error) {
-      await file.close();
-      await unlink(temporary).catch(() => undefined);
-      throw error;
-    }
-    await file.close();
-    await rename(temporary, real);
-    const directory = await open(path.dirname(real), 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await writeFileAtomic(real, content, mode);
   }
 }

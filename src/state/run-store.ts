@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperatorError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { STATE_VERSION, type JournalEntry, type RunState, type StepRecord } from './types.js';
 
 /**

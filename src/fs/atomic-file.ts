@@ -10,6 +10,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   const file = await open(temporary, 'w', mode);
   try {
     await file.writeFile(content);
+    await file.chmod(mode); // open() applied the umask; the caller's mode is meant exactly
     await file.sync();
   } catch (error) {
     await file.close();
