@@ -127,8 +127,15 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
     for (const option of spec.options ?? []) command.addOption(option);
     command.action((options: Record<string, unknown>) => onAction(spec, options));
   }
-  // No command: the same as `run` (contract).
-  program.action(() => onAction(COMMANDS.find((c) => c.name === 'run')!, {}));
+  // No command: the same as `run` (contract). Anything else left over is a mistyped command.
+  program.allowExcessArguments(true).action((_options: unknown, self: Command) => {
+    const [unknown] = self.args;
+    if (unknown !== undefined) {
+      const known = COMMANDS.map((c) => c.name).join(', ');
+      self.error(`error: unknown command '${unknown}' (the commands are: ${known}; see --help)`, { exitCode: 2 });
+    }
+    onAction(COMMANDS.find((c) => c.name === 'run')!, {});
+  });
   return program;
 }
 

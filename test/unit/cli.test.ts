@@ -19,6 +19,14 @@ describe('command line', () => {
     vi.restoreAllMocks();
   });
 
+  it('exits 2 on an unknown command, naming it and the commands there are', async () => {
+    const io = capture();
+    expect(await main(['preflite'])).toBe(2);
+    expect(io.err()).toContain("unknown command 'preflite'");
+    expect(io.err()).toContain('preflight, inventory');
+    vi.restoreAllMocks();
+  });
+
   it('exits 2 on an unknown option', async () => {
     const io = capture();
     expect(await main(['inventory', '--bogus'])).toBe(2);
