@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandResult, FileStat, FsSpace, Host, MkdirOptions, RunOptions, WriteFileOptions } from './host.js';
 import { FS_MAGIC } from './fs-magic.js';
-import { RootedFiles } from './rooted-files.js';
 import { RootedWrites } from './rooted-writes.js';
 
 /** A canned command result; without `args` it answers any arguments. */
@@ -44,13 +43,13 @@ export class FixtureHost implements Host {
   readonly root: string;
   /** Every command asked for, in order: for debugging a fixture, not for assertions. */
   readonly calls: { command: string; args: readonly string[] }[] = [];
-  private readonly files: RootedFiles;
+  private readonly files: RootedWrites;
 
   constructor(
     root: string,
     private readonly spec: FixtureSpec = {},
   ) {
-    this.files = new RootedFiles(root);
+    this.files = new RootedWrites(root);
     this.root = this.files.root;
   }
 
@@ -134,29 +133,25 @@ export class FixtureHost implements Host {
     return { command, args, exitCode: canned.exitCode ?? 0, stdout: canned.stdout ?? '', stderr: canned.stderr ?? '' };
   }
 
-  // Changes to files (rooted-writes.ts), added for the cutover; mapped under root like reads.
-  private get writes(): RootedWrites {
-    return new RootedWrites(this.root);
-  }
-
+  // Changes to files, mapped under root like reads (the cutover's moves and rewrites).
   rename(from: string, to: string): Promise<void> {
-    return this.writes.rename(from, to);
+    return this.files.rename(from, to);
   }
 
   mkdir(hostPath: string, options?: MkdirOptions): Promise<void> {
-    return this.writes.mkdir(hostPath, options);
+    return this.files.mkdir(hostPath, options);
   }
 
   rmdir(hostPath: string): Promise<void> {
-    return this.writes.rmdir(hostPath);
+    return this.files.rmdir(hostPath);
   }
 
   writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<void> {
-    return this.writes.writeFile(hostPath, content, options);
+    return this.files.writeFile(hostPath, content, options);
   }
 
   unlink(hostPath: string): Promise<void> {
-    return this.writes.unlink(hostPath);
+    return this.files.unlink(hostPath);
   }
 }
 

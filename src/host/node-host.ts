@@ -2,7 +2,6 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { CommandResult, FileStat, FsSpace, Host, MkdirOptions, RunOptions, WriteFileOptions } from './host.js';
-import { RootedFiles } from './rooted-files.js';
 import { RootedWrites } from './rooted-writes.js';
 
 /** Exit codes a shell would give: the command was not found, or it ran out of time. */
@@ -21,11 +20,11 @@ const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '
  */
 export class NodeHost implements Host {
   readonly root: string;
-  private readonly files: RootedFiles;
+  private readonly files: RootedWrites;
   private readonly whichCache = new Map<string, string | undefined>();
 
   constructor(root = '/') {
-    this.files = new RootedFiles(root);
+    this.files = new RootedWrites(root);
     this.root = this.files.root;
   }
 
@@ -83,29 +82,25 @@ export class NodeHost implements Host {
     return { command, args, exitCode, stdout: String(result.stdout ?? ''), stderr };
   }
 
-  // Changes to files (rooted-writes.ts), added for the cutover; mapped under root like reads.
-  private get writes(): RootedWrites {
-    return new RootedWrites(this.root);
-  }
-
+  // Changes to files, mapped under root like reads (the cutover's moves and rewrites).
   rename(from: string, to: string): Promise<void> {
-    return this.writes.rename(from, to);
+    return this.files.rename(from, to);
   }
 
   mkdir(hostPath: string, options?: MkdirOptions): Promise<void> {
-    return this.writes.mkdir(hostPath, options);
+    return this.files.mkdir(hostPath, options);
   }
 
   rmdir(hostPath: string): Promise<void> {
-    return this.writes.rmdir(hostPath);
+    return this.files.rmdir(hostPath);
   }
 
   writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<void> {
-    return this.writes.writeFile(hostPath, content, options);
+    return this.files.writeFile(hostPath, content, options);
   }
 
   unlink(hostPath: string): Promise<void> {
-    return this.writes.unlink(hostPath);
+    return this.files.unlink(hostPath);
   }
 }
 

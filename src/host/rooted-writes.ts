@@ -1,24 +1,14 @@
 import { chmod, chown, mkdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { MkdirOptions, WriteFileOptions } from './host.js';
+import { RootedFiles } from './rooted-files.js';
 
 /**
- * The changing half of file access (rename, mkdir, rmdir, atomic write), with host paths
- * mapped under a root as RootedFiles maps them. Errors are Node's, with their `code`
+ * RootedFiles plus the changing half of file access (rename, mkdir, rmdir, atomic write),
+ * with host paths mapped under the same root. Errors are Node's, with their `code`
  * (EXDEV, EBUSY, EPERM, ...), so callers can explain them.
  */
-export class RootedWrites {
-  readonly root: string;
-
-  constructor(root: string) {
-    this.root = path.resolve(root);
-  }
-
-  map(hostPath: string): string {
-    if (!path.isAbsolute(hostPath)) throw new Error(`host paths must be absolute, got "${hostPath}"`);
-    return this.root === '/' ? path.normalize(hostPath) : path.join(this.root, hostPath);
-  }
+export class RootedWrites extends RootedFiles {
 
   /** rename(2): atomic on one filesystem; EXDEV across filesystems, never a copy. */
   async rename(from: string, to: string): Promise<void> {

@@ -1,36 +1,25 @@
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-  return { out: () => out.join(''), err: () => err.join('') };
-}
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
 
 describe('command line', () => {
   it('lists every command of the contract in --help', async () => {
-    const io = capture();
-    expect(await main(['--help'])).toBe(0);
+    const { code, out } = await runCli(['--help']);
+    expect(code).toBe(0);
     for (const command of ['preflight', 'inventory', 'run', 'resume', 'status', 'verify', 'rollback', 'finalize', 'answers']) {
-      expect(io.out()).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      expect(out).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
-    vi.restoreAllMocks();
   });
 
   it('exits 2 on an unknown command, naming it and the commands there are', async () => {
-    const io = capture();
-    expect(await main(['preflite'])).toBe(2);
-    expect(io.err()).toContain("unknown command 'preflite'");
-    expect(io.err()).toContain('preflight, inventory');
-    vi.restoreAllMocks();
+    const { code, err } = await runCli(['preflite']);
+    expect(code).toBe(2);
+    expect(err).toContain("unknown command 'preflite'");
+    expect(err).toContain('preflight, inventory');
   });
 
   it('exits 2 on an unknown option', async () => {
-    const io = capture();
-    expect(await main(['inventory', '--bogus'])).toBe(2);
-    expect(io.err()).toContain('--bogus');
-    vi.restoreAllMocks();
+    const { code, err } = await runCli(['inventory', '--bogus']);
+    expect(code).toBe(2);
+    expect(err).toContain('--bogus');
   });
 });

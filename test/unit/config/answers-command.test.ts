@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answersTemplate } from '../../../src/config/answers-template.js';
-import { main } from '../../../src/cli/main.js';
+import { runCli } from '../run-cli.js';
 
 const template = answersTemplate();
 
@@ -11,18 +11,7 @@ describe('the answers command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dmm-answers-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-    try {
-      const code = await main(args);
-      return { code, out: out.join(''), err: err.join('') };
-    } finally {
-      vi.restoreAllMocks();
-    }
-  }
+  const run = (args: string[]) => runCli(args);
   const file = (name: string, content: string | Buffer) => {
     const path = join(dir, name);
     writeFileSync(path, content);
