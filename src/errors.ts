@@ -35,3 +35,11 @@ export class UsageError extends OperatorError {
     this.name = 'UsageError';
   }
 }
+
+/** Ctrl+C: the run stopped at a safe point and can be resumed; exit 130. */
+export class InterruptedError extends OperatorError {
+  constructor(where: string) {
+    super(`Interrupted during ${where}; stopped at a safe point.`, 'Run `devmapper-migrate resume` to continue, or `devmapper-migrate rollback` to undo.', ExitCode.interrupted);
+    this.name = 'InterruptedError';
+  }
+}

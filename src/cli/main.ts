@@ -44,19 +44,19 @@ const COMMANDS: CommandSpec[] = [
       yesOption(),
       new Option('--dry-run', 'print every API call and command of the plan, change nothing'),
     ],
-    load: async () => async () => notBuiltYet('run'),
+    load: async () => (await import('./commands/run.js')).runCommand,
   },
   {
     name: 'resume',
     summary: 'continue an interrupted run from its state file',
     options: [yesOption()],
-    load: async () => async () => notBuiltYet('resume'),
+    load: async () => (await import('./commands/resume.js')).resumeCommand,
   },
   {
     name: 'status',
     summary: 'the current run: steps done, step in progress, what to do next',
     options: [jsonOption()],
-    load: async () => async () => notBuiltYet('status'),
+    load: async () => (await import('./commands/status.js')).statusCommand,
   },
   {
     name: 'verify',
@@ -68,13 +68,13 @@ const COMMANDS: CommandSpec[] = [
     name: 'rollback',
     summary: 'put the host back as it was before the run, then verify that',
     options: [yesOption()],
-    load: async () => async () => notBuiltYet('rollback'),
+    load: async () => (await import('./commands/rollback.js')).rollbackCommand,
   },
   {
     name: 'finalize',
     summary: 'after a verified run: delete the backups and the old thin pool',
     options: [yesOption()],
-    load: async () => async () => notBuiltYet('finalize'),
+    load: async () => (await import('./commands/finalize.js')).finalizeCommand,
   },
   {
     name: 'answers',

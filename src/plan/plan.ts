@@ -17,8 +17,12 @@ export interface PlanAnswers {
 /** Host facts the plan needs; gathered before planning. */
 export interface PlanFacts {
   dataRoot: string;
+  /** The run's id when known (not in --dry-run). */
+  runId?: string;
   daemonConfigPath: string;
   runDir: string;
+  /** Where image, layer and volume archives go (the run directory, or one under backup.directory). */
+  archiveDir: string;
   /** Commands that will stop and start the daemon, as the service manager will run them. */
   stopCommands: string[];
   startCommands: string[];
@@ -50,7 +54,7 @@ const name = (tagsOrId: { tags: string[]; id: string }) => tagsOrId.tags[0] ?? t
 export function buildPlan(inventory: Inventory, selection: Selection, answers: PlanAnswers, facts: PlanFacts): Plan {
   const { images, containers, volumes, networks } = selection;
   const running = containers.filter((c) => c.running).map((c) => c.name);
-  const keptDataRoot = `${facts.dataRoot}.devmapper-migrate-<run-id>`;
+  const keptDataRoot = `${facts.dataRoot}.devmapper-migrate-${facts.runId ?? '<run-id>'}`;
   const steps: PlannedStep[] = [];
   const add = (step: Omit<PlannedStep, 'downtime'> & { downtime?: boolean }) =>
     steps.push({ downtime: false, ...step });
@@ -69,7 +73,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       id: 'save-images',
       phase: 'export',
       title: `Save ${images.length} image(s)`,
-      actions: images.map((i) => `GET /images/get?names=${[...i.tags].join(',') || i.id} → ${facts.runDir}/images/${i.id.replace('sha256:', '')}.tar`),
+      actions: images.map((i) => `GET /images/get?names=${[...i.tags].join(',') || i.id} → ${facts.archiveDir}/images/${i.id.replace('sha256:', '')}.tar`),
     });
   }
   if (answers.images.push) {
@@ -94,16 +98,24 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       phase: 'quiesce',
       title: 'Keep the containers’ writable layers',
       downtime: true,
-      actions: containers.map((c) => `GET /containers/${c.name}/changes; GET /containers/${c.name}/archive → ${facts.runDir}/layers/${c.name}.tar`),
+      actions: containers.map((c) => `GET /containers/${c.name}/changes; GET /containers/${c.name}/archive → ${facts.archiveDir}/layers/${c.name}.tar`),
     });
   }
+  const localVolumes = volumes.filter((v) => !v.remote);
+  add({
+    id: 'record-volumes',
+    phase: 'quiesce',
+    title: `Describe the files of ${localVolumes.length} volume(s)`,
+    downtime: true,
+    actions: localVolumes.map((v) => `read ${v.mountpoint}: kind, mode, owner, size${answers.volumes.archive ? ', sha256' : ''}, mtime of every file → volume-trees.json`),
+  });
   if (answers.volumes.archive) {
     add({
       id: 'archive-volumes',
       phase: 'quiesce',
       title: `Archive ${volumes.filter((v) => !v.remote).length} volume(s)`,
       downtime: true,
-      actions: volumes.filter((v) => !v.remote).map((v) => `tar ${v.mountpoint} → ${answers.backup.directory}/…/volumes/${v.name}.tar`),
+      actions: localVolumes.map((v) => `tar ${v.mountpoint} → ${facts.archiveDir}/volumes/${v.name}.tar`),
     });
   }
   add({ id: 'stop-daemon', phase: 'cutover', title: 'Stop Docker', downtime: true, actions: facts.stopCommands });
@@ -113,7 +125,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     title: 'Keep the old data-root',
     downtime: true,
     actions: [
-      ...(answers.backup.dataRoot.includes('archive') ? [`tar --sparse --xattrs --selinux -cf ${answers.backup.directory}/…/data-root.tar ${facts.dataRoot}`] : []),
+      ...(answers.backup.dataRoot.includes('archive') ? [`tar --sparse --xattrs --selinux -cf ${facts.archiveDir}/data-root/data-root.tar ${facts.dataRoot}`] : []),
       ...(answers.backup.dataRoot.includes('move') ? [`rename ${facts.dataRoot} → ${keptDataRoot} (or its contents, when it is a mount point)`] : []),
     ],
   });

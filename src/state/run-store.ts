@@ -36,13 +36,17 @@ export async function prepareStateDir(stateDir: string): Promise<void> {
   await chmod(stateDir, 0o700);
 }
 
-function newRunId(now: Date): string {
+/** A run id: the start time and a few random characters, usable as a directory name. */
+export function newRunId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 /** The active run's files and state; every change is saved atomically before it returns. */
 export class RunStore {
+  /** Saves run one after the other: units of a step finish concurrently, and one temporary file name serves all. */
+  private saving: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly stateDir: string,
     readonly state: RunState,
@@ -67,12 +71,13 @@ export class RunStore {
     options: RunState['options'],
     steps: { id: string; title: string }[],
     now = new Date(),
+    runId = newRunId(now),
   ): Promise<RunStore> {
     await prepareStateDir(stateDir);
     const at = now.toISOString();
     const state: RunState = {
       version: STATE_VERSION,
-      runId: newRunId(now),
+      runId,
       toolVersion: VERSION,
       createdAt: at,
       updatedAt: at,
@@ -109,9 +114,14 @@ export class RunStore {
     return new RunStore(stateDir, await readState(join(stateDir, 'runs', runId, 'state.json')));
   }
 
-  async save(): Promise<void> {
-    this.state.updatedAt = new Date().toISOString();
-    await writeFileAtomic(this.path('state.json'), JSON.stringify(this.state, null, 2) + '\n');
+  save(): Promise<void> {
+    const write = () => {
+      this.state.updatedAt = new Date().toISOString();
+      return writeFileAtomic(this.path('state.json'), JSON.stringify(this.state, null, 2) + '\n');
+    };
+    const next = this.saving.then(write, write);
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 
   /** Writes a JSON document of the run (inventory.json, plan.json, ...) atomically, mode 0600. */
@@ -158,6 +168,11 @@ export class RunStore {
 
   async forgetUnit(key: string): Promise<void> {
     delete this.state.units[key];
+    await this.save();
+  }
+
+  async setStatus(status: RunState['status']): Promise<void> {
+    this.state.status = status;
     await this.save();
   }
 

@@ -1,4 +1,4 @@
-import { OperatorError } from '../errors.js';
+import { InterruptedError, OperatorError } from '../errors.js';
 import type { RunStore } from '../state/run-store.js';
 import type { BaseStepContext, Step, StepProgress } from './step.js';
 
@@ -29,6 +29,12 @@ export async function executeStep<C extends BaseStepContext>(
   try {
     await step.run(ctx, progress);
   } catch (error) {
+    if (error instanceof InterruptedError) {
+      // Stopped at a safe point on Ctrl+C: not a failure, `resume` redoes it without asking.
+      await store.updateStep(step.id, { status: 'pending', endedAt: new Date().toISOString() });
+      ctx.log(`step ${step.id}: interrupted`);
+      throw error;
+    }
     await store.updateStep(step.id, {
       status: 'failed',
       endedAt: new Date().toISOString(),

@@ -8,6 +8,8 @@ export type Phase = (typeof PHASES)[number];
 export interface StepProgress {
   /** A line of progress, e.g. "Saving image app/web:1.0 (212 MB)…". */
   say(text: string): void;
+  /** Bytes done (and the total, when known) of the long unit in progress, e.g. one image's save. */
+  transfer(update: { label: string; doneBytes: number; totalBytes?: number }): void;
 }
 
 /** What every step gets; the concrete context adds the Docker client, Host, answers, inventory. */

@@ -57,7 +57,7 @@ describe('plan', () => {
     service: { manager: 'systemd' },
   };
   const facts: PlanFacts = {
-    dataRoot: '/var/lib/docker', daemonConfigPath: '/etc/docker/daemon.json', runDir: '/state/runs/r1',
+    dataRoot: '/var/lib/docker', daemonConfigPath: '/etc/docker/daemon.json', runDir: '/state/runs/r1', archiveDir: '/state/runs/r1',
     stopCommands: ['systemctl stop docker.socket docker.service'], startCommands: ['systemctl start docker.service'],
     flagEdits: [{ path: '/etc/sysconfig/docker-storage', removes: ['--storage-driver devicemapper'] }], poolCommands: ['pvcreate -y /dev/sdb'],
   };

@@ -1,0 +1,268 @@
+/**
+ * `run [--answers FILE] [--yes] [--dry-run]`: the migration. Answers come from the file, else
+ * (on a terminal) from the wizard, else the run stops naming the missing key. Preflight and
+ * the plan are shown before anything changes; blockers stop the run unless ignored by name.
+ */
+import path from 'node:path';
+import type { AnswerSecrets, Answers, ResolvedAnswers } from '../../config/answers-types.js';
+import { missingAnswers, resolveAnswers } from '../../config/answers.js';
+import { connectDocker, type DockerClient } from '../../docker/client.js';
+import { inspectContainers } from '../../docker/containers.js';
+import { collectInventory } from '../../docker/inventory.js';
+import type { Inventory } from '../../docker/types.js';
+import { ExitCode, OperatorError, UsageError } from '../../errors.js';
+import { gatherPreflightFacts } from '../../facts/gather.js';
+import type { PreflightFacts } from '../../facts/types.js';
+import type { Host } from '../../host/host.js';
+import { NodeHost } from '../../host/node-host.js';
+import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
+import { directLvmCommands, formatPoolCommand } from '../../plan/direct-lvm.js';
+import { buildPlan, type Plan } from '../../plan/plan.js';
+import { selectInventory, type Selection } from '../../plan/select.js';
+import { analyse } from '../../preflight/analysis.js';
+import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
+import type { ReportEntry } from '../../report/entry.js';
+import { formatBytes, formatEntriesText } from '../../report/format.js';
+import type { DaemonPlace } from '../../run/context.js';
+import { executeRun } from '../../run/execute.js';
+import { ANSWERS_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { interruptSignal, lockStateDir, openMigration } from '../../run/session.js';
+import { newRunId, RunStore } from '../../state/run-store.js';
+import type { FlagEditTarget } from '../../steps/cutover.js';
+import type { CommandContext } from '../context.js';
+import { listBlockDevices } from '../../facts/block-devices.js';
+import { inquirerPrompter } from '../prompter.js';
+import { askAnswers, confirmPlan } from '../wizard.js';
+import { loadAnswersFile } from './answers.js';
+
+interface RunOptions {
+  answers?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+}
+
+/** Runs still open in the state dir: a new run would take their rollback away. */
+const OPEN_STATUSES = new Set(['in-progress', 'failed', 'rolling-back', 'rollback-failed']);
+
+export async function runCommand(cli: CommandContext, raw: Record<string, unknown>): Promise<number> {
+  const options = raw as RunOptions;
+  const interactive = canPrompt(cli);
+  const current = await RunStore.openCurrent(cli.options.stateDir).catch(() => undefined);
+  if (current && OPEN_STATUSES.has(current.state.status) && !options.dryRun) {
+    throw new OperatorError(
+      `Run ${current.runId} in ${cli.options.stateDir} is not finished (${current.state.status}).`,
+      'Continue it with `devmapper-migrate resume`, or undo it with `devmapper-migrate rollback`, before starting another.',
+    );
+  }
+  const host = new NodeHost(cli.options.hostRoot);
+  const client = await connectDocker(cli.options.dockerHost);
+  const inventory = await collectInventory(client);
+
+  let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
+  let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir }));
+  let secrets: AnswerSecrets = {};
+  let fromWizard = false;
+  // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
+  if (interactive && (!options.answers || missingAnswers(given).length > 0)) {
+    const choices = await wizardChoices(host, inventory, facts, cli);
+    const asked = await askAnswers(given, choices, inquirerPrompter());
+    given = asked.answers;
+    secrets = asked.secrets;
+    fromWizard = true;
+  }
+  const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
+
+  const preflightOptions = preflightOptionsOf(answers, cli);
+  if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
+    facts = await gatherFacts(host, cli, inventory, preflightOptions);
+  }
+  const entries = preflightChecks(facts, preflightOptions);
+  const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
+  const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
+  cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
+  if (blockers.length) {
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure, then run again.\n`);
+    return ExitCode.findings;
+  }
+
+  const service = await detectServiceManager(host, answers.service);
+  const selection = selectInventory(inventory, answers);
+  const daemon = daemonPlace(facts, cli, answers);
+  const flagEdits = flagEditTargets(facts, preflightOptions);
+  const planFor = (runDir: string, runId?: string, archiveDir = runDir) =>
+    buildPlan(inventory, selection, answers, {
+      dataRoot: daemon.dataRoot,
+      runId,
+      daemonConfigPath: daemon.configPath,
+      runDir,
+      archiveDir,
+      stopCommands: service.stopCommands,
+      startCommands: service.startCommands,
+      flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes })),
+      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm }).map(formatPoolCommand) : [],
+    });
+
+  if (options.dryRun) {
+    const plan = planFor(path.join(cli.options.stateDir, 'runs', '<run-id>'));
+    cli.stdout(formatPlan(plan, service, true));
+    cli.stderr('Dry run: nothing was changed.\n');
+    return ExitCode.ok;
+  }
+  cli.stdout(formatPlan(planFor(path.join(cli.options.stateDir, 'runs', '<run-id>')), service, false));
+  await confirm(cli, options, interactive);
+
+  const lock = await lockStateDir(cli, 'run');
+  const interrupt = interruptSignal(cli.stderr);
+  try {
+    const recorded = await recordInventory(client, inventory, selection);
+    const runId = newRunId();
+    const runDir = path.join(cli.options.stateDir, 'runs', runId);
+    const archiveBase = path.resolve(answers.backup.directory) === path.resolve(cli.options.stateDir) ? runDir : path.join(answers.backup.directory, 'runs', runId);
+    const plan = planFor(runDir, runId, archiveBase);
+    const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, new Date(), runId);
+    store.state.notes.daemon = daemon;
+    store.state.notes.flagEdits = flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable }));
+    await store.save();
+    await store.writeJson(ANSWERS_FILE, answers);
+    await store.writeJson(PLAN_FILE, plan);
+    if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: \`devmapper-migrate run --answers ${store.path(ANSWERS_FILE)} --yes\` repeats this run unattended.\n`);
+    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal);
+    screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
+    return await executeRun(ctx, screen);
+  } finally {
+    interrupt.dispose();
+    await lock.release();
+  }
+}
+
+/** Prompts are allowed: a terminal on both ends, no --json, not CI. */
+export function canPrompt(cli: CommandContext): boolean {
+  return process.stdin.isTTY === true && process.stdout.isTTY === true && !cli.options.json && !process.env.CI;
+}
+
+async function confirm(cli: CommandContext, options: RunOptions, interactive: boolean): Promise<void> {
+  if (options.yes) return;
+  if (!interactive) {
+    throw new UsageError('The run needs a confirmation, and there is no terminal to ask on.', 'Read the plan above, then run again with --yes (or use --dry-run to only print it).');
+  }
+  if (!(await confirmPlan(inquirerPrompter(), 'Start the migration now?'))) {
+    throw new OperatorError('Not started: the migration was not confirmed. Nothing was changed.', 'Run again when ready.', ExitCode.ok);
+  }
+}
+
+function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): PreflightOptions {
+  return resolvePreflightOptions({
+    target: answers.target,
+    device: answers.directLvm?.device,
+    wipeSignatures: answers.directLvm?.wipeSignatures,
+    thinpoolPercent: answers.directLvm?.thinpoolPercent,
+    backupDirectory: answers.backup.directory,
+    saveImages: answers.images.save,
+    archiveVolumes: answers.volumes.archive,
+    serviceManager: answers.service.manager,
+    daemonConfigPath: cli.options.daemonConfig,
+  });
+}
+
+function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, options: PreflightOptions): Promise<PreflightFacts> {
+  return gatherPreflightFacts(host, { daemon: inventory.daemon, inventory }, {
+    dockerHost: cli.options.dockerHost,
+    daemonConfigPath: options.daemonConfigPath,
+    backupDirectory: options.backupDirectory,
+    targetDevice: options.target === 'direct-lvm' ? options.device : undefined,
+  });
+}
+
+/** The choices the wizard offers, from the inventory and the facts. */
+async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightFacts, cli: CommandContext) {
+  const options = resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig });
+  const analysis = analyse(facts, options);
+  const blockers: ReportEntry[] = preflightChecks(facts, options).filter((e) => e.severity === 'blocker');
+  return {
+    blockDevices: await listBlockDevices(host),
+    images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
+    containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
+    volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
+    blockers: blockers.map((b) => ({ key: b.key, title: b.title })),
+    space: { neededBytes: analysis.estimate.backupBytes, freeBytes: facts.host.backupDirectory.space?.availableBytes, directory: cli.options.stateDir },
+  };
+}
+
+/** Where the daemon keeps its data and pid file, and the drivers before and after. */
+function daemonPlace(facts: PreflightFacts, cli: CommandContext, answers: ResolvedAnswers): DaemonPlace {
+  const daemon = facts.docker.daemon;
+  return {
+    dataRoot: daemon.dockerRootDir,
+    pidFile: pidFileOf(facts),
+    configPath: cli.options.daemonConfig,
+    sourceDriver: daemon.driver,
+    targetDriver: answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
+    serverVersion: daemon.serverVersion,
+  };
+}
+
+/** dockerd's --pidfile (or -p), else daemon.json's "pidfile", else the default. */
+export function pidFileOf(facts: PreflightFacts): string {
+  const argv = facts.host.dockerd?.argv ?? [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    const inline = /^--pidfile=(.+)$/.exec(word)?.[1];
+    if (inline) return inline;
+    if ((word === '--pidfile' || word === '-p') && argv[i + 1]) return argv[i + 1]!;
+  }
+  const text = facts.host.daemonJson.text;
+  if (text) {
+    try {
+      const pidfile = (JSON.parse(text) as { pidfile?: unknown }).pidfile;
+      if (typeof pidfile === 'string' && pidfile) return pidfile;
+    } catch {
+      // preflight reports an invalid daemon.json; the default applies meanwhile
+    }
+  }
+  return '/var/run/docker.pid';
+}
+
+/** Files outside daemon.json whose storage flags the cutover removes (preflight found them). */
+function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (FlagEditTarget & { removes: string[] })[] {
+  return analyse(facts, options)
+    .places.filter((place) => place.kind !== 'cmdline' && place.flags.some((f) => f.setting !== 'data-root'))
+    .map((place) => ({
+      path: place.path,
+      kind: place.kind as FlagEditTarget['kind'],
+      variable: place.variable,
+      removes: place.flags.filter((f) => f.setting !== 'data-root').map((f) => f.text),
+    }));
+}
+
+/** inventory.json: the whole inventory, what is carried, and each carried container's full inspect. */
+async function recordInventory(client: DockerClient, inventory: Inventory, selection: Selection): Promise<RecordedInventory> {
+  const inspects = await inspectContainers(client.api, selection.containers.map((c) => c.id));
+  return {
+    inventory,
+    selection: {
+      images: selection.images.map((i) => i.id),
+      containers: selection.containers.map((c) => c.name),
+      volumes: selection.volumes.map((v) => v.name),
+      networks: selection.networks.map((n) => n.name),
+    },
+    inspects,
+  };
+}
+
+/** The plan for people: every step, and with --dry-run every API call and command in it. */
+export function formatPlan(plan: Plan, service: ServiceManager, withActions: boolean): string {
+  const lines = [`Plan: migrate to ${plan.target} (Docker is stopped and started through ${service.kind}: ${service.reason})`];
+  let phase = '';
+  for (const step of plan.steps) {
+    if (step.phase !== phase) {
+      phase = step.phase;
+      lines.push(`${phase}:`);
+    }
+    lines.push(`  ${step.downtime ? '*' : '-'} ${step.title} [${step.id}]`);
+    if (withActions) for (const action of step.actions) lines.push(`      ${action}`);
+  }
+  lines.push('  (* containers are down during these steps)');
+  for (const note of plan.notes) lines.push(`Note: ${note}`);
+  return `${lines.join('\n')}\n`;
+}
+

@@ -1,0 +1,18 @@
+/**
+ * Short questions to a daemon that may be stopping or starting: does it answer, and on which
+ * storage driver. Each attempt has its own timeout, because a starting daemon (or a socket
+ * held by systemd) can accept a connection and hang it (PITFALLS 16).
+ */
+import Docker from 'dockerode';
+import { apiGet, parseDockerHost, timeoutSignal } from './client.js';
+
+/** True when GET /_ping at dockerHost answers within timeoutMs; false when refused, hanging or failing. */
+export async function daemonAnswers(dockerHost: string, timeoutMs = 2_000): Promise<boolean> {
+  const api = new Docker(parseDockerHost(dockerHost).options);
+  try {
+    await apiGet<unknown>(api, '/_ping', undefined, timeoutSignal(timeoutMs));
+    return true;
+  } catch {
+    return false;
+  }
+}

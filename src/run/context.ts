@@ -1,0 +1,67 @@
+/**
+ * What every step of a migration works with: the run's state, the host, the Docker daemon,
+ * the resolved answers and the recorded inventory. Built by `run` for a new run and by
+ * `resume`/`rollback` from the run's files, so a later process sees exactly what the first did.
+ */
+import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js';
+import { connectDocker, type DockerClient } from '../docker/client.js';
+import { daemonAnswers } from '../docker/daemon-status.js';
+import type { Host } from '../host/host.js';
+import type { ServiceManager } from '../host/service-manager.js';
+import type { BaseStepContext } from '../steps/step.js';
+import type { RecordedInventory } from './run-files.js';
+
+/** Facts about the daemon found before the run changed anything; kept in state.json's notes. */
+export interface DaemonPlace {
+  /** The data-root the daemon runs with (`docker info` Docker Root Dir). */
+  dataRoot: string;
+  /** dockerd's pid file (its --pidfile flag, daemon.json `pidfile`, else /var/run/docker.pid). */
+  pidFile: string;
+  /** The daemon configuration file the run rewrites (--daemon-config). */
+  configPath: string;
+  /** The storage driver before the run. */
+  sourceDriver: string;
+  /** The driver the run moves to: "overlay2", or "devicemapper" on a fresh direct-lvm pool. */
+  targetDriver: string;
+  /** The running engine's version, e.g. "20.10.24" (for `dockerd --validate` on 23+). */
+  serverVersion: string;
+}
+
+export interface MigrationContext extends BaseStepContext {
+  host: Host;
+  answers: ResolvedAnswers;
+  /** Secrets the wizard asked for in this process; never saved. */
+  secrets: AnswerSecrets;
+  recorded: RecordedInventory;
+  daemon: DaemonPlace;
+  service: ServiceManager;
+  dockerHost: string;
+  /** The environment secrets are read from (passwordEnv). */
+  env: NodeJS.ProcessEnv;
+  /** Aborted by Ctrl+C: long steps stop at the next safe point. */
+  signal: AbortSignal;
+  /** A connected client (reconnects after the daemon was restarted). */
+  docker(): Promise<DockerClient>;
+  /** Forget the connection: the daemon was stopped or restarted. */
+  forgetDocker(): void;
+  /** True when the daemon answers /_ping now (each attempt with its own short timeout). */
+  daemonAnswers(timeoutMs?: number): Promise<boolean>;
+}
+
+/** A lazily connected Docker client that can be dropped when the daemon restarts. */
+export function dockerConnection(dockerHost: string): Pick<MigrationContext, 'docker' | 'forgetDocker' | 'daemonAnswers'> {
+  let client: Promise<DockerClient> | undefined;
+  return {
+    docker() {
+      client ??= connectDocker(dockerHost).catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+      return client;
+    },
+    forgetDocker() {
+      client = undefined;
+    },
+    daemonAnswers: (timeoutMs = 2_000) => daemonAnswers(dockerHost, timeoutMs),
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The documents a run keeps in its directory (CONTRACT.md "Files"), as types: what the steps
+ * write, and what `verify`, `status`, `resume` and `rollback` read back in a later process.
+ * Plain JSON-serialisable data; nothing here does I/O.
+ */
+import type { ContainerInspect } from '../docker/create-spec.js';
+import type { Inventory } from '../docker/types.js';
+
+export const INVENTORY_FILE = 'inventory.json';
+export const ANSWERS_FILE = 'answers.json';
+export const PLAN_FILE = 'plan.json';
+export const VOLUME_TREES_FILE = 'volume-trees.json';
+export const REPORT_JSON_FILE = 'report.json';
+export const REPORT_TEXT_FILE = 'report.txt';
+export const RUN_LOG_FILE = 'run.log';
+
+/** `inventory.json`: the host as it was when the run started, and what the run carries. */
+export interface RecordedInventory {
+  /** The whole host at the start of the run (every image, container, volume, network). */
+  inventory: Inventory;
+  /** What the run carries over: image IDs, container names, volume names, network names. */
+  selection: { images: string[]; containers: string[]; volumes: string[]; networks: string[] };
+  /** The full `GET /containers/{id}/json` of every included container: restore's input. */
+  inspects: ContainerInspect[];
+}
+
+/** Where the run stands for verify: which driver the host must be on now. */
+export interface VerifyExpectation {
+  /** "overlay2" after a run to overlay2, "devicemapper" after direct-lvm, the source driver after a rollback. */
+  driver: string;
+  /** After a run (not a rollback): no devicemapper driver, dm.* option or storage flag may be left in the configuration. */
+  configMustBeClean: boolean;
+}

@@ -1,0 +1,36 @@
+/** What a run carries, read back from its recorded inventory (inventory.json). Pure. */
+import type { ContainerInspect } from '../docker/create-spec.js';
+import type { ContainerRecord, ImageRecord, NetworkRecord, VolumeRecord } from '../docker/types.js';
+import type { RecordedInventory } from './run-files.js';
+
+export function selectedImages(recorded: RecordedInventory): ImageRecord[] {
+  const ids = new Set(recorded.selection.images);
+  return recorded.inventory.images.filter((image) => ids.has(image.id));
+}
+
+export function selectedContainers(recorded: RecordedInventory): ContainerRecord[] {
+  const names = new Set(recorded.selection.containers);
+  return recorded.inventory.containers.filter((container) => names.has(container.name));
+}
+
+export function selectedVolumes(recorded: RecordedInventory): VolumeRecord[] {
+  const names = new Set(recorded.selection.volumes);
+  return recorded.inventory.volumes.filter((volume) => names.has(volume.name));
+}
+
+export function selectedNetworks(recorded: RecordedInventory): NetworkRecord[] {
+  const names = new Set(recorded.selection.networks);
+  return recorded.inventory.networks.filter((network) => names.has(network.name));
+}
+
+/** The recorded inspect of a selected container, by name. */
+export function inspectOf(recorded: RecordedInventory, name: string): ContainerInspect {
+  const inspect = recorded.inspects.find((i) => i.Name.replace(/^\//, '') === name);
+  if (!inspect) throw new Error(`inventory.json has no inspect of container ${name}`);
+  return inspect;
+}
+
+/** A name for messages: the image's first tag, else its short ID. */
+export function imageName(image: Pick<ImageRecord, 'id' | 'tags'>): string {
+  return image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);
+}

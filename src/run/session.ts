@@ -1,0 +1,104 @@
+/**
+ * Opening a run for work: the context its steps need, from a new run's freshly taken facts or
+ * from an existing run's files (resume, rollback), plus the screen, the run log, the lock and
+ * Ctrl+C handling that every changing command shares.
+ */
+import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js';
+import { chooseTaskListMode } from '../cli/task-list.js';
+import { RunLog } from '../cli/run-log.js';
+import type { CommandContext } from '../cli/context.js';
+import { OperatorError } from '../errors.js';
+import { NodeHost } from '../host/node-host.js';
+import { detectServiceManager, type ServiceManager } from '../host/service-manager.js';
+import { RunStore } from '../state/run-store.js';
+import { acquireLock, type HeldLock } from '../state/lock.js';
+import { dockerConnection, type DaemonPlace, type MigrationContext } from './context.js';
+import type { Screen } from './execute.js';
+import { ANSWERS_FILE, INVENTORY_FILE, RUN_LOG_FILE, type RecordedInventory } from './run-files.js';
+
+/** Takes the state dir's lock for `command`; a stale lock is taken over with a warning. */
+export async function lockStateDir(cli: CommandContext, command: string): Promise<HeldLock> {
+  const lock = await acquireLock(cli.options.stateDir, command);
+  if (lock.takenOverFrom) {
+    cli.stderr(`Note: took over a stale lock of ${lock.takenOverFrom.command} (pid ${lock.takenOverFrom.pid}, started ${lock.takenOverFrom.startedAt}); that process is gone.\n`);
+  }
+  return lock;
+}
+
+/** The current run, or an OperatorError saying there is none and what to type. */
+export async function requireCurrentRun(cli: CommandContext, what: string): Promise<RunStore> {
+  const store = await RunStore.openCurrent(cli.options.stateDir);
+  if (!store) {
+    throw new OperatorError(`There is no run to ${what} in ${cli.options.stateDir}.`, 'Start one with `devmapper-migrate run` (or pass the --state-dir the run used).', 2);
+  }
+  return store;
+}
+
+export interface ContextParts {
+  store: RunStore;
+  answers: ResolvedAnswers;
+  secrets: AnswerSecrets;
+  recorded: RecordedInventory;
+  daemon: DaemonPlace;
+  service: ServiceManager;
+}
+
+/** Ctrl+C aborts this signal: steps stop at their next safe point. A second Ctrl+C exits at once. */
+export function interruptSignal(tell: (text: string) => void): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    tell('\nStopping at the next safe point (Ctrl+C again to quit at once, which also leaves a resumable state)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/** Builds the steps' context and the screen for a run's process. */
+export async function openMigration(cli: CommandContext, parts: ContextParts, signal: AbortSignal): Promise<{ ctx: MigrationContext; screen: Screen }> {
+  const log = await RunLog.open(parts.store.path(RUN_LOG_FILE));
+  const mode = chooseTaskListMode({ json: cli.options.json, stdoutIsTTY: process.stdout.isTTY === true, ci: Boolean(process.env.CI) });
+  const ctx: MigrationContext = {
+    ...parts,
+    host: new NodeHost(cli.options.hostRoot),
+    dockerHost: cli.options.dockerHost,
+    env: process.env,
+    signal,
+    log: (line) => log.line(line),
+    ...dockerConnection(cli.options.dockerHost),
+  };
+  const screen: Screen = {
+    mode,
+    write: cli.stdout,
+    tell: (text) => {
+      for (const line of text.trimEnd().split('\n')) log.line(line);
+      cli.stderr(text);
+    },
+    log,
+  };
+  return { ctx, screen };
+}
+
+/** The command's options with the Docker host and daemon config the run started with: a later command talks to the same daemon. */
+export function withRunOptions(cli: CommandContext, store: RunStore): CommandContext {
+  const { dockerHost, daemonConfig } = store.state.options;
+  if (dockerHost !== cli.options.dockerHost) cli.stderr(`Note: run ${store.runId} talks to ${dockerHost}, as it did when it started.\n`);
+  return { ...cli, options: { ...cli.options, dockerHost, daemonConfig } };
+}
+
+/** The parts of an existing run's context, read back from its files (resume, rollback). */
+export async function readRunParts(cli: CommandContext, store: RunStore): Promise<ContextParts> {
+  const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
+  const recorded = await store.readJson<RecordedInventory>(INVENTORY_FILE);
+  const daemon = store.state.notes.daemon as DaemonPlace | undefined;
+  if (!answers || !recorded || !daemon) {
+    throw new OperatorError(
+      `Run ${store.runId} is missing ${!answers ? ANSWERS_FILE : !recorded ? INVENTORY_FILE : 'its daemon notes'}: it stopped before it changed anything.`,
+      'Nothing needs undoing. Start a new run with `devmapper-migrate run`.',
+    );
+  }
+  const host = new NodeHost(cli.options.hostRoot);
+  const service = await detectServiceManager(host, answers.service);
+  return { store, answers, secrets: {}, recorded, daemon, service };
+}

@@ -1,0 +1,50 @@
+/** Every step a run can have, by the id the plan gives it (src/plan/plan.ts). */
+import type { MigrationContext } from '../run/context.js';
+import { INVENTORY_FILE } from '../run/run-files.js';
+import { buildThinPoolStep, carryVolumesStep, keepDataRootStep, rewriteConfigStep, startDaemonStep, stopDaemonStep } from './cutover.js';
+import { pushImagesStep, saveImagesStep } from './export.js';
+import { archiveVolumesStep, recordVolumesStep, saveWritableLayersStep, stopContainersStep } from './quiesce.js';
+import { createContainersStep, createNetworksStep, createVolumesStep, loadImagesStep, startContainersStep } from './restore.js';
+import type { Step } from './step.js';
+import { verifyStep } from './verify-step.js';
+
+/** The inventory was taken before the run was created; this step makes it the run's record (once: never overwritten on resume). */
+const recordInventoryStep: Step<MigrationContext> = {
+  id: 'record-inventory',
+  title: 'Record the inventory',
+  phase: 'preflight',
+  async run(ctx, progress) {
+    if ((await ctx.store.readJson(INVENTORY_FILE)) === undefined) await ctx.store.writeJson(INVENTORY_FILE, ctx.recorded);
+    const { selection } = ctx.recorded;
+    progress.say(`${selection.images.length} image(s), ${selection.containers.length} container(s), ${selection.volumes.length} volume(s), ${selection.networks.length} network(s)`);
+  },
+};
+
+const STEPS: readonly Step<MigrationContext>[] = [
+  recordInventoryStep,
+  saveImagesStep,
+  pushImagesStep,
+  stopContainersStep,
+  saveWritableLayersStep,
+  recordVolumesStep,
+  archiveVolumesStep,
+  stopDaemonStep,
+  keepDataRootStep,
+  carryVolumesStep,
+  rewriteConfigStep,
+  buildThinPoolStep,
+  startDaemonStep,
+  loadImagesStep,
+  createNetworksStep,
+  createVolumesStep,
+  createContainersStep,
+  startContainersStep,
+  verifyStep,
+];
+
+/** The step implementation for a planned step id. */
+export function stepById(id: string): Step<MigrationContext> {
+  const step = STEPS.find((s) => s.id === id);
+  if (!step) throw new Error(`no step is implemented for "${id}"`);
+  return step;
+}

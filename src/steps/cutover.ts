@@ -1,0 +1,227 @@
+/**
+ * Cutover phase: the dangerous moment. Every change is journalled before it is made, so that
+ * rollback (automatic or by command) can undo it from the state file alone, newest first.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
+import { parseDaemonJson } from '../config/daemon-json.js';
+import { execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
+import { readDaemonFacts } from '../docker/inventory.js';
+import { OperatorError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
+import {
+  archiveDataRoot,
+  carryPlanFor,
+  carryVolumes,
+  keepDataRoot,
+  keptDataRootFrom,
+  planKeepDataRoot,
+  carriedVolumesFrom,
+} from '../host/data-root.js';
+import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
+import { directLvmCommands, directLvmStorageOpts, poolNames } from '../plan/direct-lvm.js';
+import { formatBytes } from '../report/format.js';
+import type { MigrationContext } from '../run/context.js';
+import { journalled, journalOnce } from './journal.js';
+import { secondsSince } from './progress.js';
+import { archiveDir } from './quiesce.js';
+import type { Step } from './step.js';
+
+/** A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is. */
+export interface FlagEditTarget {
+  path: string;
+  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file';
+  variable?: string;
+}
+
+/** Where the run's own drop-in goes when the vendor unit itself carries storage flags. */
+export const OVERRIDE_DROP_IN = '/etc/systemd/system/docker.service.d/99-devmapper-migrate.conf';
+
+export const stopDaemonStep: Step<MigrationContext> = {
+  id: 'stop-daemon',
+  title: 'Stop Docker',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    await journalOnce(ctx, 'stop-daemon', 'stopped-daemon', { manager: ctx.service.kind });
+    ctx.forgetDocker();
+    const result = await stopDocker(ctx.host, ctx.service, {
+      timeoutSeconds: ctx.answers.service.timeoutSeconds,
+      answers: () => ctx.daemonAnswers(1_000),
+      pidFile: ctx.daemon.pidFile,
+      say: (line) => progress.say(line),
+    });
+    progress.say(`Docker stopped in ${result.seconds.toFixed(1)} s`);
+  },
+};
+
+export const keepDataRootStep: Step<MigrationContext> = {
+  id: 'keep-data-root',
+  title: 'Keep the old data-root',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    const mode = ctx.answers.backup.dataRoot;
+    if (mode.includes('archive') && !ctx.store.isUnitDone('data-root-archive')) {
+      const file = path.join(archiveDir(ctx, 'data-root'), 'data-root.tar');
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 }); // our own directory, not a system one
+      progress.say(`Archiving ${ctx.daemon.dataRoot} to ${file} (GNU tar, sparse-aware)…`);
+      const started = Date.now();
+      const archive = await archiveDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, archivePath: file });
+      await ctx.store.markUnitDone('data-root-archive', { ...archive });
+      progress.say(`Archived the data-root in ${secondsSince(started)} (${formatBytes(archive.bytes)})`);
+    }
+    // The new driver needs a data-root of its own (old container records there would come
+    // back broken), so the old one is always moved aside; `archive` adds the tar above.
+    const entry = journalled(ctx, 'keep-data-root', 'kept-data-root');
+    const kept = entry
+      ? keptDataRootFrom(entry.data)
+      : await planKeepDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, runId: ctx.store.runId });
+    if (!entry) await ctx.store.journal('keep-data-root', 'kept-data-root', { ...kept });
+    await keepDataRoot(ctx.host, kept);
+    await ctx.store.setNote('keptDataRoot', kept.keptPath);
+    progress.say(kept.method === 'sibling' ? `Moved ${kept.path} to ${kept.keptPath}` : `Moved the contents of ${kept.path} into ${kept.keptPath}`);
+  },
+};
+
+export const carryVolumesStep: Step<MigrationContext> = {
+  id: 'carry-volumes',
+  title: 'Carry the volumes to the new data-root',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    const keptEntry = journalled(ctx, 'keep-data-root', 'kept-data-root');
+    if (!keptEntry) throw new Error('carry-volumes before keep-data-root');
+    const entry = journalled(ctx, 'carry-volumes', 'carried-volumes');
+    const carried = entry ? carriedVolumesFrom(entry.data) : await carryPlanFor(ctx.host, keptDataRootFrom(keptEntry.data));
+    if (!entry) await ctx.store.journal('carry-volumes', 'carried-volumes', { ...carried });
+    await carryVolumes(ctx.host, carried);
+    progress.say(carried.method === 'none' ? 'There was no volumes directory' : `Carried ${carried.from} to ${carried.to} (${carried.method}, no bytes copied)`);
+  },
+};
+
+export const rewriteConfigStep: Step<MigrationContext> = {
+  id: 'rewrite-config',
+  title: 'Configure Docker for the target driver',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    const configPath = ctx.daemon.configPath;
+    const original = await readOriginal(ctx, configPath);
+    const parsed = original === undefined ? undefined : parseDaemonJson(original);
+    if (parsed && !parsed.ok) {
+      throw new OperatorError(`${configPath} is not valid JSON: ${parsed.error.message}`, 'Fix the file (it was not changed), then resume or roll back.');
+    }
+    const rewrite = rewriteDaemonConfig(parsed?.value, {
+      driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
+      storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts() : undefined,
+      backingFsSupportsQuota: false,
+    });
+    await editFile(ctx, configPath, rewrite.text, 0o644);
+    for (const change of rewrite.changes) progress.say(`${configPath}: ${change}`);
+    for (const warning of rewrite.warnings) progress.say(`Note: ${warning}`);
+
+    let unitsEdited = false;
+    for (const target of (ctx.store.state.notes.flagEdits as FlagEditTarget[] | undefined) ?? []) {
+      unitsEdited = (await removeFlags(ctx, target, (line) => progress.say(line))) || unitsEdited;
+    }
+    if (unitsEdited) await reloadServiceDefinitions(ctx.host, ctx.service);
+    await validateConfig(ctx, configPath, (line) => progress.say(line));
+  },
+};
+
+/** The file as it was before the run: from the run's backup when this step ran before. */
+async function readOriginal(ctx: MigrationContext, file: string): Promise<string | undefined> {
+  const entry = ctx.store.state.journal.find((e) => e.kind === 'edited-file' && e.data.path === file && !e.undoneAt);
+  if (entry) return typeof entry.data.backup === 'string' ? readFile(entry.data.backup, 'utf8') : undefined;
+  return ctx.host.readFile(file);
+}
+
+/** Backs a system file up into config-backup/, journals it, and writes the new text atomically. */
+async function editFile(ctx: MigrationContext, file: string, text: string, mode: number): Promise<void> {
+  let entry = ctx.store.state.journal.find((e) => e.kind === 'edited-file' && e.data.path === file && !e.undoneAt);
+  if (!entry) {
+    const before = await ctx.host.readFile(file);
+    const stat = before === undefined ? undefined : await ctx.host.stat(file);
+    const backup = before === undefined ? null : ctx.store.path('config-backup', file.replace(/^\//, '').replace(/\//g, '__'));
+    if (backup !== null) await writeFileAtomic(backup, before!); // our own file: 0600 in the run directory
+    entry = await ctx.store.journal('rewrite-config', 'edited-file', { path: file, backup, mode: stat ? stat.mode & 0o7777 : mode });
+  }
+  if (!(await ctx.host.stat(path.dirname(file)))) await ctx.host.mkdir(path.dirname(file), { mode: 0o755 });
+  await ctx.host.writeFile(file, text, { mode: (entry.data.mode as number | undefined) ?? mode });
+}
+
+/** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */
+async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (line: string) => void): Promise<boolean> {
+  const text = await readOriginal(ctx, target.path);
+  if (text === undefined) return false;
+  if (target.kind === 'systemd-unit') {
+    // The vendor unit is not ours to edit (a package update would undo it): a drop-in overrides ExecStart.
+    const override = execStartOverride(text);
+    if (!override) return false;
+    await editFile(ctx, OVERRIDE_DROP_IN, override.text, 0o644);
+    say(`${OVERRIDE_DROP_IN}: ExecStart without ${override.removed.join(' ')}`);
+    return true;
+  }
+  const edit = target.kind === 'systemd-drop-in' ? removeStorageFlagsFromUnit(text) : removeStorageFlagsFromEnvironmentFile(text);
+  if (edit.status === 'unchanged') return false;
+  await editFile(ctx, target.path, edit.text, 0o644);
+  say(`${target.path}: removed ${edit.removed.join(' ')}`);
+  return target.kind === 'systemd-drop-in';
+}
+
+/** Engines 23 and newer check a configuration without starting: a bad one stops here, before the start. */
+async function validateConfig(ctx: MigrationContext, configPath: string, say: (line: string) => void): Promise<void> {
+  const major = Number(/^(\d+)\./.exec(ctx.daemon.serverVersion)?.[1] ?? 0);
+  if (major < 23 || !(await ctx.host.which('dockerd'))) return;
+  const result = await ctx.host.run('dockerd', ['--validate', '--config-file', configPath], { timeoutMs: 60_000 });
+  if (result.exitCode !== 0) {
+    throw new OperatorError(`dockerd --validate refused the new ${configPath}: ${(result.stderr || result.stdout).trim()}`, 'The original is in the run’s config-backup/. Roll back, or fix the file and resume.');
+  }
+  say(`dockerd --validate: ${configPath} is valid`);
+}
+
+export const buildThinPoolStep: Step<MigrationContext> = {
+  id: 'build-thin-pool',
+  title: 'Build the direct-lvm thin pool',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    const lvm = ctx.answers.directLvm;
+    if (!lvm) throw new Error('build-thin-pool without directLvm answers');
+    const names = poolNames();
+    const exists = await ctx.host.run('lvs', ['--noheadings', '-o', 'lv_attr', `${names.vg}/${names.pool}`], { timeoutMs: 30_000 });
+    if (exists.exitCode === 0 && /^\s*t/.test(exists.stdout) && journalled(ctx, 'build-thin-pool', 'built-thin-pool')) {
+      return progress.say(`The pool ${names.vg}/${names.pool} was built before`);
+    }
+    await journalOnce(ctx, 'build-thin-pool', 'built-thin-pool', { device: lvm.device, vg: names.vg, pool: names.pool, profilePath: names.profilePath });
+    for (const command of directLvmCommands({ ...lvm })) {
+      progress.say(`${command.why}: ${command.argv.join(' ')}`);
+      const [program, ...args] = command.argv as [string, ...string[]];
+      const result = await ctx.host.run(program, args, { input: command.input, timeoutMs: 300_000 });
+      if (result.exitCode !== 0) {
+        throw new OperatorError(`${command.argv.join(' ')} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, 'Look at the device and the LVM state (pvs, vgs, lvs); roll back, or fix it and resume.');
+      }
+    }
+  },
+};
+
+export const startDaemonStep: Step<MigrationContext> = {
+  id: 'start-daemon',
+  title: 'Start Docker on the target driver',
+  phase: 'cutover',
+  async run(ctx, progress) {
+    await journalOnce(ctx, 'start-daemon', 'started-target-daemon', {});
+    ctx.forgetDocker();
+    const result = await startDocker(ctx.host, ctx.service, {
+      timeoutSeconds: ctx.answers.service.timeoutSeconds,
+      ping: () => ctx.daemonAnswers(2_000),
+      pidFile: ctx.daemon.pidFile,
+      say: (line) => progress.say(line),
+    });
+    const facts = await readDaemonFacts(await ctx.docker());
+    if (facts.driver !== ctx.daemon.targetDriver) {
+      throw new OperatorError(
+        `Docker came up on the ${facts.driver} storage driver, not on ${ctx.daemon.targetDriver}.`,
+        'Something else configures the driver (a flag in the service definition or the start command); find it with `devmapper-migrate preflight`.',
+      );
+    }
+    progress.say(`Docker answers on ${facts.driver} after ${result.seconds.toFixed(1)} s`);
+  },
+};

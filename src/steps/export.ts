@@ -1,0 +1,96 @@
+/**
+ * Export phase: images go into safe keeping while the containers still run (images do not
+ * change, so this is not downtime). Every image is its own unit in the state file: a resumed
+ * run skips the ones whose archives verify and redoes the rest.
+ */
+import path from 'node:path';
+import { resolveRegistryAuth } from '../config/registry-auth.js';
+import { verifyImageArchive } from '../docker/image-archive.js';
+import {
+  imageArchiveFileName,
+  mapLimit,
+  pushImage,
+  registryTargetRef,
+  removePartialArchives,
+  saveImage,
+  untaggedTargetRef,
+} from '../docker/images.js';
+import { formatBytes } from '../report/format.js';
+import type { MigrationContext } from '../run/context.js';
+import { imageName, selectedImages } from '../run/selection.js';
+import { archiveDir } from './quiesce.js';
+import { testKillPoint } from './runner.js';
+import { secondsSince, throwIfInterrupted } from './progress.js';
+import type { Step } from './step.js';
+
+/** Saves and pushes run two at a time: the daemon and the disk keep up, and one slow image does not hold the rest. */
+const CONCURRENCY = 2;
+
+export const saveImagesStep: Step<MigrationContext> = {
+  id: 'save-images',
+  title: 'Save the images',
+  phase: 'export',
+  async run(ctx, progress) {
+    const dir = archiveDir(ctx, 'images');
+    const leftovers = await removePartialArchives(dir);
+    if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
+    const client = await ctx.docker();
+    let finished = 0;
+    await mapLimit(selectedImages(ctx.recorded), CONCURRENCY, async (image) => {
+      throwIfInterrupted(ctx, 'the image saves');
+      const name = imageName(image);
+      const key = `image:${image.id}`;
+      const file = path.join(dir, imageArchiveFileName(image));
+      const recorded = ctx.store.state.units[key]?.details as { sha256?: string } | undefined;
+      if (recorded && (await verifyImageArchive(file, image, { expectedSha256: recorded.sha256, signal: ctx.signal }))) {
+        progress.say(`${name}: saved before, archive verified`);
+        return;
+      }
+      if (!image.tags.length) progress.say(`Image ${name} has no tag: saved by its ID`);
+      progress.say(`Saving image ${name} (${formatBytes(image.size)})…`);
+      const started = Date.now();
+      const saved = await saveImage(client, image, file, {
+        signal: ctx.signal,
+        onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: image.size > 0 ? image.size : undefined }),
+      });
+      await ctx.store.markUnitDone(key, { file: path.basename(file), sha256: saved.sha256, bytes: saved.bytes, tags: image.tags });
+      progress.say(`Saved ${name} in ${secondsSince(started)} (${formatBytes(saved.bytes)})`);
+      if (++finished === 1) testKillPoint('save-images', 'middle');
+    });
+  },
+};
+
+export const pushImagesStep: Step<MigrationContext> = {
+  id: 'push-images',
+  title: 'Push the images to the registry',
+  phase: 'export',
+  async run(ctx, progress) {
+    const registry = ctx.answers.registry;
+    if (!registry) throw new Error('push-images without registry answers');
+    const auth = await resolveRegistryAuth(ctx.host, registry, ctx.env, {
+      password: ctx.secrets['registry.password'],
+      onWarning: (message) => progress.say(message),
+    });
+    const client = await ctx.docker();
+    const pushes = selectedImages(ctx.recorded).flatMap((image) =>
+      image.tags.length
+        ? image.tags.map((tag) => ({ image, sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
+        : [{ image, sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
+    );
+    let finished = 0;
+    await mapLimit(pushes, CONCURRENCY, async ({ sourceRef, targetRef }) => {
+      throwIfInterrupted(ctx, 'the image pushes');
+      const key = `push:${sourceRef}`;
+      if (ctx.store.isUnitDone(key)) {
+        progress.say(`${sourceRef}: pushed before`);
+        return;
+      }
+      progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
+      const started = Date.now();
+      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal });
+      await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest, ...(pushed.temporaryTagKept && { temporaryTagKept: true }) });
+      progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
+      if (++finished === 1) testKillPoint('push-images', 'middle');
+    });
+  },
+};

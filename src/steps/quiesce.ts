@@ -1,0 +1,146 @@
+/**
+ * Quiesce phase: the downtime starts. Containers stop as late as possible and in reverse
+ * dependency order; then what they leave behind is kept while nothing writes to it: their
+ * writable layers, a description of every volume's files (what verify compares against), and
+ * volume archives when the answers ask for them. Every container and volume is its own unit.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { packDirectory } from '../archive/index.js';
+import { orderableOf, stopContainers } from '../docker/containers.js';
+import { captureWritableLayer } from '../docker/writable-layer.js';
+import { hostXattrReader } from '../host/xattr-tools.js';
+import { stopOrder } from '../plan/container-order.js';
+import { formatBytes } from '../report/format.js';
+import type { MigrationContext } from '../run/context.js';
+import { VOLUME_TREES_FILE } from '../run/run-files.js';
+import { inspectOf, selectedContainers, selectedVolumes } from '../run/selection.js';
+import { recordVolumeTrees } from '../verify/index.js';
+import { journalOnce } from './journal.js';
+import { testKillPoint } from './runner.js';
+import { secondsSince, throwIfInterrupted } from './progress.js';
+import type { Step } from './step.js';
+
+/** Seconds a container gets to stop before SIGKILL (docker stop's default is 10). */
+const STOP_TIMEOUT_SECONDS = 30;
+
+/** The selected running containers, in the order they must stop (dependents first). */
+export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
+  const running = selectedContainers(ctx.recorded).filter((c) => c.running);
+  return stopOrder(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
+}
+
+export const stopContainersStep: Step<MigrationContext> = {
+  id: 'stop-containers',
+  title: 'Stop the containers',
+  phase: 'quiesce',
+  async run(ctx, progress) {
+    const names = containersToStop(ctx);
+    if (!names.length) return progress.say('No container is running');
+    await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names });
+    progress.say(`Stopping ${names.join(', ')}…`);
+    const started = Date.now();
+    const results = await stopContainers((await ctx.docker()).api, names, STOP_TIMEOUT_SECONDS);
+    const gone = Object.entries(results).filter(([, r]) => r === 'gone').map(([n]) => n);
+    if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; it is recreated from the inventory`);
+    progress.say(`Stopped ${names.length} container(s) in ${secondsSince(started)}`);
+  },
+};
+
+export const saveWritableLayersStep: Step<MigrationContext> = {
+  id: 'save-writable-layers',
+  title: 'Keep the containers’ writable layers',
+  phase: 'quiesce',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    const dir = archiveDir(ctx, 'layers');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    let finished = 0;
+    for (const container of selectedContainers(ctx.recorded)) {
+      throwIfInterrupted(ctx, 'keeping the writable layers');
+      const key = `layer:${container.name}`;
+      if (ctx.store.isUnitDone(key)) continue;
+      progress.say(`Keeping the writable layer of ${container.name}…`);
+      const capture = await captureWritableLayer(client.api, container.id, path.join(dir, `${container.name}.tar`));
+      await ctx.store.markUnitDone(key, { file: `${container.name}.tar`, ...capture });
+      const lost = capture.deleted.length ? `; ${capture.deleted.length} deleted path(s) cannot be kept: ${capture.deleted.slice(0, 5).join(', ')}` : '';
+      progress.say(`Kept ${container.name}: ${capture.added} added, ${capture.changed} changed (${formatBytes(capture.bytes)})${lost}`);
+      if (++finished === 1) testKillPoint('save-writable-layers', 'middle');
+    }
+  },
+};
+
+/** Local volumes of the run (remote ones keep their options only; their data lives elsewhere). */
+function localVolumes(ctx: Pick<MigrationContext, 'recorded'>) {
+  return selectedVolumes(ctx.recorded).filter((v) => !v.remote);
+}
+
+export const recordVolumesStep: Step<MigrationContext> = {
+  id: 'record-volumes',
+  title: 'Describe the volumes’ files',
+  phase: 'quiesce',
+  async run(ctx, progress) {
+    const volumes = localVolumes(ctx);
+    if ((await ctx.store.readJson(VOLUME_TREES_FILE)) !== undefined) return progress.say('Described before');
+    // Content checksums read every byte: only when the volumes are archived (read anyway).
+    // Carried volumes keep their inodes, so size, mode, owner and mtime tell a change.
+    const trees = await recordVolumeTrees(
+      volumes.map((v) => ({ name: v.name, path: v.mountpoint })),
+      { content: ctx.answers.volumes.archive },
+    );
+    await ctx.store.writeJson(VOLUME_TREES_FILE, trees);
+    progress.say(`Described ${volumes.length} volume(s)`);
+  },
+};
+
+export const archiveVolumesStep: Step<MigrationContext> = {
+  id: 'archive-volumes',
+  title: 'Archive the volumes',
+  phase: 'quiesce',
+  async run(ctx, progress) {
+    const dir = archiveDir(ctx, 'volumes');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const readXattrs = hostXattrReader(ctx.host, (message) => progress.say(message));
+    let finished = 0;
+    for (const volume of localVolumes(ctx)) {
+      throwIfInterrupted(ctx, 'the volume archives');
+      const key = `volume:${volume.name}`;
+      if (ctx.store.isUnitDone(key)) continue;
+      const file = path.join(dir, `${volume.name}.tar`);
+      progress.say(`Archiving volume ${volume.name}${volume.size > 0 ? ` (${formatBytes(volume.size)})` : ''}…`);
+      const started = Date.now();
+      const result = await packToFile(volume.mountpoint, file, {
+        signal: ctx.signal,
+        readXattrs,
+        onProgress: (doneBytes) => progress.transfer({ label: volume.name, doneBytes, totalBytes: volume.size > 0 ? volume.size : undefined }),
+      });
+      await ctx.store.markUnitDone(key, { file: path.basename(file), sha256: result.sha256, bytes: result.bytes, entries: result.entries, skipped: result.skipped });
+      for (const skipped of result.skipped) progress.say(`${volume.name}: not archived: ${skipped.path} (${skipped.reason})`);
+      progress.say(`Archived ${volume.name} in ${secondsSince(started)} (${formatBytes(result.bytes)})`);
+      if (++finished === 1) testKillPoint('archive-volumes', 'middle');
+    }
+  },
+};
+
+/** packDirectory into `<file>.partial`, renamed when complete: a half archive never looks whole. */
+async function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {
+  const partial = `${file}.partial`;
+  const output = createWriteStream(partial, { mode: 0o600 });
+  try {
+    const result = await packDirectory(source, output, options);
+    await new Promise<void>((resolve, reject) => output.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await rename(partial, file);
+    return result;
+  } catch (error) {
+    output.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/** Where a kind of archive goes: the run directory, or `<backup.directory>/runs/<run-id>/` when the answers name another place. */
+export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: 'images' | 'volumes' | 'layers' | 'data-root'): string {
+  const base = path.resolve(ctx.answers.backup.directory) === path.resolve(ctx.store.stateDir) ? ctx.store.runDir : path.join(ctx.answers.backup.directory, 'runs', ctx.store.runId);
+  return path.join(base, kind);
+}

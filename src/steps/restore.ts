@@ -1,0 +1,189 @@
+/**
+ * Restore phase: on the target driver, images, networks, volumes and containers come back in
+ * that order, each its own unit, each idempotent (a resumed step finds what it made before).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { extractArchive } from '../archive/index.js';
+import { resolveRegistryAuth } from '../config/registry-auth.js';
+import { orderableOf, recreateContainer, startContainers } from '../docker/containers.js';
+import {
+  imageArchiveFileName,
+  listImageTags,
+  loadImageArchive,
+  pullImage,
+  registryTargetRef,
+  tagImage,
+  untaggedTargetRef,
+} from '../docker/images.js';
+import { createNetwork } from '../docker/networks.js';
+import type { ImageRecord } from '../docker/types.js';
+import { createVolume } from '../docker/volumes.js';
+import { restoreWritableLayer } from '../docker/writable-layer.js';
+import { OperatorError } from '../errors.js';
+import { hostXattrWriter } from '../host/xattr-tools.js';
+import { startOrder } from '../plan/container-order.js';
+import { formatBytes } from '../report/format.js';
+import type { MigrationContext } from '../run/context.js';
+import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetworks, selectedVolumes } from '../run/selection.js';
+import { journalled } from './journal.js';
+import { secondsSince, throwIfInterrupted } from './progress.js';
+import { archiveDir } from './quiesce.js';
+import { testKillPoint } from './runner.js';
+import type { Step } from './step.js';
+
+/** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */
+function missingTags(present: Map<string, string[]>, image: ImageRecord): string[] | undefined {
+  const tags = present.get(image.id);
+  return tags === undefined ? undefined : image.tags.filter((tag) => !tags.includes(tag));
+}
+
+export const loadImagesStep: Step<MigrationContext> = {
+  id: 'load-images',
+  title: 'Restore the images',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    let present = await listImageTags(client);
+    let finished = 0;
+    for (const image of selectedImages(ctx.recorded)) {
+      throwIfInterrupted(ctx, 'the image restore');
+      const name = imageName(image);
+      if (missingTags(present, image) === undefined) {
+        const started = Date.now();
+        if (ctx.answers.images.save) {
+          const file = path.join(archiveDir(ctx, 'images'), imageArchiveFileName(image));
+          const size = (await stat(file).catch(() => undefined))?.size;
+          progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
+          await loadImageArchive(client, file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
+        } else {
+          await pullBack(ctx, image, (line) => progress.say(line));
+        }
+        present = await listImageTags(client);
+        progress.say(`Restored ${name} in ${secondsSince(started)}`);
+      }
+      // Compare with GET /images/json, not the load stream's text (PITFALLS 18).
+      const missing = missingTags(present, image);
+      if (missing === undefined) {
+        throw new OperatorError(`Image ${name} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
+      }
+      for (const tag of missing) await tagImage(client, image.id, tag);
+      if (missing.length) present = await listImageTags(client);
+      if (++finished === 1) testKillPoint('load-images', 'middle');
+    }
+  },
+};
+
+/** Pulls a pushed image back and puts its original tags on it (answers: push without save). */
+async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: string) => void): Promise<void> {
+  const registry = ctx.answers.registry;
+  if (!registry) throw new OperatorError(`Image ${imageName(image)} was neither saved nor pushed.`, 'Set images.save or images.push in the answers.');
+  const auth = await resolveRegistryAuth(ctx.host, registry, ctx.env, { password: ctx.secrets['registry.password'] });
+  const client = await ctx.docker();
+  const ref = image.tags.length ? registryTargetRef(registry, image.tags[0]!) : untaggedTargetRef(registry, image.id);
+  say(`Pulling ${ref}…`);
+  const pulled = await pullImage(client, ref, auth, { signal: ctx.signal });
+  if (pulled.id !== image.id) {
+    throw new OperatorError(`${ref} in the registry is image ${pulled.id}, not ${image.id} as recorded.`, 'Someone pushed over it; push the original again from a backup, or roll back.');
+  }
+  for (const tag of image.tags) await tagImage(client, image.id, tag);
+}
+
+export const createNetworksStep: Step<MigrationContext> = {
+  id: 'create-networks',
+  title: 'Recreate the networks',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    for (const network of selectedNetworks(ctx.recorded)) {
+      await createNetwork(client.api, network);
+      progress.say(`Network ${network.name} (${network.driver})`);
+    }
+  },
+};
+
+export const createVolumesStep: Step<MigrationContext> = {
+  id: 'create-volumes',
+  title: 'Restore the volumes',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    const carried = journalled(ctx, 'carry-volumes', 'carried-volumes');
+    const carriedByRename = carried !== undefined && carried.data.method !== 'none';
+    for (const volume of selectedVolumes(ctx.recorded)) {
+      throwIfInterrupted(ctx, 'the volume restore');
+      await createVolume(client.api, volume);
+      const key = `volume-restored:${volume.name}`;
+      if (carriedByRename || volume.remote || ctx.store.isUnitDone(key)) {
+        progress.say(`Volume ${volume.name}${volume.remote ? ' (remote: options only)' : ''}`);
+        continue;
+      }
+      // Not carried (the old data-root had none to carry): extract the archive, safely.
+      const archive = ctx.store.state.units[`volume:${volume.name}`]?.details as { file?: string; sha256?: string } | undefined;
+      if (!archive?.file) {
+        progress.say(`Volume ${volume.name}: no data was carried or archived`);
+        continue;
+      }
+      const file = path.join(archiveDir(ctx, 'volumes'), archive.file);
+      await extractArchive(createReadStream(file), volume.mountpoint, {
+        expectedSha256: archive.sha256,
+        writeXattrs: hostXattrWriter(ctx.host),
+        signal: ctx.signal,
+      });
+      await ctx.store.markUnitDone(key, { from: archive.file });
+      progress.say(`Volume ${volume.name}: extracted from ${archive.file}`);
+    }
+  },
+};
+
+/** Selected containers in the order they are created and started (dependencies first). */
+function inStartOrder(ctx: MigrationContext): string[] {
+  return startOrder(selectedContainers(ctx.recorded).map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
+}
+
+export const createContainersStep: Step<MigrationContext> = {
+  id: 'create-containers',
+  title: 'Recreate the containers',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    const containerNames = Object.fromEntries(ctx.recorded.inspects.map((i) => [i.Id, i.Name.replace(/^\//, '')]));
+    let finished = 0;
+    for (const name of inStartOrder(ctx)) {
+      throwIfInterrupted(ctx, 'the container restore');
+      const inspect = inspectOf(ctx.recorded, name);
+      const id = await recreateContainer(client.api, inspect, { containerNames, onNote: (note) => progress.say(note) });
+      await ctx.store.markUnitDone(`container:${name}`, { id });
+      const layer = ctx.store.state.units[`layer:${name}`]?.details as { file?: string } | undefined;
+      if (layer?.file && !ctx.store.isUnitDone(`layer-restored:${name}`)) {
+        await restoreWritableLayer(client.api, id, path.join(archiveDir(ctx, 'layers'), layer.file));
+        await ctx.store.markUnitDone(`layer-restored:${name}`, { id });
+      }
+      progress.say(`Container ${name}`);
+      if (++finished === 1) testKillPoint('create-containers', 'middle');
+    }
+  },
+};
+
+export const startContainersStep: Step<MigrationContext> = {
+  id: 'start-containers',
+  title: 'Start the containers that were running',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const client = await ctx.docker();
+    const running = new Set(selectedContainers(ctx.recorded).filter((c) => c.running).map((c) => c.name));
+    const failed: string[] = [];
+    // One container that does not start must not keep the others down: report it, go on; verify names it.
+    for (const name of inStartOrder(ctx).filter((n) => running.has(n))) {
+      try {
+        const result = await startContainers(client.api, [name]);
+        progress.say(`${name}: ${result[name]}`);
+      } catch (error) {
+        failed.push(name);
+        progress.say(`${name} did not start: ${(error as Error).message}`);
+      }
+    }
+    await ctx.store.setNote('containersNotStarted', failed);
+  },
+};

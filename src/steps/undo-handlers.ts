@@ -1,0 +1,97 @@
+/**
+ * How each kind of journalled change is undone (rollback, automatic or by command). Every
+ * handler is idempotent and reads only the journal entry and the run's files, so a rollback
+ * can run in a later process, after a crash, and again after it was itself interrupted.
+ */
+import { readFile } from 'node:fs/promises';
+import { startContainers } from '../docker/containers.js';
+import { readDaemonFacts } from '../docker/inventory.js';
+import { OperatorError } from '../errors.js';
+import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot } from '../host/data-root.js';
+import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
+import type { MigrationContext } from '../run/context.js';
+import type { UndoHandler } from './undo.js';
+
+/** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
+export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
+  ctx.forgetDocker();
+  if (!(await ctx.daemonAnswers(2_000)) && !(await pidFileNamesLiveProcess(ctx))) return;
+  await stopDocker(ctx.host, ctx.service, {
+    timeoutSeconds: ctx.answers.service.timeoutSeconds,
+    answers: () => ctx.daemonAnswers(1_000),
+    pidFile: ctx.daemon.pidFile,
+  });
+}
+
+/** A daemon that hangs while starting does not answer /_ping yet, but its process holds the data-root. */
+async function pidFileNamesLiveProcess(ctx: MigrationContext): Promise<boolean> {
+  const pid = Number((await ctx.host.readFile(ctx.daemon.pidFile).catch(() => undefined))?.trim());
+  return Number.isInteger(pid) && pid > 0 && (await ctx.host.stat(`/proc/${pid}`)) !== undefined;
+}
+
+export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
+  'started-target-daemon': async (ctx) => ensureDaemonStopped(ctx),
+
+  'built-thin-pool': async (ctx, data) => {
+    await ensureDaemonStopped(ctx);
+    const { vg, pool, device } = data as { vg: string; pool: string; device: string };
+    // The new pool held only what this run restored into it; the old data is untouched.
+    const steps: [string, string[]][] = [
+      ['lvremove', ['-y', `${vg}/${pool}`]],
+      ['vgremove', ['-y', vg]],
+      ['pvremove', ['-y', device]],
+    ];
+    for (const [program, args] of steps) {
+      const result = await ctx.host.run(program, args, { timeoutMs: 120_000 });
+      if (result.exitCode !== 0 && !/not found|Failed to find|No PV/i.test(result.stderr)) {
+        throw new OperatorError(`${program} ${args.join(' ')} failed: ${result.stderr.trim()}`, `Remove the new pool by hand (lvremove ${vg}/${pool}; vgremove ${vg}; pvremove ${device}).`);
+      }
+    }
+  },
+
+  'edited-file': async (ctx, data) => {
+    await ensureDaemonStopped(ctx);
+    const { path, backup, mode } = data as { path: string; backup: string | null; mode: number };
+    if (backup === null) {
+      if (await ctx.host.stat(path)) await ctx.host.unlink(path);
+    } else {
+      await ctx.host.writeFile(path, await readFile(backup, 'utf8'), { mode });
+    }
+    if (path.includes('/systemd/')) await reloadServiceDefinitions(ctx.host, ctx.service);
+  },
+
+  'carried-volumes': async (ctx, data) => {
+    await ensureDaemonStopped(ctx);
+    await carryVolumesBack(ctx.host, carriedVolumesFrom(data));
+  },
+
+  'kept-data-root': async (ctx, data) => {
+    await ensureDaemonStopped(ctx);
+    await restoreDataRoot(ctx.host, keptDataRootFrom(data));
+  },
+
+  'stopped-daemon': async (ctx) => {
+    ctx.forgetDocker();
+    if (!(await ctx.daemonAnswers(2_000))) {
+      await startDocker(ctx.host, ctx.service, {
+        timeoutSeconds: ctx.answers.service.timeoutSeconds,
+        ping: () => ctx.daemonAnswers(2_000),
+        pidFile: ctx.daemon.pidFile,
+      });
+    }
+    const facts = await readDaemonFacts(await ctx.docker());
+    if (facts.driver !== ctx.daemon.sourceDriver) {
+      throw new OperatorError(`Docker came back on ${facts.driver}, not on the original ${ctx.daemon.sourceDriver}.`, 'Check the daemon configuration against the run’s config-backup/.');
+    }
+  },
+
+  'stopped-containers': async (ctx, data) => {
+    const names = [...((data.names as string[] | undefined) ?? [])].reverse();
+    const client = await ctx.docker();
+    const failed: string[] = [];
+    for (const name of names) {
+      await startContainers(client.api, [name]).catch((error: unknown) => failed.push(`${name} (${(error as Error).message})`));
+    }
+    if (failed.length) throw new OperatorError(`Some containers did not start again: ${failed.join('; ')}.`, 'Start them by hand (docker start NAME) after looking at their logs.');
+  },
+};

@@ -1,0 +1,161 @@
+// The whole migration, end to end, through the real CLI against a rig dockerd: a realistic
+// workload on vfs (standing in for devicemapper) is migrated to overlay2 with `run --answers
+// --yes` through the `command` service manager (the rig's own start.sh/stop.sh). The test
+// compares the host before and after with its own snapshot (not the tool's verify), then
+// checks verify, a change verify must name, and a rollback that carries back later writes.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BASE_IMAGE, buildImage, docker, ensureDist, freePort, runCli, seedBaseImage, startDockerd, subnetFor, type DaemonHandle, type RunResult } from '../rig/index.js';
+import { hostSnapshot, volumeFiles, type HostSnapshot } from '../rig/snapshot.js';
+
+const APP = 'run-test/app:1';
+const VOLUME = 'run-data';
+
+let daemon: DaemonHandle;
+let work: string;
+let stateDir: string;
+let before: HostSnapshot;
+
+function cli(...args: string[]): Promise<RunResult> {
+  return runCli(['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
+}
+
+function explain(result: RunResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n--- daemon log\n${daemon.logTail(30)}`;
+}
+
+/** Images with three tags and an untagged one, networks, volumes of every kind of file, containers of every kind. */
+async function createWorkload(): Promise<void> {
+  const d = (...args: string[]) => docker(daemon, ...args);
+  await seedBaseImage(daemon);
+  await buildImage(daemon, APP, `FROM ${BASE_IMAGE}\nENV IMGVAR=fromimage\nWORKDIR /srv\nLABEL img.label=one\nCMD ["sleep","3600"]\n`);
+  await d('tag', APP, 'run-test/app:latest');
+  await d('tag', APP, 'run-test/app:stable');
+  // Built twice under one tag: the first build is left untagged (dangling), and must not be lost.
+  await buildImage(daemon, 'run-test/old:1', `FROM ${BASE_IMAGE}\nLABEL build=first\n`);
+  await buildImage(daemon, 'run-test/old:1', `FROM ${BASE_IMAGE}\nLABEL build=second\n`);
+  const subnet = subnetFor(daemon, 1);
+  const staticIp = subnet.replace(/0\/24$/, '10');
+  await d('network', 'create', '--subnet', subnet, '--gateway', subnet.replace(/0\/24$/, '1'), '--ip-range', subnet.replace(/0\/24$/, '128/25'), '--label', 'net.l=1', 'run-appnet');
+  await d('network', 'create', '--internal', '--label', 'tier=back', 'run-back');
+  await d('volume', 'create', '--label', 'v=1', VOLUME);
+  // Every kind of file: regular, directory, symlink, hard link, modes, owners, an xattr.
+  await d(
+    'run', '--rm', '-v', `${VOLUME}:/data`, BASE_IMAGE, 'sh', '-c',
+    'mkdir -p /data/sub/deep && echo hello > /data/greeting.txt && seq 1 5000 > /data/sub/numbers.txt && ' +
+      'ln -s greeting.txt /data/link && ln /data/greeting.txt /data/hard && chmod 0640 /data/greeting.txt && ' +
+      'chown 1234:5678 /data/sub/numbers.txt && chmod 1777 /data/sub/deep && touch -d "2001-02-03 04:05:06" /data/sub/numbers.txt',
+  );
+  execFileSync('setfattr', ['-n', 'user.origin', '-v', 'kept', join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'greeting.txt')]);
+  const port = await freePort();
+  await d(
+    'run', '-d', '--name', 'web', '--network', 'run-appnet', '--ip', staticIp, '--network-alias', 'www',
+    '-p', `127.0.0.1:${port}:80`, '-e', 'FOO=bar', '-l', 'app=web', '--restart', 'unless-stopped', '-m', '64m',
+    '-v', `${VOLUME}:/data`, '-v', '/anon', APP, 'sh', '-c', 'echo hello-web > /srv/index.html && exec httpd -f -p 80 -h /srv',
+  );
+  await d('run', '-d', '--name', 'two', '--network', 'run-appnet', '--cpus', '0.5', '--pids-limit', '64', '--restart', 'always', APP);
+  await d('network', 'connect', '--alias', 'backtwo', 'run-back', 'two');
+  await d('run', '-d', '--name', 'side', '--network', 'container:web', APP);
+  await d('run', '--name', 'stopped', '--restart', 'on-failure:3', APP, 'true');
+  await d('create', '--name', 'never', '-e', 'ONLY=created', '-w', '/tmp', APP, 'echo', 'hi');
+  await d('run', '-d', '--name', 'layer', 'run-test/app:stable');
+  await d('exec', 'layer', 'sh', '-c', 'echo added > /srv/new.txt && echo changed >> /etc/motd');
+}
+
+beforeAll(async () => {
+  await ensureDist();
+  work = mkdtempSync(join(tmpdir(), 'dmm-run-'));
+  stateDir = join(work, 'state');
+  daemon = await startDockerd({ name: 'run-e2e', storageDriver: 'vfs' });
+  await createWorkload();
+  before = await hostSnapshot(daemon);
+  writeFileSync(
+    join(work, 'answers.yaml'),
+    [
+      'target: overlay2',
+      'volumes:',
+      '  archive: true',
+      'service:',
+      '  manager: command',
+      `  stop: bash ${daemon.stopScript}`,
+      `  start: bash ${daemon.startScript}`,
+      '  timeoutSeconds: 120',
+      '',
+    ].join('\n'),
+  );
+}, 600_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('run: vfs → overlay2, unattended', () => {
+  let volumeInode: number;
+
+  it('migrates the host and exits 0', async () => {
+    volumeInode = statSync(join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'sub', 'numbers.txt')).ino;
+    const result = await cli('run', '--answers', join(work, 'answers.yaml'), '--yes');
+    expect(result.code, explain(result)).toBe(0);
+    expect(result.stdout).toMatch(/Plan: migrate to overlay2/);
+    expect(result.stderr).toMatch(/matches its inventory/);
+  }, 900_000);
+
+  it('leaves the host as it was, on overlay2 (the test’s own comparison)', async () => {
+    const after = await hostSnapshot(daemon);
+    expect(before.driver).toBe('vfs');
+    expect(after.driver).toBe('overlay2');
+    expect(after.images).toEqual(before.images);
+    expect(after.networks).toEqual(before.networks);
+    expect(after.volumes).toEqual(before.volumes);
+    expect(after.containers).toEqual(before.containers);
+    expect(after.volumeFiles).toEqual(before.volumeFiles);
+    // Carried by rename: the very same inode.
+    expect(statSync(join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'sub', 'numbers.txt')).ino).toBe(volumeInode);
+    // The writable layer's changes are back, in a container that runs.
+    expect(await docker(daemon, 'exec', 'layer', 'cat', '/srv/new.txt')).toBe('added');
+    expect(await docker(daemon, 'exec', 'layer', 'tail', '-n', '1', '/etc/motd')).toBe('changed');
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'user.origin', join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'greeting.txt')], { encoding: 'utf8' })).toBe('kept');
+  });
+
+  it('keeps the old data-root where the state file says, and every run file', async () => {
+    const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
+    const runDir = join(stateDir, 'runs', runId);
+    const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { status: string; notes: { keptDataRoot: string } };
+    expect(state.status).toBe('completed');
+    expect(statSync(join(state.notes.keptDataRoot, 'vfs')).isDirectory()).toBe(true);
+    for (const file of ['inventory.json', 'answers.json', 'plan.json', 'report.json', 'report.txt', 'run.log']) {
+      expect(statSync(join(runDir, file)).mode & 0o077, file).toBe(0);
+    }
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+  });
+
+  it('verify is clean, and names exactly what changed afterwards', async () => {
+    const clean = await cli('verify');
+    expect(clean.code, explain(clean)).toBe(0);
+    writeFileSync(join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'sub', 'numbers.txt'), 'written after the cutover\n');
+    const changed = await cli('verify', '--json');
+    expect(changed.code, explain(changed)).toBe(1);
+    const report = JSON.parse(changed.stdout) as { entries: { severity: string; key: string; details?: Record<string, unknown> }[] };
+    const differences = report.entries.filter((e) => e.severity === 'blocker');
+    expect(differences, changed.stdout).toHaveLength(1);
+    expect(JSON.stringify(differences[0])).toContain(VOLUME);
+    expect(JSON.stringify(differences[0])).toContain('numbers.txt');
+  });
+
+  it('rollback puts the host back on vfs, with what was written after the cutover', async () => {
+    const result = await cli('rollback', '--yes');
+    expect(result.code, explain(result)).toBe(0);
+    const after = await hostSnapshot(daemon);
+    expect(after.driver).toBe('vfs');
+    expect(after.images).toEqual(before.images);
+    expect(after.containers).toEqual(before.containers);
+    expect(after.networks).toEqual(before.networks);
+    expect(after.volumes).toEqual(before.volumes);
+    expect(readFileSync(join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'sub', 'numbers.txt'), 'utf8')).toBe('written after the cutover\n');
+    expect(volumeFiles(join(daemon.dataRoot, 'volumes', VOLUME, '_data'))['greeting.txt']).toEqual(before.volumeFiles[VOLUME]?.['greeting.txt']);
+  }, 600_000);
+});
