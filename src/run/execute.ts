@@ -93,10 +93,7 @@ export interface RollbackOutcome {
 /** Undoes the journal newest first, then verifies the host against the original inventory. */
 export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell' | 'log'>): Promise<RollbackOutcome> {
   await ctx.store.setStatus('rolling-back');
-  const failures = await undoJournal(ctx.store, ctx, UNDO_HANDLERS, (line) => {
-    screen.log.line(line);
-    ctx.log(line);
-  });
+  const failures = await undoJournal(ctx.store, ctx, UNDO_HANDLERS, (line) => screen.tell(`${line}\n`));
   if (failures.length) {
     await ctx.store.setStatus('rollback-failed');
     return { failures };

@@ -10,7 +10,7 @@ import type { CommandContext } from '../cli/context.js';
 import { OperatorError } from '../errors.js';
 import { NodeHost } from '../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../host/service-manager.js';
-import { RunStore } from '../state/run-store.js';
+import { prepareStateDir, RunStore } from '../state/run-store.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
 import { dockerConnection, type DaemonPlace, type MigrationContext } from './context.js';
 import type { Screen } from './execute.js';
@@ -18,6 +18,7 @@ import { ANSWERS_FILE, INVENTORY_FILE, RUN_LOG_FILE, type RecordedInventory } fr
 
 /** Takes the state dir's lock for `command`; a stale lock is taken over with a warning. */
 export async function lockStateDir(cli: CommandContext, command: string): Promise<HeldLock> {
+  await prepareStateDir(cli.options.stateDir);
   const lock = await acquireLock(cli.options.stateDir, command);
   if (lock.takenOverFrom) {
     cli.stderr(`Note: took over a stale lock of ${lock.takenOverFrom.command} (pid ${lock.takenOverFrom.pid}, started ${lock.takenOverFrom.startedAt}); that process is gone.\n`);

@@ -7,6 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
 import { orderableOf, stopContainers } from '../docker/containers.js';
 import { captureWritableLayer } from '../docker/writable-layer.js';
@@ -129,7 +130,7 @@ async function packToFile(source: string, file: string, options: Parameters<type
   const output = createWriteStream(partial, { mode: 0o600 });
   try {
     const result = await packDirectory(source, output, options);
-    await new Promise<void>((resolve, reject) => output.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await finished(output); // packDirectory ends the stream; wait until the file is written and closed
     await rename(partial, file);
     return result;
   } catch (error) {

@@ -82,7 +82,7 @@ describe('step runner and journal', () => {
   it('records start and end, skips done steps, keeps a failed one for resume', async () => {
     const store = await RunStore.create(stateDir, OPTIONS, STEPS);
     const ctx: BaseStepContext = { store, log: () => undefined };
-    const progress = { say: () => undefined };
+    const progress = { say: () => undefined, transfer: () => undefined };
     let runs = 0;
     let seenStatusWhileRunning = '';
     const one: Step = {

@@ -1,0 +1,130 @@
+/**
+ * The task list's events: what every mode shows and what run.log keeps. One step is run here,
+ * whatever draws it, so that all modes report the same start/say/transfer/done/skipped/failed.
+ */
+import type { Phase, StepProgress } from '../../steps/step.js';
+import { TransferMeter } from './transfer-meter.js';
+
+export type StepEventKind = 'start' | 'say' | 'transfer' | 'done' | 'skipped' | 'failed';
+
+export interface StepEvent {
+  time: Date;
+  phase: Phase;
+  step: string;
+  event: StepEventKind;
+  /** start: the step's title; say: the line; transfer: the formatted progress line; done: its duration. */
+  text?: string;
+  doneBytes?: number;
+  totalBytes?: number;
+  /** failed: the error's message (already free of secrets: steps never put one in a message). */
+  message?: string;
+}
+
+export type EventSink = (event: StepEvent) => void;
+
+/** What runs one step: the task list's view of a migration step. */
+export interface RunnableStep {
+  id: string;
+  title: string;
+  phase: Phase;
+  run(progress: StepProgress): Promise<'done' | 'skipped'>;
+}
+
+/**
+ * Runs one step, telling `emit` everything it does; a throw is reported as `failed` and passed
+ * on unchanged (the caller maps OperatorError to exit codes).
+ */
+export async function runStepWithEvents(step: RunnableStep, emit: EventSink): Promise<'done' | 'skipped'> {
+  const meter = new TransferMeter();
+  const base = { phase: step.phase, step: step.id };
+  const started = Date.now();
+  emit({ ...base, time: new Date(), event: 'start', text: step.title });
+  const progress: StepProgress = {
+    say: (text) => emit({ ...base, time: new Date(), event: 'say', text }),
+    transfer: (update) => {
+      const now = new Date();
+      const text = meter.update(update, now.getTime());
+      emit({ ...base, time: now, event: 'transfer', text, doneBytes: update.doneBytes, totalBytes: update.totalBytes });
+    },
+  };
+  let outcome: 'done' | 'skipped';
+  try {
+    outcome = await step.run(progress);
+  } catch (error) {
+    emit({ ...base, time: new Date(), event: 'failed', message: errorMessage(error) });
+    throw error;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  emit({ ...base, time: new Date(), event: outcome, text: outcome === 'done' ? `${seconds} s` : 'already done' });
+  return outcome;
+}
+
+/** A thrown value's message, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Passes events on, but at most one transfer per step every `intervalMs`: the first, then one
+ * per interval, then the final one (a complete transfer, or the last one held back, sent just
+ * before the step's next event). Logs and Ansible output stay readable on a 1 GB save.
+ */
+export function throttleTransfers(sink: EventSink, intervalMs: number): EventSink {
+  const lastSent = new Map<string, number>();
+  const held = new Map<string, StepEvent>();
+  return (event) => {
+    const key = `${event.phase}/${event.step}`;
+    if (event.event !== 'transfer') {
+      const pending = held.get(key);
+      held.delete(key);
+      if (pending) sink(pending);
+      if (event.event !== 'say' && event.event !== 'start') lastSent.delete(key);
+      sink(event);
+      return;
+    }
+    const at = event.time.getTime();
+    const previous = lastSent.get(key);
+    const complete = event.totalBytes !== undefined && event.doneBytes === event.totalBytes;
+    if (previous === undefined || at - previous >= intervalMs || complete) {
+      held.delete(key);
+      lastSent.set(key, at);
+      sink(event);
+    } else {
+      held.set(key, event);
+    }
+  };
+}
+
+/** The event as one line of text without a timestamp: "[export] save-images: Saving image app/web:1.0 (212 MB)…". */
+export function describeEvent(event: StepEvent): string {
+  const where = `[${event.phase}] ${event.step}`;
+  switch (event.event) {
+    case 'start':
+      return `${where}: started: ${event.text ?? ''}`;
+    case 'say':
+    case 'transfer':
+      return `${where}: ${event.text ?? ''}`;
+    case 'done':
+      return `${where}: done${event.text ? ` in ${event.text}` : ''}`;
+    case 'skipped':
+      return `${where}: skipped (${event.text ?? 'already done'})`;
+    case 'failed':
+      return `${where}: FAILED: ${event.message ?? ''}`;
+  }
+}
+
+/** The event as one plain line: ISO time to the second, then describeEvent. No colours or cursor codes. */
+export function plainLine(event: StepEvent): string {
+  return `${event.time.toISOString().replace(/\.\d{3}Z$/, 'Z')} ${oneLine(describeEvent(event))}\n`;
+}
+
+/** The event as one JSON object on one line; absent fields are left out. */
+export function jsonLine(event: StepEvent): string {
+  const { time, ...rest } = event;
+  return `${JSON.stringify({ time: time.toISOString(), ...rest })}\n`;
+}
+
+/** A message with newlines (a daemon's multi-line error) still makes one line per event. */
+export function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, ' | ');
+}

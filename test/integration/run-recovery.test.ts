@@ -1,0 +1,177 @@
+// What happens when a run does not go straight through, on real rig dockerds: the target
+// refuses to start (automatic rollback, exit 3); the process is killed in each phase and
+// `resume` finishes the run; a run killed mid-restore is rolled back; a second run is refused
+// while one holds the lock; finalize after a clean run.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireLock } from '../../src/state/lock.js';
+import { BASE_IMAGE, buildImage, docker, ensureDist, runCli, seedBaseImage, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
+import { hostSnapshot, type HostSnapshot } from '../rig/snapshot.js';
+
+const APP = 'recovery/app:1';
+
+interface Rig {
+  daemon: DaemonHandle;
+  work: string;
+  stateDir: string;
+  before: HostSnapshot;
+}
+
+const rigs: Rig[] = [];
+
+async function setUp(name: string): Promise<Rig> {
+  const daemon = await startDockerd({ name, storageDriver: 'vfs' });
+  const work = mkdtempSync(join(tmpdir(), `dmm-${name}-`));
+  const rig: Rig = { daemon, work, stateDir: join(work, 'state'), before: undefined as unknown as HostSnapshot };
+  rigs.push(rig);
+  await seedBaseImage(daemon);
+  await buildImage(daemon, APP, `FROM ${BASE_IMAGE}\nCMD ["sleep","3600"]\n`);
+  await docker(daemon, 'tag', APP, 'recovery/app:latest');
+  await docker(daemon, 'volume', 'create', 'rec-data');
+  await docker(daemon, 'run', '-d', '--name', 'db', '-v', 'rec-data:/data', '--restart', 'unless-stopped', APP);
+  await docker(daemon, 'exec', 'db', 'sh', '-c', 'echo precious > /data/file && echo layer > /root.txt');
+  await docker(daemon, 'run', '-d', '--name', 'app', '--link', 'db:db', '-e', 'X=1', APP);
+  await docker(daemon, 'create', '--name', 'idle', APP);
+  rig.before = await hostSnapshot(daemon);
+  writeAnswers(rig, `bash ${daemon.startScript}`);
+  return rig;
+}
+
+function writeAnswers(rig: Rig, start: string): void {
+  writeFileSync(
+    join(rig.work, 'answers.yaml'),
+    `target: overlay2\nservice:\n  manager: command\n  stop: bash ${rig.daemon.stopScript}\n  start: ${JSON.stringify(start)}\n  timeoutSeconds: 120\n`,
+  );
+}
+
+function cli(rig: Rig, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runCli(['--state-dir', rig.stateDir, '--docker-host', rig.daemon.dockerHost, '--daemon-config', rig.daemon.configFile, ...args], { CI: 'true', ...env });
+}
+
+function explain(rig: Rig, result: RunResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n--- daemon log\n${rig.daemon.logTail(20)}`;
+}
+
+async function expectOriginal(rig: Rig): Promise<void> {
+  const now = await hostSnapshot(rig.daemon);
+  expect(now.driver).toBe('vfs');
+  expect(now.images).toEqual(rig.before.images);
+  expect(now.containers).toEqual(rig.before.containers);
+  expect(now.volumeFiles).toEqual(rig.before.volumeFiles);
+}
+
+async function expectMigrated(rig: Rig): Promise<void> {
+  const now = await hostSnapshot(rig.daemon);
+  expect(now.driver).toBe('overlay2');
+  expect(now.images).toEqual(rig.before.images);
+  expect(now.containers).toEqual(rig.before.containers);
+  expect(now.volumeFiles).toEqual(rig.before.volumeFiles);
+  expect(await docker(rig.daemon, 'exec', 'db', 'cat', '/root.txt')).toBe('layer');
+}
+
+beforeAll(async () => {
+  await ensureDist();
+}, 300_000);
+
+afterAll(async () => {
+  const results = await Promise.allSettled(rigs.map((rig) => rig.daemon.stop()));
+  for (const rig of rigs) rmSync(rig.work, { recursive: true, force: true });
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+});
+
+describe('a target that refuses to start', () => {
+  it('is rolled back automatically: exit 3, the old driver, the old containers, the daemon’s own words', async () => {
+    const rig = await setUp('rec-refuse');
+    // dockerd itself refuses overlay2 here: overlay2.size needs xfs with project quota (PITFALLS 15).
+    const refusing = join(rig.work, 'start-refusing-overlay2.sh');
+    writeFileSync(
+      refusing,
+      `#!/bin/bash\nif grep -q overlay2 ${rig.daemon.configFile}; then\n  sed 's|--config-file|--storage-opt overlay2.size=1G --config-file|' ${rig.daemon.startScript} > ${rig.work}/start-bad.sh\n  exec bash ${rig.work}/start-bad.sh\nfi\nexec bash ${rig.daemon.startScript}\n`,
+    );
+    writeAnswers(rig, `bash ${refusing}`);
+    const result = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes']);
+    expect(result.code, explain(rig, result)).toBe(3);
+    expect(result.stderr).toMatch(/start-daemon/);
+    expect(result.stderr).toMatch(/overlay2\.size|project quota|Storage option/i);
+    expect(result.stderr).toMatch(/back on vfs/);
+    await expectOriginal(rig);
+    const status = JSON.parse((await cli(rig, ['status', '--json'])).stdout) as { run: { status: string } };
+    expect(status.run.status).toBe('rolled-back');
+  }, 900_000);
+});
+
+describe('killed and resumed', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await setUp('rec-resume');
+  }, 600_000);
+
+  // One kill in each phase; after each, resume continues from the state file.
+  const kills = ['save-images:middle', 'stop-containers:after', 'keep-data-root:after', 'start-daemon:after', 'create-containers:middle'];
+
+  it(`reaches a clean verify after kills at ${kills.join(', ')}`, async () => {
+    const first = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: kills[0] });
+    expect(first.code, explain(rig, first)).not.toBe(0);
+    for (const kill of kills.slice(1)) {
+      const resumed = await cli(rig, ['resume', '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: kill });
+      expect(resumed.code, `${kill}\n${explain(rig, resumed)}`).not.toBe(0);
+      const status = JSON.parse((await cli(rig, ['status', '--json'])).stdout) as { run: { status: string }; next: { command: string } };
+      expect(status.run.status).toBe('in-progress');
+      expect(status.next.command).toBe('devmapper-migrate resume');
+    }
+    const last = await cli(rig, ['resume']);
+    expect(last.code, explain(rig, last)).toBe(0);
+    await expectMigrated(rig);
+    const verify = await cli(rig, ['verify']);
+    expect(verify.code, explain(rig, verify)).toBe(0);
+    // No half-written archive was left behind.
+    const runId = readFileSync(join(rig.stateDir, 'current'), 'utf8').trim();
+    expect(existsSync(join(rig.stateDir, 'runs', runId, 'images'))).toBe(true);
+    expect(readFileSync(join(rig.stateDir, 'runs', runId, 'run.log'), 'utf8')).toMatch(/resumed/);
+  }, 1_200_000);
+
+  it('finalize deletes the backups after the clean run, and says how much it freed', async () => {
+    const runId = readFileSync(join(rig.stateDir, 'current'), 'utf8').trim();
+    const state = JSON.parse(readFileSync(join(rig.stateDir, 'runs', runId, 'state.json'), 'utf8')) as { notes: { keptDataRoot: string } };
+    expect(existsSync(state.notes.keptDataRoot)).toBe(true);
+    const result = await cli(rig, ['finalize', '--yes']);
+    expect(result.code, explain(rig, result)).toBe(0);
+    expect(result.stdout).toMatch(/freed \d/);
+    expect(existsSync(state.notes.keptDataRoot)).toBe(false);
+    expect(existsSync(join(rig.stateDir, 'runs', runId, 'images'))).toBe(false);
+    const rollback = await cli(rig, ['rollback', '--yes']);
+    expect(rollback.code).toBe(4);
+    expect(rollback.stderr).toMatch(/finalized/);
+    await expectMigrated(rig);
+  }, 300_000);
+});
+
+describe('killed mid-restore, then rolled back', () => {
+  it('ends with the original inventory verified', async () => {
+    const rig = await setUp('rec-rollback');
+    const killed = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: 'create-containers:middle' });
+    expect(killed.code, explain(rig, killed)).not.toBe(0);
+    const result = await cli(rig, ['rollback', '--yes']);
+    expect(result.code, explain(rig, result)).toBe(0);
+    expect(result.stderr).toMatch(/matches its original inventory/);
+    await expectOriginal(rig);
+  }, 900_000);
+});
+
+describe('one run at a time', () => {
+  it('refuses a second run while the lock is held, naming the holder', async () => {
+    const rig = await setUp('rec-lock');
+    mkdirSync(rig.stateDir, { mode: 0o700 });
+    const lock = await acquireLock(rig.stateDir, 'run');
+    try {
+      const result = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes']);
+      expect(result.code, explain(rig, result)).toBe(4);
+      expect(result.stderr).toContain(String(process.pid));
+      expect((await hostSnapshot(rig.daemon)).driver).toBe('vfs');
+    } finally {
+      await lock.release();
+    }
+  }, 300_000);
+});
