@@ -7,7 +7,6 @@ import {
   type CommandContext,
   type GlobalOptions,
 } from './context.js';
-import { notBuiltYet } from './commands/not-built.js';
 import { VERSION } from '../version.js';
 
 type Handler = (ctx: CommandContext, options: Record<string, unknown>) => Promise<number>;
@@ -62,7 +61,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'verify',
     summary: "compare the host with the run's saved inventory",
     options: [jsonOption()],
-    load: async () => async () => notBuiltYet('verify'),
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
   },
   {
     name: 'rollback',

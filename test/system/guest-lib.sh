@@ -6,6 +6,8 @@
 # Every helper prints a step line and fails loudly; scenarios run with `set -eu`.
 
 DMM_T0=${DMM_T0:-$(cut -d' ' -f1 /proc/uptime)}
+# Exported: guest-dockerd.sh, run by the tool as the service's start/stop, prints on the same clock.
+export DMM_T0
 DMM_DOCKER_PIDFILE=/run/dmm-dockerd.pid
 DMM_DOCKER_LOG=${DMM_OUT:-/tmp}/dockerd.log
 export DOCKER_BUILDKIT=0
@@ -27,19 +29,23 @@ fail() {
 }
 
 # Node from the host (on the 9p root) running the project's single-file build.
-dmm_tool() { "${DMM_NODE:-node}" "$DMM_PROJECT/dist/devmapper-migrate.mjs" "$@"; }
+# DMM_TOOL_BUNDLE: another single-file build to run instead (default: the project's dist/).
+dmm_tool() { "${DMM_NODE:-node}" "${DMM_TOOL_BUNDLE:-$DMM_PROJECT/dist/devmapper-migrate.mjs}" "$@"; }
 
 # dmm_tool_saved FILE ARG...: runs the tool with ARG..., keeping its stdout in $DMM_OUT/FILE
 # (e.g. preflight.json) and its stderr and exit code in <base>.stderr and <base>.rc for the
 # test to assert on. It never fails the scenario itself.
 dmm_tool_saved() {
-  local file=$1 base=${1%.*} rc=0
+  local file=$1 base=${1%.*} rc=0 t0 t1
   shift
   step "devmapper-migrate $*"
+  t0=$(cut -d' ' -f1 /proc/uptime)
   dmm_tool "$@" >"$DMM_OUT/$file" 2>"$DMM_OUT/$base.stderr" || rc=$?
+  t1=$(cut -d' ' -f1 /proc/uptime)
   echo "$rc" >"$DMM_OUT/$base.rc"
+  awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.1f\n", a - b }' >"$DMM_OUT/$base.seconds"
   head -c 4000 "$DMM_OUT/$base.stderr"
-  step "devmapper-migrate $1 exited $rc"
+  step "devmapper-migrate $1 exited $rc after $(cat "$DMM_OUT/$base.seconds") s"
 }
 
 # dmm_mkfs_xfs DEVICE FTYPE: xfs with d_type (ftype=1) or without (ftype=0, needs the v4 format).
@@ -115,12 +121,15 @@ EOF
 # dmm_dockerd_start: Debian's dockerd, storage settings from /etc/docker/daemon.json (where the
 # tool looks for them); only host-wiring flags on the command line. Waits until it answers.
 dmm_dockerd_start() {
-  local i
+  local i from
   step "start dockerd"
   mkdir -p /etc/docker
+  from=$(stat -c %s "$DMM_DOCKER_LOG" 2>/dev/null || echo 0)
   # No iptables in this guest; bridges, static IPs and docker-proxy port bindings still work.
+  # DMM_DOCKERD_ARGS: extra flags (a scenario that needs dockerd to refuse a configuration).
+  # shellcheck disable=SC2086
   setsid /usr/sbin/dockerd -H unix:///var/run/docker.sock --pidfile "$DMM_DOCKER_PIDFILE" \
-    --iptables=false --ip-masq=false >>"$DMM_DOCKER_LOG" 2>&1 </dev/null &
+    --iptables=false --ip-masq=false ${DMM_DOCKERD_ARGS:-} >>"$DMM_DOCKER_LOG" 2>&1 </dev/null &
   for i in $(seq 1 240); do
     if docker version >/dev/null 2>&1; then
       step "dockerd answers ($(docker version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}'))"
@@ -129,8 +138,13 @@ dmm_dockerd_start() {
     if ! kill -0 $! 2>/dev/null; then break; fi
     sleep 0.5
   done
-  echo "dockerd did not come up; last log lines:" >&2
-  tail -n 30 "$DMM_DOCKER_LOG" >&2
+  sleep 1
+  # This start's part of the log: dockerd's reason first, then the last lines without
+  # containerd's chatter (gRPC, plugin loading), which says nothing about why.
+  echo "dockerd did not come up:" >&2
+  tail -c +$((from + 1)) "$DMM_DOCKER_LOG" | grep -E 'failed to start daemon|unable to configure|level=(fatal|error)' | tail -n 5 >&2
+  echo "its last log lines:" >&2
+  tail -c +$((from + 1)) "$DMM_DOCKER_LOG" | grep -v -E 'module=grpc|loading plugin' | tail -n 8 >&2
   return 1
 }
 
@@ -218,7 +232,7 @@ dmm_check_workload() {
     stat -c "%u:%g" /data/sub/n.txt; cat /data/sub/n.txt; wget -q -O - http://127.0.0.1/' | tr '\n' '|')
   want='volume payload|payload.txt|640 1614834367|1234:5678|nested|<h1>dmm web</h1>|'
   [ "$got" = "$want" ] || fail "web's volume or service differs: got '$got', want '$want'"
-  busybox wget -q -O - http://127.0.0.1:8080/ | grep -q 'dmm web' || fail "web's port binding 127.0.0.1:8080 does not answer"
+  busybox wget -q -O - http://127.0.0.1:8080/ | grep -q 'dmm web' || { dmm_net_facts; fail "web's port binding 127.0.0.1:8080 does not answer"; }
   docker cp job:/job-output.txt - | tar -xO | grep -q 'writable layer' || fail "job's writable layer lost"
   docker image inspect -f '{{.Id}}' dmm/busybox:1.35 dmm/busybox:latest app/web:1.0 app/web:latest \
     registry.example.com:5000/team/web:1.0 >/dev/null || fail "an image or tag is missing"
@@ -240,4 +254,123 @@ dmm_snapshot() {
     echo "# mounts"; awk '$2 ~ /^\/var\/lib\/docker/ { print $1, $2, $3 }' /proc/mounts | sort
     echo "# lvs"; lvs --noheadings -o vg_name,lv_name,lv_attr 2>/dev/null | sort
   } >"$f"
+}
+
+# ---- Runs of the tool (issue 7, scenarios 1-5) ----
+
+DMM_STATE_DIR=/var/lib/devmapper-migrate
+DMM_GUEST_SERVICE="bash $DMM_PROJECT/test/system/guest-dockerd.sh"
+
+# dmm_answers FILE TARGET [START_COMMAND [YAML_LINE...]]: an answers file for an unattended run
+# with the `command` service manager (guest-dockerd.sh stop/start; no systemd in the guest).
+dmm_answers() {
+  local file=$1 target=$2 start=${3:-"$DMM_GUEST_SERVICE start"} line
+  shift 2
+  if [ $# -gt 0 ]; then shift; fi
+  {
+    echo "target: $target"
+    echo "service:"
+    echo "  manager: command"
+    echo "  stop: \"$DMM_GUEST_SERVICE stop\""
+    echo "  start: \"$start\""
+    echo "  timeoutSeconds: 300"
+    for line in "$@"; do echo "$line"; done
+  } >"$file"
+  step "answers $file: $(tr '\n' ' ' <"$file")"
+}
+
+# dmm_expect_driver DRIVER: the daemon runs on DRIVER (fails the scenario otherwise).
+dmm_expect_driver() {
+  local got
+  got=$(docker info --format '{{.Driver}}')
+  [ "$got" = "$1" ] || fail "docker info: storage driver $got, want $1"
+  step "storage driver is $1"
+}
+
+# dmm_expect_rc NAME WANT: the exit code dmm_tool_saved kept for NAME is WANT.
+dmm_expect_rc() {
+  local got
+  got=$(cat "$DMM_OUT/$1.rc")
+  [ "$got" = "$2" ] || fail "devmapper-migrate ($1) exited $got, want $2 (see $1.stderr)"
+}
+
+# dmm_edit_writable_layer: web changes a file of its image (copy-up) and adds one, in its
+# writable layer, on top of job's file (dmm_seed_workload).
+dmm_edit_writable_layer() {
+  step "edit web's writable layer"
+  docker exec web sh -c 'echo "dmm:x:1000:1000::/tmp:/bin/sh" >>/etc/passwd && mkdir -p /srv/state && echo kept >/srv/state/added.txt'
+}
+
+# dmm_check_writable_layer: what dmm_edit_writable_layer wrote is there.
+dmm_check_writable_layer() {
+  local got
+  got=$(docker exec web sh -c 'grep -c "^dmm:x:1000" /etc/passwd; cat /srv/state/added.txt' | tr '\n' '|')
+  [ "$got" = "1|kept|" ] || fail "web's writable layer differs: got '$got', want '1|kept|'"
+  step "web's writable layer intact"
+}
+
+# dmm_collect_run LABEL: the current run's files (log, report, state) into $DMM_OUT/run-LABEL/,
+# for the test log when something went wrong. Never fails.
+dmm_collect_run() {
+  local label=$1 id dir
+  id=$(cat "$DMM_STATE_DIR/current" 2>/dev/null) || return 0
+  dir=$DMM_STATE_DIR/runs/$id
+  mkdir -p "$DMM_OUT/run-$label"
+  for f in run.log report.txt report.json state.json; do
+    [ -f "$dir/$f" ] && cp "$dir/$f" "$DMM_OUT/run-$label/" 2>/dev/null
+  done
+  return 0
+}
+
+# dmm_host_facts LABEL: what the data-root, LVM and loop devices look like, into $DMM_OUT/facts-LABEL.txt.
+dmm_host_facts() {
+  local f=$DMM_OUT/facts-$1.txt
+  {
+    echo "# daemon.json"; cat /etc/docker/daemon.json 2>/dev/null
+    echo "# data-root"; ls -A /var/lib/docker
+    echo "# lvs"; lvs --noheadings -o vg_name,lv_name,lv_attr,devices 2>/dev/null
+    echo "# pvs"; pvs --noheadings -o pv_name,vg_name 2>/dev/null
+    echo "# loop devices"; losetup -a 2>/dev/null
+    echo "# dmsetup"; dmsetup ls 2>/dev/null
+    echo "# bridges"; ip -br addr show type bridge 2>/dev/null
+  } >"$f" 2>&1
+  sed "s/^/facts[$1]: /" "$f"
+}
+
+# dmm_net_facts: why the host cannot reach a container (bridges, routes, the published port).
+dmm_net_facts() {
+  step "network facts"
+  ip -br addr show type bridge 2>&1 | sed 's/^/net: /'
+  ip route 2>&1 | sed 's/^/net: route /'
+  docker network ls --no-trunc --format 'net: network {{.Name}} {{.ID}}' 2>&1
+  docker port web 2>&1 | sed 's/^/net: web port /'
+  docker inspect -f 'net: web ip {{(index .NetworkSettings.Networks "appnet").IPAddress}} state {{.State.Status}}' web 2>&1
+  return 0
+}
+
+# dmm_check LABEL COMMAND...: runs a check (e.g. dmm_check_workload) in a subshell with `set -e`;
+# a failure is written to $DMM_OUT/check-failures.txt ("LABEL: FAIL message") and returns 1
+# without ending the scenario, so that the later parts of a scenario still run and report.
+# Scenarios end with dmm_checks_passed.
+dmm_check() {
+  local label=$1 rc msg err=/tmp/dmm-check.err
+  shift
+  set +e
+  (set -e; "$@") 2>"$err"
+  rc=$?
+  set -e
+  cat "$err" >&2
+  [ "$rc" = 0 ] && return 0
+  msg=$(grep 'FAIL: ' "$err" | tail -n 1)
+  echo "$label: ${msg:-exit $rc}" >>"$DMM_OUT/check-failures.txt"
+  step "check failed ($label)"
+  return 1
+}
+
+# dmm_checks_passed: fails the scenario when a dmm_check failed on the way.
+dmm_checks_passed() {
+  if [ -s "$DMM_OUT/check-failures.txt" ]; then
+    fail "checks failed: $(tr '\n' ';' <"$DMM_OUT/check-failures.txt")"
+  fi
+  step "every check passed"
 }

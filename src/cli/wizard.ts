@@ -1,0 +1,362 @@
+/**
+ * The wizard of `run`: asks, through a Prompter, every question of config/questions.ts that
+ * applies and that the answers file (if any) left open, in declaration order. Messages,
+ * choices, defaults and checks all come from the declarations, so an answer the wizard takes
+ * is one resolveAnswers() takes (shared/DESIGN.md, "Interactive and unattended are one path").
+ */
+import { crossCheck, resolveAnswers, type Answers, type AnswerSecrets } from '../config/answers.js';
+import {
+  checkValue,
+  effectiveAnswer,
+  getAnswer,
+  isAnswered,
+  isApplicable,
+  QUESTIONS,
+  setAnswer,
+  type BooleanQuestion,
+  type ChoiceQuestion,
+  type IntegerQuestion,
+  type ListQuestion,
+  type Question,
+  type StringQuestion,
+} from '../config/questions.js';
+import type { Inventory } from '../docker/types.js';
+import type { BlockDeviceChoice } from '../facts/block-devices.js';
+import { formatBytes } from '../report/format.js';
+import type { Prompter } from './prompter.js';
+
+/** An item of a pick list: `value` is the name globs match (repo:tag, image ID, container or volume name). */
+export interface PickItem {
+  value: string;
+  label: string;
+}
+
+/** What the wizard offers to pick from, gathered by the caller from the host. */
+export interface WizardChoices {
+  blockDevices: BlockDeviceChoice[];
+  images: PickItem[];
+  containers: PickItem[];
+  volumes: PickItem[];
+  /** The blockers preflight found, for ignoreBlockers. */
+  blockers: { key: string; title: string }[];
+  /** What the backups need against what is free where they go by default. */
+  space?: { neededBytes: number; freeBytes?: number; directory: string };
+}
+
+export interface WizardResult {
+  answers: Answers;
+  /** Secret answers (the registry password): never saved, logged or shown. */
+  secrets: AnswerSecrets;
+}
+
+/** The select value that asks for a device path by hand. */
+const OTHER_DEVICE = '\u0000other';
+
+type Selectable = 'images' | 'containers' | 'volumes';
+
+/**
+ * Asks every applicable question that `given` (an answers file's content, or {}) does not
+ * answer, and returns the answers (given ones kept) and the secrets apart.
+ */
+export async function askAnswers(given: Answers, choices: WizardChoices, prompter: Prompter): Promise<WizardResult> {
+  const answers = structuredClone(given);
+  const secrets: AnswerSecrets = {};
+  const done = new Set<string>();
+  for (const question of QUESTIONS) {
+    if (done.has(question.key) || !isApplicable(question, answers)) continue;
+    if (isGiven(question, answers, secrets)) continue;
+    if (question.secret) {
+      secrets[question.key as keyof AnswerSecrets] = await askSecret(question as StringQuestion, prompter);
+      continue;
+    }
+    const selectable = selectionOf(question);
+    if (selectable && question.key.endsWith('.include') && getAnswer(answers, `${selectable}.exclude`) === undefined) {
+      const selection = await askSelection(question as ListQuestion, choices[selectable], prompter);
+      setAnswer(answers, `${selectable}.include`, selection.include);
+      setAnswer(answers, `${selectable}.exclude`, selection.exclude);
+      done.add(`${selectable}.exclude`);
+      continue;
+    }
+    const value = await ask(question, answers, choices, prompter);
+    if (value !== undefined) setAnswer(answers, question.key, value);
+  }
+  // A bug guard, not a check the operator meets: every answer above passed the same checks.
+  resolveAnswers(answers, { secrets, source: "the wizard's answers" });
+  return { answers, secrets };
+}
+
+/** Given by the file: any value counts, except "" (or []) for a key that must have one. */
+function isGiven(question: Question, answers: Answers, secrets: AnswerSecrets): boolean {
+  if (question.secret || question.required) return isAnswered(question, answers, secrets);
+  return getAnswer(answers, question.key) !== undefined;
+}
+
+function selectionOf(question: Question): Selectable | undefined {
+  return question.pick === 'images' || question.pick === 'containers' || question.pick === 'volumes' ? question.pick : undefined;
+}
+
+/** true, or what is wrong with the value, checked exactly as an answers file would be. */
+function validate(question: Question, value: unknown, answers: Answers): true | string {
+  const check = checkValue(question, value);
+  if (check) return capitalize(check.problem);
+  const candidate = structuredClone(answers);
+  setAnswer(candidate, question.key, value);
+  const cross = crossCheck(candidate)[0];
+  return cross ? capitalize(cross.message) : true;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+async function ask(question: Question, answers: Answers, choices: WizardChoices, prompter: Prompter): Promise<unknown> {
+  switch (question.kind) {
+    case 'choice':
+      return askChoice(question, prompter);
+    case 'boolean':
+      return askBoolean(question, prompter);
+    case 'integer':
+      return askInteger(question, answers, prompter);
+    case 'string':
+      if (question.pick === 'block-devices') return askDevice(question, answers, choices.blockDevices, prompter);
+      return askString(question, answers, choices, prompter);
+    case 'list':
+      if (question.pick === 'blockers') return askBlockers(question, choices.blockers, prompter);
+      return askList(question, answers, prompter);
+  }
+}
+
+function askChoice(question: ChoiceQuestion, prompter: Prompter): Promise<string> {
+  const width = Math.max(...question.choices.map((c) => c.value.length));
+  return prompter.select({
+    message: question.message,
+    choices: question.choices.map((c) => ({ name: `${c.value.padEnd(width)}  ${c.description}`, value: c.value })),
+    default: question.default,
+  });
+}
+
+function askBoolean(question: BooleanQuestion, prompter: Prompter): Promise<boolean> {
+  return prompter.confirm({ message: question.message, default: question.default ?? false });
+}
+
+function askInteger(question: IntegerQuestion, answers: Answers, prompter: Prompter): Promise<number> {
+  return prompter.number({
+    message: question.message,
+    default: question.default,
+    min: question.min,
+    max: question.max,
+    validate: (value) => validate(question, value, answers),
+  });
+}
+
+/** Free text; "" leaves an optional key unanswered (its default, or none, applies). */
+async function askString(
+  question: StringQuestion,
+  answers: Answers,
+  choices: WizardChoices,
+  prompter: Prompter,
+): Promise<string | undefined> {
+  let message = question.message;
+  let fallback = question.default;
+  if (question.key === 'backup.directory' && choices.space) {
+    message = `${message} ${spaceText(choices.space)}`;
+    fallback = choices.space.directory;
+  } else if (!question.required && fallback === undefined) {
+    message = `${message} (leave empty for none)`;
+  }
+  const value = await prompter.input({
+    message,
+    default: fallback,
+    validate: (text) => {
+      if (text === '') return question.required ? 'An answer is needed here' : true;
+      return validate(question, text, answers);
+    },
+  });
+  return value === '' ? undefined : value;
+}
+
+function spaceText(space: NonNullable<WizardChoices['space']>): string {
+  const needed = `the backups need about ${formatBytes(space.neededBytes)}`;
+  if (space.freeBytes === undefined) return `(${needed})`;
+  const short = space.freeBytes < space.neededBytes ? ': not enough there' : '';
+  return `(${needed}; ${space.directory} has ${formatBytes(space.freeBytes)} free${short})`;
+}
+
+async function askSecret(question: StringQuestion, prompter: Prompter): Promise<string> {
+  return prompter.password({
+    message: question.message,
+    validate: (text) => {
+      if (text === '') return question.required ? 'An answer is needed here' : true;
+      // Its own check says only how long it may be: a secret is never repeated in a message.
+      const check = checkValue(question, text);
+      return check ? capitalize(check.problem) : true;
+    },
+  });
+}
+
+/** The devices as a select, unusable ones disabled with why, and a way to type a path. */
+async function askDevice(
+  question: StringQuestion,
+  answers: Answers,
+  devices: readonly BlockDeviceChoice[],
+  prompter: Prompter,
+): Promise<string> {
+  const typed = () =>
+    prompter.input({
+      message: `${question.message} (its path, like ${question.example ?? '/dev/sdb'})`,
+      validate: (text) => (text === '' ? 'An answer is needed here' : validate(question, text, answers)),
+    });
+  if (devices.length === 0) return typed();
+  const width = Math.max(...devices.map((d) => d.path.length));
+  const sizeWidth = Math.max(...devices.map((d) => sizeText(d).length));
+  const offered = devices.map((device) => {
+    const fine = checkValue(question, device.path) === undefined;
+    const reason = device.disabledReason ?? (fine ? undefined : `not a name the answers file allows (${question.patternText})`);
+    return { name: deviceLabel(device, width, sizeWidth), value: device.path, disabled: reason ?? false };
+  });
+  const first = offered.find((c) => !c.disabled);
+  const picked = await prompter.select<string>({
+    message: question.message,
+    choices: [...offered, { name: 'Another device (type its path)', value: OTHER_DEVICE, disabled: false }],
+    default: first?.value ?? OTHER_DEVICE,
+  });
+  return picked === OTHER_DEVICE ? typed() : picked;
+}
+
+function sizeText(device: BlockDeviceChoice): string {
+  return device.sizeBytes === undefined ? '?' : formatBytes(device.sizeBytes);
+}
+
+/** "/dev/sdb  100 GB  disk  xfs  on /srv" */
+function deviceLabel(device: BlockDeviceChoice, width: number, sizeWidth: number): string {
+  const parts = [device.path.padEnd(width), sizeText(device).padStart(sizeWidth), (device.type ?? '').padEnd(4)];
+  if (device.fsType) parts.push(device.fsType);
+  if (device.mountPoints.length > 0) parts.push(`on ${device.mountPoints.map((m) => (m === '[SWAP]' ? 'swap' : m)).join(', ')}`);
+  return parts.join('  ').trimEnd();
+}
+
+/**
+ * A checkbox of every item, all preselected; the selection as globs: everything selected is
+ * include ["*"] and exclude [], else the unselected names are excluded by their exact name
+ * (new items that appear before the run are then migrated, as with the defaults).
+ */
+async function askSelection(question: ListQuestion, items: readonly PickItem[], prompter: Prompter): Promise<{ include: string[]; exclude: string[] }> {
+  const include = [...(question.default ?? ['*'])];
+  if (items.length === 0) return { include, exclude: [] };
+  const selected = new Set(
+    await prompter.checkbox({
+      message: question.message,
+      choices: items.map((item) => ({ name: item.label, value: item.value, checked: true })),
+    }),
+  );
+  const exclude = items.filter((item) => !selected.has(item.value)).map((item) => item.value);
+  return { include, exclude: [...new Set(exclude)] };
+}
+
+/** The blockers found, none preselected: overriding one is a deliberate act. */
+async function askBlockers(question: ListQuestion, blockers: WizardChoices['blockers'], prompter: Prompter): Promise<string[]> {
+  if (blockers.length === 0) return [...(question.default ?? [])];
+  return prompter.checkbox({
+    message: question.message,
+    choices: blockers.map((b) => ({ name: `${b.key}: ${b.title}`, value: b.key, checked: false })),
+  });
+}
+
+/** A list as free text, items separated by spaces (globs hold none). */
+async function askList(question: ListQuestion, answers: Answers, prompter: Prompter): Promise<string[]> {
+  const split = (text: string) => text.split(/\s+/).filter((item) => item !== '');
+  const text = await prompter.input({
+    message: `${question.message} (${question.listText}, separated by spaces)`,
+    default: (question.default ?? []).join(' '),
+    validate: (value) => validate(question, split(value), answers),
+  });
+  return split(text);
+}
+
+/** Pick lists of the inventory: one item per image (its first tag, else its ID), container and volume. */
+export function pickItemsFromInventory(inventory: Inventory): Pick<WizardChoices, 'images' | 'containers' | 'volumes'> {
+  return {
+    images: inventory.images.map((image) => ({
+      value: image.tags[0] ?? image.id,
+      label: `${image.tags.length > 0 ? image.tags.join(', ') : `${image.id.replace(/^sha256:/, '').slice(0, 12)} (untagged)`}  ${formatBytes(image.size)}`,
+    })),
+    containers: inventory.containers.map((c) => ({
+      value: c.name,
+      label: `${c.name}  ${c.image}  ${c.running ? 'running' : c.state}`,
+    })),
+    volumes: inventory.volumes.map((v) => ({
+      value: v.name,
+      label: `${v.anonymous ? `${v.name.slice(0, 12)} (anonymous)` : v.name}${v.size >= 0 ? `  ${formatBytes(v.size)}` : ''}${v.usedBy.length > 0 ? `  used by ${v.usedBy.join(', ')}` : ''}`,
+    })),
+  };
+}
+
+function listText(items: readonly string[], max = 5): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}
+
+function selectionText(answers: Answers, what: Selectable): string {
+  const include = effectiveAnswer(answers, `${what}.include`) as string[];
+  const exclude = effectiveAnswer(answers, `${what}.exclude`) as string[];
+  const all = include.length === 0 || include.includes('*');
+  const base = all ? 'all' : `those matching ${listText(include)}`;
+  return exclude.length > 0 ? `${base} except ${listText(exclude)}` : base;
+}
+
+/** A short text of what was chosen, one line per area; never holds a secret. */
+export function wizardSummary(answers: Answers): string {
+  const value = <T>(key: string) => effectiveAnswer(answers, key) as T;
+  const yes = (key: string) => value<boolean>(key);
+  const lines: [string, string][] = [];
+  if (value<string>('target') === 'direct-lvm') {
+    lines.push([
+      'Target',
+      `direct-lvm on ${value<string>('directLvm.device')} (thin pool ${value<number>('directLvm.thinpoolPercent')}% data, ` +
+        `${value<number>('directLvm.metadataPercent')}% metadata of the volume group; extends by ${value<number>('directLvm.autoextendPercent')}% ` +
+        `at ${value<number>('directLvm.autoextendThreshold')}% full; ${yes('directLvm.wipeSignatures') ? 'existing signatures wiped' : 'signatures not wiped'})`,
+    ]);
+  } else {
+    lines.push(['Target', String(value<string>('target'))]);
+  }
+  lines.push([
+    'Images',
+    `${selectionText(answers, 'images')}; ${yes('images.save') ? 'saved as archives' : 'not saved as archives'}; ${yes('images.push') ? 'pushed' : 'not pushed'}`,
+  ]);
+  if (yes('images.push')) {
+    const user = getAnswer(answers, 'registry.username');
+    const env = getAnswer(answers, 'registry.passwordEnv');
+    const file = getAnswer(answers, 'registry.passwordFile');
+    const auth = user
+      ? ` as ${String(user)} (password ${env ? `from $${String(env)}` : file ? `from ${String(file)}` : 'as typed, not saved'})`
+      : ' without a login';
+    lines.push([
+      'Registry',
+      `${value<string>('registry.address')}/${value<string>('registry.repositoryPrefix')}<repo>:<tag>${auth}${yes('registry.insecure') ? ', insecure' : ''}`,
+    ]);
+  }
+  lines.push([
+    'Containers',
+    `${selectionText(answers, 'containers')}; ${yes('containers.keepWritableLayer') ? 'changed files kept' : 'changed files NOT kept'}`,
+  ]);
+  lines.push(['Volumes', `${selectionText(answers, 'volumes')}; ${yes('volumes.archive') ? 'also archived' : 'not archived'}`]);
+  const directory = value<string | undefined>('backup.directory') ?? 'the state directory';
+  const keep = { move: 'moved aside', archive: 'archived', 'move+archive': 'moved aside and archived' }[value<'move'>('backup.dataRoot')];
+  lines.push(['Backups', `in ${directory}; the old data-root is ${keep} until finalize`]);
+  const manager = value<string>('service.manager');
+  const how =
+    manager === 'command'
+      ? `by command (stop: ${value<string>('service.stop')}; start: ${value<string>('service.start')})`
+      : `with ${manager === 'auto' ? 'systemd or the init script (auto)' : manager}`;
+  lines.push(['Docker', `stopped and started ${how}, ${value<number>('service.timeoutSeconds')} s allowed`]);
+  lines.push(['On failure', yes('rollbackOnFailure') ? 'roll back automatically' : 'stop and wait for the operator']);
+  const ignored = value<string[]>('ignoreBlockers');
+  if (ignored.length > 0) lines.push(['Overridden', `blockers ${listText(ignored, 10)}`]);
+  const width = Math.max(...lines.map(([label]) => label.length)) + 1;
+  return lines.map(([label, text]) => `${`${label}:`.padEnd(width)} ${text}`).join('\n');
+}
+
+/** Asks to go ahead; no is the default, so a stray Enter changes nothing. */
+export function confirmPlan(prompter: Prompter, message: string): Promise<boolean> {
+  return prompter.confirm({ message, default: false });
+}

@@ -1,0 +1,63 @@
+/**
+ * The effectful half of verify: reads the host now (the daemon's inventory and inspects, the
+ * volumes' files, the Docker configuration) and hands both sides to the pure comparison.
+ * Read-only: nothing here changes the host.
+ */
+import type { DockerClient } from '../docker/client.js';
+import { inspectContainers } from '../docker/containers.js';
+import { collectInventory } from '../docker/inventory.js';
+import { gatherHostFacts } from '../facts/gather.js';
+import type { Host } from '../host/host.js';
+import type { RecordedInventory, VerifyExpectation } from '../run/run-files.js';
+import { compareHost, type CurrentHost } from './compare.js';
+import { configStateOf } from './config-state.js';
+import { describeVolume } from './trees.js';
+import type { RecordedVolumeTrees, VerifyResult } from './types.js';
+
+export interface VerifyHostInput {
+  client: DockerClient;
+  /** Reads the configuration files (daemon.json, units, /etc/sysconfig, /etc/default). */
+  host: Host;
+  /** The run's inventory.json. */
+  recorded: RecordedInventory;
+  /** The run's volume-trees.json, when it was written: the volumes' files are then compared too. */
+  volumeTrees?: RecordedVolumeTrees;
+  expect: VerifyExpectation;
+  /** --daemon-config. */
+  daemonConfigPath: string;
+}
+
+/** Compares the host with the run's recorded inventory and returns every difference as a report entry. */
+export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> {
+  const { client, recorded } = input;
+  const inventory = await collectInventory(client);
+
+  const byName = new Map(inventory.containers.map((c) => [c.name, c.id]));
+  const ids = recorded.selection.containers.map((name) => byName.get(name)).filter((id): id is string => id !== undefined);
+  const inspects = await inspectContainers(client.api, ids);
+
+  const current: CurrentHost = { inventory, inspects };
+  if (input.volumeTrees) {
+    // The volume's directory now: the daemon's Mountpoint, wherever the new data-root put it.
+    const mountpoints = new Map(inventory.volumes.map((v) => [v.name, v.mountpoint]));
+    const selected = new Set(recorded.selection.volumes);
+    current.volumeTrees = {};
+    for (const tree of input.volumeTrees.volumes) {
+      const path = mountpoints.get(tree.name);
+      if (!selected.has(tree.name) || path === undefined || tree.error) continue;
+      const now = await describeVolume({ name: tree.name, path }, { content: input.volumeTrees.content });
+      current.volumeTrees[tree.name] = { path, entries: now.entries, error: now.error };
+    }
+  }
+  if (input.expect.configMustBeClean) {
+    const dataRoot = inventory.daemon.dockerRootDir;
+    const host = await gatherHostFacts(input.host, {
+      dockerHost: client.address,
+      daemonConfigPath: input.daemonConfigPath,
+      dataRoot,
+      backupDirectory: dataRoot,
+    });
+    current.config = configStateOf(host, { daemon: inventory.daemon, inventory });
+  }
+  return compareHost({ recorded, volumeTrees: input.volumeTrees, expect: input.expect, current });
+}

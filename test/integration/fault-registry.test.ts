@@ -1,0 +1,84 @@
+// A registry that refuses the credentials, and one that cannot be reached (issue 10), with
+// images.push: the push step comes before the containers stop, so the run stops with exit 4
+// and the host unchanged; nothing is recorded as pushed; the message names the registry (and
+// the user) and never the password.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist, freePort, startRegistry, type RegistryHandle } from '../rig/index.js';
+import { cli, explain, expectHost, readState, setUpRig, tearDown, writeAnswers, type FaultRig } from './fault-common.js';
+
+const PASSWORD_ENV = 'DMM_FAULT_REGISTRY_PASSWORD';
+/** Wrong, and easy to find if it leaks anywhere. */
+const WRONG_PASSWORD = 'wrong-canary-7c1f9e2a5b';
+
+let rig: FaultRig | undefined;
+let registry: RegistryHandle | undefined;
+
+beforeAll(async () => {
+  await ensureDist();
+  [rig, registry] = await Promise.all([setUpRig('registry-fault'), startRegistry({ auth: true })]);
+}, 600_000);
+
+afterAll(async () => {
+  const results = await Promise.allSettled([tearDown(rig), registry?.stop()]);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+});
+
+function pushAnswers(address: string, username: string): string {
+  return ['images:', '  push: true', 'registry:', `  address: ${address}`, '  repositoryPrefix: faults/', `  username: ${username}`, `  passwordEnv: ${PASSWORD_ENV}`].join('\n');
+}
+
+/** Every file of a directory tree, read whole. */
+function allText(dir: string): string {
+  return readdirSync(dir, { withFileTypes: true })
+    .map((e) => (e.isDirectory() ? allText(join(dir, e.name)) : e.isFile() ? readFileSync(join(dir, e.name), 'latin1') : ''))
+    .join('\n');
+}
+
+/** The run stopped at push-images before any change: state failed, no open journal entry, no push unit, the host as it was. */
+async function expectStoppedBeforeAnyChange(stateDir: string): Promise<void> {
+  const state = readState(stateDir);
+  expect(state.status).toBe('failed');
+  expect(state.steps.find((s) => s.id === 'push-images')?.status).toBe('failed');
+  expect(state.steps.find((s) => s.id === 'stop-containers')?.status).toBe('pending');
+  expect(state.journal.filter((e) => !e.undoneAt)).toEqual([]);
+  expect(Object.keys(state.units).filter((key) => key.startsWith('push:'))).toEqual([]);
+  await expectHost(rig!, 'vfs');
+}
+
+describe('a registry that refuses the credentials', () => {
+  it('stops the run before any change with exit 4, naming registry and user, never the password', async () => {
+    const stateDir = join(rig!.work, 'state-refused');
+    writeAnswers(rig!, { extra: pushAnswers(registry!.address, registry!.username) });
+    const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], { [PASSWORD_ENV]: WRONG_PASSWORD }, stateDir);
+    expect(result.code, explain(rig!, result)).toBe(4);
+    expect(result.stderr).toMatch(/push-images/);
+    expect(result.stderr).toContain(registry!.address);
+    expect(result.stderr).toContain(registry!.username);
+    expect(result.stderr).toMatch(/denied|unauthori[sz]ed|credentials|login|authenticat/i);
+    expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/); // no stack trace
+    expect(`${result.stdout}\n${result.stderr}`).not.toContain(WRONG_PASSWORD);
+    expect(allText(stateDir)).not.toContain(WRONG_PASSWORD);
+    await expectStoppedBeforeAnyChange(stateDir);
+    // The state dir stays private after a failure, too.
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+  }, 300_000);
+});
+
+describe('a registry that cannot be reached', () => {
+  it('stops the run before any change with exit 4, naming the registry', async () => {
+    const stateDir = join(rig!.work, 'state-unreachable');
+    // A free port nobody listens on: connection refused.
+    const address = `127.0.0.1:${await freePort()}`;
+    writeAnswers(rig!, { extra: pushAnswers(address, 'nobody') });
+    const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], { [PASSWORD_ENV]: WRONG_PASSWORD }, stateDir);
+    expect(result.code, explain(rig!, result)).toBe(4);
+    expect(result.stderr).toMatch(/push-images/);
+    expect(result.stderr).toContain(address);
+    expect(result.stderr).toMatch(/refused|reach|connect|unavailable/i);
+    expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+    expect(`${result.stdout}\n${result.stderr}`).not.toContain(WRONG_PASSWORD);
+    await expectStoppedBeforeAnyChange(stateDir);
+  }, 300_000);
+});

@@ -1,0 +1,55 @@
+// Issue 7, scenarios 1 and 5 in one guest: a loop-lvm devicemapper host with a realistic
+// workload is migrated to overlay2 unattended, then rolled back (scenarios/loop-lvm-to-overlay2.sh).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerInfo } from './results.js';
+import { explain, failedChecks, logSummary, stages, toolRun } from './tool-results.js';
+import { bootGuest, killAllGuests, scenarioPath, type GuestResult } from './vm.js';
+
+const LOOP_FILE = '/var/lib/docker/devicemapper/devicemapper/data';
+let result: GuestResult;
+
+beforeAll(async () => {
+  result = await bootGuest({
+    scenario: scenarioPath('loop-lvm-to-overlay2'),
+    disks: [{ name: 'data', sizeMB: 8192 }],
+    timeoutMs: 1_500_000,
+  });
+  logSummary('loop-lvm-to-overlay2', result, ['before', 'after', 'rolled-back'], ['run', 'verify', 'rollback']);
+}, 1_600_000);
+
+afterAll(killAllGuests);
+
+describe('loop-lvm devicemapper → overlay2, then rollback (real device-mapper kernel)', () => {
+  it('scenario 1: run --answers --yes migrates the workload to overlay2; verify is clean', () => {
+    const before = dockerInfo(result, 'before');
+    expect(before.Driver).toBe('devicemapper');
+    expect(before.status.get('Data loop file')).toBe(LOOP_FILE);
+
+    const run = toolRun(result, 'run');
+    expect(run?.rc, explain(result, 'run', 'after-run')).toBe(0);
+    expect(run?.stdout, explain(result, 'run')).toMatch(/overlay2/);
+    const after = dockerInfo(result, 'after');
+    expect(after.Driver).toBe('overlay2');
+    expect(after.status.get('Backing Filesystem')).toBe('xfs');
+    expect(after.status.get('Supports d_type')).toBe('true');
+    expect(toolRun(result, 'verify')?.rc, explain(result, 'verify', 'after-run')).toBe(0);
+    // "migrated": the scenario checked in the guest that web runs with its static IP, port,
+    // volume files (content, mode, owner, mtime, symlink) and writable-layer edits, that job
+    // is stopped with its file, and that every image tag is there.
+    expect(failedChecks(result).filter((f) => f.startsWith('migrated:')), explain(result, 'run', 'after-run')).toEqual([]);
+    expect(stages(result), explain(result, 'run', 'after-run')).toContain('migrated');
+  });
+
+  it('scenario 5: rollback returns to devicemapper with the original inventory and keeps later volume writes', () => {
+    const rollback = toolRun(result, 'rollback');
+    expect(rollback?.rc, explain(result, 'rollback', 'after-rollback')).toBe(0);
+    expect(rollback?.stderr, explain(result, 'rollback', 'after-rollback')).toMatch(/matches its original inventory/);
+    const back = dockerInfo(result, 'rolled-back');
+    expect(back.Driver).toBe('devicemapper');
+    expect(back.status.get('Data loop file')).toBe(LOOP_FILE);
+    // "rolled-back": in the guest, the files written to the volume on overlay2 were read back on
+    // devicemapper, and the whole workload checked again.
+    expect(failedChecks(result).filter((f) => f.startsWith('rolled-back:')), explain(result, 'rollback', 'after-rollback')).toEqual([]);
+    expect(stages(result), explain(result, 'rollback', 'after-rollback')).toContain('rolled-back');
+  });
+});
