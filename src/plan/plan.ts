@@ -170,6 +170,13 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       ...(answers.containers.keepWritableLayer ? [`PUT /containers/${c.name}/archive?path=/ ← layers/${c.name}.tar`] : []),
     ]),
   });
+  add({
+    id: 'check-volumes',
+    phase: 'restore',
+    title: `Read the files of ${localVolumes.length} restored volume(s)`,
+    downtime: true,
+    actions: localVolumes.map((v) => `read ${v.name}'s files (before any container starts) → volume-trees-restored.json`),
+  });
   add({ id: 'start-containers', phase: 'restore', title: `Start ${running.length} container(s)`, downtime: true, actions: running.map((c) => `POST /containers/${c}/start`) });
   add({ id: 'verify', phase: 'verify', title: 'Verify the host against the inventory', actions: ['GET /info, /images/json, /containers/json, /volumes, /networks; compare; write report.json, report.txt'] });
   return { target: answers.target, steps, notes: [...selection.notes, `Source driver: ${inventory.daemon.driver}`] };

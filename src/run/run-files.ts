@@ -10,6 +10,8 @@ export const INVENTORY_FILE = 'inventory.json';
 export const ANSWERS_FILE = 'answers.json';
 export const PLAN_FILE = 'plan.json';
 export const VOLUME_TREES_FILE = 'volume-trees.json';
+/** The volumes' files as restored, read before the containers start (they may write at once). */
+export const RESTORED_VOLUME_TREES_FILE = 'volume-trees-restored.json';
 export const REPORT_JSON_FILE = 'report.json';
 export const REPORT_TEXT_FILE = 'report.txt';
 export const RUN_LOG_FILE = 'run.log';

@@ -6,7 +6,7 @@ import { pushImagesStep, saveImagesStep } from './export.js';
 import { archiveVolumesStep, recordVolumesStep, saveWritableLayersStep, stopContainersStep } from './quiesce.js';
 import { createContainersStep, createNetworksStep, createVolumesStep, loadImagesStep, startContainersStep } from './restore.js';
 import type { Step } from './step.js';
-import { verifyStep } from './verify-step.js';
+import { checkVolumesStep, verifyStep } from './verify-step.js';
 
 /** The inventory was taken before the run was created; this step makes it the run's record (once: never overwritten on resume). */
 const recordInventoryStep: Step<MigrationContext> = {
@@ -38,6 +38,7 @@ const STEPS: readonly Step<MigrationContext>[] = [
   createNetworksStep,
   createVolumesStep,
   createContainersStep,
+  checkVolumesStep,
   startContainersStep,
   verifyStep,
 ];

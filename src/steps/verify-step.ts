@@ -1,7 +1,27 @@
+import { collectInventory } from '../docker/inventory.js';
 import type { MigrationContext } from '../run/context.js';
-import { VOLUME_TREES_FILE } from '../run/run-files.js';
-import { verifyHost, writeVerifyReport, type RecordedVolumeTrees } from '../verify/index.js';
+import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../run/run-files.js';
+import { describeVolumesNow, verifyHost, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
 import type { Step } from './step.js';
+
+/**
+ * Reads the restored volumes' files before the containers start: a database that writes to its
+ * volume as soon as it runs must not make the run's own verify fail. Run again on resume (the
+ * containers have not started yet when this step is not done).
+ */
+export const checkVolumesStep: Step<MigrationContext> = {
+  id: 'check-volumes',
+  title: 'Read the restored volumes’ files before the containers start',
+  phase: 'restore',
+  async run(ctx, progress) {
+    const recordedTrees = await ctx.store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE);
+    if (!recordedTrees) return progress.say('No volume files were recorded');
+    const client = await ctx.docker();
+    const trees = await describeVolumesNow(await collectInventory(client), ctx.recorded, recordedTrees);
+    await ctx.store.writeJson(RESTORED_VOLUME_TREES_FILE, trees);
+    progress.say(`Read the files of ${Object.keys(trees).length} volume(s)`);
+  },
+};
 
 /** The run's last step: the host compared with the inventory; report.json and report.txt written. */
 export const verifyStep: Step<MigrationContext> = {
@@ -14,6 +34,9 @@ export const verifyStep: Step<MigrationContext> = {
       host: ctx.host,
       recorded: ctx.recorded,
       volumeTrees: await ctx.store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE),
+      // The volumes as restored; what the started containers wrote since is theirs. A later
+      // `devmapper-migrate verify` reads them as they are then.
+      volumeTreesNow: await ctx.store.readJson<CurrentVolumeTrees>(RESTORED_VOLUME_TREES_FILE),
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });

@@ -1,6 +1,6 @@
 /** verify: compare the host with a run's recorded inventory and report every difference. */
 export { recordVolumeTrees, describeVolume, describeVolumeDirectory, type TreeOptions } from './trees.js';
-export { verifyHost, type VerifyHostInput } from './verify-host.js';
+export { describeVolumesNow, verifyHost, type CurrentVolumeTrees, type VerifyHostInput } from './verify-host.js';
 export { formatVerifyText, verifyJson, writeVerifyReport } from './report.js';
 export { compareHost, treeDifferences, MAX_FILE_ENTRIES_PER_VOLUME, type CompareInput, type ConfigState, type CurrentHost } from './compare.js';
 export { normalizeContainer, type NormalizedContainer } from './normalize.js';

@@ -6,6 +6,7 @@
 import type { DockerClient } from '../docker/client.js';
 import { inspectContainers } from '../docker/containers.js';
 import { collectInventory } from '../docker/inventory.js';
+import type { Inventory } from '../docker/types.js';
 import { gatherHostFacts } from '../facts/gather.js';
 import type { Host } from '../host/host.js';
 import type { RecordedInventory, VerifyExpectation } from '../run/run-files.js';
@@ -22,6 +23,8 @@ export interface VerifyHostInput {
   recorded: RecordedInventory;
   /** The run's volume-trees.json, when it was written: the volumes' files are then compared too. */
   volumeTrees?: RecordedVolumeTrees;
+  /** The volumes' files as read earlier (before the containers started); read now when absent. */
+  volumeTreesNow?: CurrentVolumeTrees;
   expect: VerifyExpectation;
   /** --daemon-config. */
   daemonConfigPath: string;
@@ -38,16 +41,7 @@ export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> 
 
   const current: CurrentHost = { inventory, inspects };
   if (input.volumeTrees) {
-    // The volume's directory now: the daemon's Mountpoint, wherever the new data-root put it.
-    const mountpoints = new Map(inventory.volumes.map((v) => [v.name, v.mountpoint]));
-    const selected = new Set(recorded.selection.volumes);
-    current.volumeTrees = {};
-    for (const tree of input.volumeTrees.volumes) {
-      const path = mountpoints.get(tree.name);
-      if (!selected.has(tree.name) || path === undefined || tree.error) continue;
-      const now = await describeVolume({ name: tree.name, path }, { content: input.volumeTrees.content });
-      current.volumeTrees[tree.name] = { path, entries: now.entries, error: now.error };
-    }
+    current.volumeTrees = input.volumeTreesNow ?? (await describeVolumesNow(inventory, recorded, input.volumeTrees));
   }
   if (input.expect.configMustBeClean) {
     const dataRoot = inventory.daemon.dockerRootDir;
@@ -60,4 +54,20 @@ export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> 
     current.config = configStateOf(host, { daemon: inventory.daemon, inventory });
   }
   return compareHost({ recorded, volumeTrees: input.volumeTrees, expect: input.expect, current });
+}
+
+export type CurrentVolumeTrees = NonNullable<CurrentHost['volumeTrees']>;
+
+/** Reads the recorded volumes' files as they are now, at the daemon's Mountpoint (wherever the new data-root put it). */
+export async function describeVolumesNow(inventory: Inventory, recorded: RecordedInventory, volumeTrees: RecordedVolumeTrees): Promise<CurrentVolumeTrees> {
+  const mountpoints = new Map(inventory.volumes.map((v) => [v.name, v.mountpoint]));
+  const selected = new Set(recorded.selection.volumes);
+  const trees: CurrentVolumeTrees = {};
+  for (const tree of volumeTrees.volumes) {
+    const path = mountpoints.get(tree.name);
+    if (!selected.has(tree.name) || path === undefined || tree.error) continue;
+    const now = await describeVolume({ name: tree.name, path }, { content: volumeTrees.content });
+    trees[tree.name] = { path, entries: now.entries, error: now.error };
+  }
+  return trees;
 }

@@ -37,6 +37,16 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** The current run's report.txt, for a failing assertion's message. */
+function currentReport(): string {
+  try {
+    const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
+    return readFileSync(join(stateDir, 'runs', runId, 'report.txt'), 'utf8');
+  } catch (error) {
+    return `(no report: ${(error as Error).message})`;
+  }
+}
+
 /** The screen without this run's temporary paths, for the docs. */
 function normalised(screen: string): string {
   return `${screen
@@ -80,7 +90,7 @@ describe('run with the wizard on a terminal', () => {
       expect(plan, plan).toMatch(/Plan: migrate to overlay2/);
       await term.keys('y', 'Enter');
       screen = await term.waitFor('EXIT=', 900_000);
-      expect(screen, screen).toMatch(/^EXIT=0$/m);
+      expect(screen, `${screen}\n--- report.txt\n${currentReport()}`).toMatch(/^EXIT=0$/m);
     } finally {
       screen = await term.screen().catch(() => screen);
       await term.kill();

@@ -46,7 +46,9 @@ export async function hostSnapshot(daemon: DaemonInfo): Promise<HostSnapshot> {
   const d = (...args: string[]) => docker(daemon, ...args);
   const driver = await d('info', '--format', '{{.Driver}}');
   const images: Record<string, string[]> = {};
-  for (const line of (await d('images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}')).split('\n').filter(Boolean)) {
+  // Not `images -a`: the classic builder's intermediate images are build cache, which neither
+  // `docker save` nor the contract carries (FACTS.md); dangling top-level images are listed.
+  for (const line of (await d('images', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}')).split('\n').filter(Boolean)) {
     const [id, tag] = line.split(' ') as [string, string];
     images[id] ??= [];
     if (tag !== '<none>:<none>') images[id]!.push(tag);

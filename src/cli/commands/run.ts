@@ -59,7 +59,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const inventory = await collectInventory(client);
 
   let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
-  let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir }));
+  let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
   let secrets: AnswerSecrets = {};
   let fromWizard = false;
   // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
