@@ -7,6 +7,8 @@ import { RootedWrites } from './rooted-writes.js';
 /** Exit codes a shell would give: the command was not found, or it ran out of time. */
 const NOT_FOUND = 127;
 const TIMED_OUT = 124;
+/** How long a timed-out command's group has between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 2_000;
 
 /**
  * Administration tools live in sbin, which is often missing from PATH under sudo, cron or
@@ -22,10 +24,21 @@ export class NodeHost implements Host {
   readonly root: string;
   private readonly files: RootedWrites;
   private readonly whichCache = new Map<string, string | undefined>();
+  /** Environment variables that hold secrets of this process (registry.passwordEnv's): never handed to a command. */
+  private readonly withheld = new Set<string>();
 
   constructor(root = '/') {
     this.files = new RootedWrites(root);
     this.root = this.files.root;
+  }
+
+  /**
+   * Keeps these variables out of every command's environment from now on. A password read
+   * from the environment would otherwise sit in /proc/<pid>/environ of every command the tool
+   * runs, and of a dockerd started by an operator's start command for as long as it runs.
+   */
+  withholdEnv(names: Iterable<string | undefined>): void {
+    for (const name of names) if (name) this.withheld.add(name);
   }
 
   readFile(hostPath: string): Promise<string | undefined> {
@@ -69,17 +82,37 @@ export class NodeHost implements Host {
     if (!file) {
       return { command, args, exitCode: NOT_FOUND, stdout: '', stderr: `${command}: command not found` };
     }
-    const result = await execa(file, [...args], {
+    // Each command runs in a process group of its own (detached), for two reasons: a timeout
+    // must end the whole group (an operator's `sh -c` start command and whatever it started, not
+    // just the sh), and an operator's Ctrl+C, meant for the tool (which stops at a safe point),
+    // must not reach an lvcreate halfway or a dockerd that a start command left running.
+    const subprocess = execa(file, [...args], {
       reject: false,
-      timeout: options.timeoutMs,
       input: options.input,
-      env: options.env,
+      env: this.childEnvironment(options.env),
+      extendEnv: false,
+      detached: true,
       stdin: options.input === undefined ? 'ignore' : 'pipe',
     });
+    const timeout = options.timeoutMs === undefined ? undefined : killGroupAfter(subprocess.pid, options.timeoutMs);
+    const result = await subprocess;
+    timeout?.clear();
     let exitCode = result.exitCode;
-    if (exitCode === undefined) exitCode = result.timedOut ? TIMED_OUT : result.code === 'ENOENT' ? NOT_FOUND : 1;
-    const stderr = String(result.stderr ?? '') || (result.failed && result.exitCode === undefined ? (result.shortMessage ?? '') : '');
+    if (timeout?.fired()) exitCode = TIMED_OUT;
+    else if (exitCode === undefined) exitCode = result.code === 'ENOENT' ? NOT_FOUND : 1;
+    const stderr =
+      String(result.stderr ?? '') ||
+      (timeout?.fired() ? `timed out after ${options.timeoutMs! / 1000} s` : result.failed && result.exitCode === undefined ? (result.shortMessage ?? '') : '');
     return { command, args, exitCode, stdout: String(result.stdout ?? ''), stderr };
+  }
+
+  /** This process's environment and the command's own variables, without the withheld ones. */
+  private childEnvironment(extra: Record<string, string> | undefined): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries({ ...process.env, ...extra })) {
+      if (value !== undefined && !this.withheld.has(name)) env[name] = value;
+    }
+    return env;
   }
 
   // Changes to files, mapped under root like reads (the cutover's moves and rewrites).
@@ -102,6 +135,25 @@ export class NodeHost implements Host {
   unlink(hostPath: string): Promise<void> {
     return this.files.unlink(hostPath);
   }
+}
+
+/** After `ms`, SIGTERM to the command's process group, and SIGKILL to what is left of it a little later. */
+function killGroupAfter(pid: number | undefined, ms: number): { clear(): void; fired(): boolean } {
+  let fired = false;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // ESRCH: the group is gone already.
+    }
+  };
+  const timer = setTimeout(() => {
+    fired = true;
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
+  }, ms);
+  return { clear: () => clearTimeout(timer), fired: () => fired };
 }
 
 async function isExecutable(file: string): Promise<boolean> {

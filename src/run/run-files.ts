@@ -1,8 +1,9 @@
 /**
  * The documents a run keeps in its directory (CONTRACT.md "Files"), as types: what the steps
  * write, and what `verify`, `status`, `resume` and `rollback` read back in a later process.
- * Plain JSON-serialisable data; nothing here does I/O.
+ * Plain JSON-serialisable data and path arithmetic; nothing here does I/O.
  */
+import path from 'node:path';
 import type { ContainerInspect } from '../docker/create-spec.js';
 import type { Inventory } from '../docker/types.js';
 
@@ -15,6 +16,15 @@ export const RESTORED_VOLUME_TREES_FILE = 'volume-trees-restored.json';
 export const REPORT_JSON_FILE = 'report.json';
 export const REPORT_TEXT_FILE = 'report.txt';
 export const RUN_LOG_FILE = 'run.log';
+
+/**
+ * Where a run's archives go: its own directory in the state dir, or
+ * `<backup.directory>/runs/<run-id>/` when the answers name another place.
+ */
+export function archiveBaseDir(backupDirectory: string, stateDir: string, runId: string): string {
+  const runs = path.resolve(backupDirectory) === path.resolve(stateDir) ? stateDir : backupDirectory;
+  return path.join(runs, 'runs', runId);
+}
 
 /** `inventory.json`: the host as it was when the run started, and what the run carries. */
 export interface RecordedInventory {

@@ -60,9 +60,11 @@ export function interruptSignal(tell: (text: string) => void): { signal: AbortSi
 export async function openMigration(cli: CommandContext, parts: ContextParts, signal: AbortSignal): Promise<{ ctx: MigrationContext; screen: Screen }> {
   const log = await RunLog.open(parts.store.path(RUN_LOG_FILE));
   const mode = chooseTaskListMode({ json: cli.options.json, stdoutIsTTY: process.stdout.isTTY === true, ci: Boolean(process.env.CI) });
+  const host = new NodeHost(cli.options.hostRoot);
+  host.withholdEnv([parts.answers.registry?.passwordEnv]);
   const ctx: MigrationContext = {
     ...parts,
-    host: new NodeHost(cli.options.hostRoot),
+    host,
     dockerHost: cli.options.dockerHost,
     env: process.env,
     signal,

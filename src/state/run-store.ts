@@ -42,6 +42,15 @@ export function newRunId(now: Date = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
+/** What a new run starts with, besides its options and steps. */
+export interface RunStart {
+  now?: Date;
+  runId?: string;
+  notes?: Record<string, unknown>;
+  /** JSON documents of the run by file name (answers.json, plan.json, inventory.json). */
+  documents?: Record<string, unknown>;
+}
+
 /** The active run's files and state; every change is saved atomically before it returns. */
 export class RunStore {
   /** Saves run one after the other: units of a step finish concurrently, and one temporary file name serves all. */
@@ -65,14 +74,20 @@ export class RunStore {
     return join(this.runDir, ...parts);
   }
 
-  /** Starts a new run and makes it the current one. */
+  /**
+   * Starts a new run and makes it the current one. The run's documents (answers, plan,
+   * inventory) and notes are written before its state file and before `current` names it: a
+   * run killed at any point here is either not current or complete, never a current run
+   * that `resume` and `rollback` cannot read.
+   */
   static async create(
     stateDir: string,
     options: RunState['options'],
     steps: { id: string; title: string }[],
-    now = new Date(),
-    runId = newRunId(now),
+    start: RunStart = {},
   ): Promise<RunStore> {
+    const now = start.now ?? new Date();
+    const runId = start.runId ?? newRunId(now);
     await prepareStateDir(stateDir);
     const at = now.toISOString();
     const state: RunState = {
@@ -86,11 +101,12 @@ export class RunStore {
       steps: steps.map(({ id, title }) => ({ id, title, status: 'pending', attempts: 0 })),
       units: {},
       journal: [],
-      notes: {},
+      notes: { ...start.notes },
     };
     const store = new RunStore(stateDir, state);
     await mkdir(store.runDir, { recursive: true, mode: 0o700 });
     for (const sub of RUN_SUBDIRECTORIES) await mkdir(store.path(sub), { recursive: true, mode: 0o700 });
+    for (const [name, value] of Object.entries(start.documents ?? {})) await store.writeJson(name, value);
     await store.save();
     await writeFileAtomic(join(stateDir, 'current'), `${state.runId}\n`);
     return store;

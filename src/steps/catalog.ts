@@ -8,7 +8,10 @@ import { createContainersStep, createNetworksStep, createVolumesStep, loadImages
 import type { Step } from './step.js';
 import { checkVolumesStep, verifyStep } from './verify-step.js';
 
-/** The inventory was taken before the run was created; this step makes it the run's record (once: never overwritten on resume). */
+/**
+ * The inventory was taken, and written as the run's inventory.json, when the run was created;
+ * this step says what it holds (and writes it for a run that lacks it: never overwritten).
+ */
 const recordInventoryStep: Step<MigrationContext> = {
   id: 'record-inventory',
   title: 'Record the inventory',

@@ -2,7 +2,7 @@
  * Cutover phase: the dangerous moment. Every change is journalled before it is made, so that
  * rollback (automatic or by command) can undo it from the state file alone, newest first.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../config/daemon-json.js';
@@ -25,7 +25,7 @@ import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { journalled, journalOnce } from './journal.js';
 import { secondsSince } from './progress.js';
-import { archiveDir } from './quiesce.js';
+import { preparedArchiveDir } from './quiesce.js';
 import type { Step } from './step.js';
 
 /** A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is. */
@@ -62,8 +62,7 @@ export const keepDataRootStep: Step<MigrationContext> = {
   async run(ctx, progress) {
     const mode = ctx.answers.backup.dataRoot;
     if (mode.includes('archive') && !ctx.store.isUnitDone('data-root-archive')) {
-      const file = path.join(archiveDir(ctx, 'data-root'), 'data-root.tar');
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 }); // our own directory, not a system one
+      const file = path.join(await preparedArchiveDir(ctx, 'data-root'), 'data-root.tar');
       progress.say(`Archiving ${ctx.daemon.dataRoot} to ${file} (GNU tar, sparse-aware)…`);
       const started = Date.now();
       const archive = await archiveDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, archivePath: file });

@@ -18,7 +18,7 @@ import {
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { imageName, selectedImages } from '../run/selection.js';
-import { archiveDir } from './quiesce.js';
+import { preparedArchiveDir } from './quiesce.js';
 import { testKillPoint } from './runner.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
@@ -31,7 +31,7 @@ export const saveImagesStep: Step<MigrationContext> = {
   title: 'Save the images',
   phase: 'export',
   async run(ctx, progress) {
-    const dir = archiveDir(ctx, 'images');
+    const dir = await preparedArchiveDir(ctx, 'images');
     const leftovers = await removePartialArchives(dir);
     if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
     const client = await ctx.docker();

@@ -15,7 +15,7 @@ import { hostXattrReader } from '../host/xattr-tools.js';
 import { stopOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
-import { VOLUME_TREES_FILE } from '../run/run-files.js';
+import { archiveBaseDir, VOLUME_TREES_FILE } from '../run/run-files.js';
 import { inspectOf, selectedContainers, selectedVolumes } from '../run/selection.js';
 import { recordVolumeTrees } from '../verify/index.js';
 import { journalOnce } from './journal.js';
@@ -55,8 +55,7 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
   phase: 'quiesce',
   async run(ctx, progress) {
     const client = await ctx.docker();
-    const dir = archiveDir(ctx, 'layers');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const dir = await preparedArchiveDir(ctx, 'layers');
     let finished = 0;
     for (const container of selectedContainers(ctx.recorded)) {
       throwIfInterrupted(ctx, 'keeping the writable layers');
@@ -100,8 +99,7 @@ export const archiveVolumesStep: Step<MigrationContext> = {
   title: 'Archive the volumes',
   phase: 'quiesce',
   async run(ctx, progress) {
-    const dir = archiveDir(ctx, 'volumes');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const dir = await preparedArchiveDir(ctx, 'volumes');
     const readXattrs = hostXattrReader(ctx.host, (message) => progress.say(message));
     let finished = 0;
     for (const volume of localVolumes(ctx)) {
@@ -140,8 +138,16 @@ async function packToFile(source: string, file: string, options: Parameters<type
   }
 }
 
-/** Where a kind of archive goes: the run directory, or `<backup.directory>/runs/<run-id>/` when the answers name another place. */
-export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: 'images' | 'volumes' | 'layers' | 'data-root'): string {
-  const base = path.resolve(ctx.answers.backup.directory) === path.resolve(ctx.store.stateDir) ? ctx.store.runDir : path.join(ctx.answers.backup.directory, 'runs', ctx.store.runId);
-  return path.join(base, kind);
+type ArchiveKind = 'images' | 'volumes' | 'layers' | 'data-root';
+
+/** Where a kind of archive goes (see archiveBaseDir). */
+export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: ArchiveKind): string {
+  return path.join(archiveBaseDir(ctx.answers.backup.directory, ctx.store.stateDir, ctx.store.runId), kind);
+}
+
+/** archiveDir, created (0700, with its parents) for a step about to write there: a backup.directory starts empty. */
+export async function preparedArchiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: ArchiveKind): Promise<string> {
+  const dir = archiveDir(ctx, kind);
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
+  return dir;
 }

@@ -25,7 +25,7 @@ import type { ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
 import { executeRun } from '../../run/execute.js';
-import { ANSWERS_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
 import { interruptSignal, lockStateDir, openMigration } from '../../run/session.js';
 import { newRunId, RunStore } from '../../state/run-store.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
@@ -47,7 +47,9 @@ const OPEN_STATUSES = new Set(['in-progress', 'failed', 'rolling-back', 'rollbac
 export async function runCommand(cli: CommandContext, raw: Record<string, unknown>): Promise<number> {
   const options = raw as RunOptions;
   const interactive = canPrompt(cli);
-  const current = await RunStore.openCurrent(cli.options.stateDir).catch(() => undefined);
+  // A current run whose state file cannot be read is not "no run": it may have stopped the
+  // containers and moved the data-root. openCurrent throws, naming the file, and nothing starts.
+  const current = await RunStore.openCurrent(cli.options.stateDir);
   if (current && OPEN_STATUSES.has(current.state.status) && !options.dryRun) {
     throw new OperatorError(
       `Run ${current.runId} in ${cli.options.stateDir} is not finished (${current.state.status}).`,
@@ -59,6 +61,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const inventory = await collectInventory(client);
 
   let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
+  host.withholdEnv([given.registry?.passwordEnv]);
   let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
   let secrets: AnswerSecrets = {};
   let fromWizard = false;
@@ -71,6 +74,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     fromWizard = true;
   }
   const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
+  host.withholdEnv([answers.registry?.passwordEnv]);
 
   const preflightOptions = preflightOptionsOf(answers, cli);
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
@@ -117,14 +121,13 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     const recorded = await recordInventory(client, inventory, selection);
     const runId = newRunId();
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
-    const archiveBase = path.resolve(answers.backup.directory) === path.resolve(cli.options.stateDir) ? runDir : path.join(answers.backup.directory, 'runs', runId);
+    const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
     const plan = planFor(runDir, runId, archiveBase);
-    const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, new Date(), runId);
-    store.state.notes.daemon = daemon;
-    store.state.notes.flagEdits = flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable }));
-    await store.save();
-    await store.writeJson(ANSWERS_FILE, answers);
-    await store.writeJson(PLAN_FILE, plan);
+    const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
+      runId,
+      notes: { daemon, flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })) },
+      documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
+    });
     if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: \`devmapper-migrate run --answers ${store.path(ANSWERS_FILE)} --yes\` repeats this run unattended.\n`);
     const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal);
     screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);

@@ -83,6 +83,33 @@ describe('NodeHost commands', () => {
     expect((await host.run('sleep', ['5'], { timeoutMs: 200 })).exitCode).toBe(124);
   });
 
+  it('ends the whole process group of a command that times out, not only its shell', async () => {
+    const marker = `dmm-orphan-${process.pid}-${Date.now()}`;
+    const result = await host.run('bash', ['-c', `(exec -a ${marker} sleep 30) & wait`], { timeoutMs: 300 });
+    expect(result.exitCode).toBe(124);
+    expect(result.stderr).toMatch(/timed out/);
+    // The grandchild got SIGTERM with its group; give the kernel a moment to reap it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const survivors = (await host.run('pgrep', ['-f', marker])).stdout;
+    expect(survivors, 'the timed-out command left its child running').toBe('');
+  });
+
+  it('keeps withheld variables (a password from registry.passwordEnv) out of commands', async () => {
+    const withholding = new NodeHost(root);
+    process.env.DMM_TEST_SECRET = 'canary-value';
+    process.env.DMM_TEST_KEPT = 'kept';
+    try {
+      withholding.withholdEnv(['DMM_TEST_SECRET', undefined]);
+      const seen = await withholding.run('sh', ['-c', 'echo "[$DMM_TEST_SECRET][$DMM_TEST_KEPT]"']);
+      expect(seen.stdout).toBe('[][kept]');
+      // Another host, without the withholding, still hands the environment on.
+      expect((await host.run('sh', ['-c', 'echo "$DMM_TEST_SECRET"'])).stdout).toBe('canary-value');
+    } finally {
+      delete process.env.DMM_TEST_SECRET;
+      delete process.env.DMM_TEST_KEPT;
+    }
+  });
+
   it('finds commands on PATH and in sbin', async () => {
     expect(await host.which('sh')).toMatch(/\/sh$/);
     expect(await host.which('no-such-command-dmm')).toBeUndefined();
