@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InterruptedError, OperatorError } from '../errors.js';
 import type { RunStore } from '../state/run-store.js';
 import type { BaseStepContext, Step, StepProgress } from './step.js';
@@ -59,10 +60,14 @@ export function nextStep(store: RunStore): string | undefined {
 
 /**
  * Test-only fault injection (issue 10): DEVMAPPER_MIGRATE_TEST_KILL_AT="<step>:<before|after|middle>"
- * kills this process with SIGKILL at that point. Inert unless a test sets the variable.
- * Long steps call it with "middle" after their first unit of work.
+ * kills this process with SIGKILL at that point; with DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE set,
+ * it kills the process named in that file instead (a test's dockerd, dying mid-restore).
+ * Inert unless a test sets the variables. Long steps call it with "middle" after their first
+ * unit of work.
  */
 export function testKillPoint(stepId: string, where: 'before' | 'after' | 'middle'): void {
   const target = process.env.DEVMAPPER_MIGRATE_TEST_KILL_AT;
-  if (target && target === `${stepId}:${where}`) process.kill(process.pid, 'SIGKILL');
+  if (!target || target !== `${stepId}:${where}`) return;
+  const pidFile = process.env.DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE;
+  process.kill(pidFile ? Number(readFileSync(pidFile, 'utf8').trim()) : process.pid, 'SIGKILL');
 }

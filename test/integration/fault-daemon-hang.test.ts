@@ -47,10 +47,9 @@ describe('a start command that hangs on the target', () => {
     expect(readState(rig!.stateDir).status).toBe('rolled-back');
   }, 300_000);
 
-  // KNOWN TOOL BUG (fails until fixed): the `command` manager runs the operator's command
-  // under `sh -c` (runOperatorCommand), and execa's timeout kills only that sh: the command
-  // itself (here the hanging script) keeps running. A slow start command could still start
-  // dockerd later, behind the rollback's back.
+  // Found by this test and fixed: the timeout killed only the `sh -c` around the operator's
+  // command, so a slow start command could still start dockerd later, behind the rollback's
+  // back. Commands now run in a process group of their own, ended whole on a timeout.
   it('does not leave the timed-out start command running', () => {
     expect(findProcesses((cmd) => cmd.includes(MARKER)), 'the timed-out start command still runs').toEqual([]);
   });

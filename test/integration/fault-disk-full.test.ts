@@ -117,16 +117,15 @@ describe('backup.directory on a small tmpfs', () => {
     await expectHost(rig!, 'vfs');
   }, 300_000);
 
-  // KNOWN TOOL BUG (fails until fixed): with a backup.directory other than the state dir,
-  // save-images opens <backup>/runs/<id>/images/<id>.tar.partial in a directory nobody
-  // created: ENOENT, "internal error" with a stack trace, exit 4, whether or not the disk is full.
+  // Found by this test and fixed: with a backup.directory other than the state dir,
+  // save-images opened <backup>/runs/<id>/images/<id>.tar.partial in a directory nobody had
+  // created (ENOENT and a stack trace), whether or not the disk was full.
   it('with the blocker ignored, the save stops on the full disk: exit 4, a clear message, no incomplete archive, the state kept', async () => {
     writeAnswers(rig!, { extra: `backup:\n  directory: ${backupDir}\nignoreBlockers: [backup-space-insufficient]\n` });
     const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes']);
     await expectStoppedOnFullDisk(rig!, result, backupDir, archiveBase);
   }, 300_000);
 
-  // Fails with the bug above (resume meets the same missing directory).
   it('after the same mount is made bigger, resume --yes finishes the migration', async () => {
     await expectResumedAfterGrowing(rig!, backupDir, archiveBase);
   }, 600_000);

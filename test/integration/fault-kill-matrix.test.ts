@@ -150,11 +150,10 @@ function writeDocs(matrix: string): void {
   writeFileSync(file, `${text.slice(0, from + begin.length)}\n${stamp}\n\n\`\`\`text\n${matrix.trimEnd()}\n\`\`\`\n${text.slice(to)}`);
 }
 
-// KNOWN TOOL BUG (the row record-inventory:before fails until fixed): a run killed before
-// record-inventory wrote inventory.json is stuck. `resume` and `rollback` stop with exit 4
-// ("missing inventory.json: it stopped before it changed anything. Start a new run with
-// `devmapper-migrate run`"), but `run` refuses while that run is open ("not finished
-// (in-progress). Continue it with `devmapper-migrate resume`…"). Nothing gets the operator out.
+// Found by this test and fixed (row record-inventory:before): a run killed before
+// record-inventory wrote inventory.json was stuck, `resume` and `rollback` missing the file and
+// `run` refusing while that run was open. A run's documents are now written before it becomes
+// the current run.
 describe('kill -9 at every step boundary and in the middle of every long step', () => {
   it('resume reaches a clean verify, and rollback the original host, from every point', async () => {
     expect(points.length).toBeGreaterThan(30);

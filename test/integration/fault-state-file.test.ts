@@ -72,10 +72,9 @@ describe('a damaged state.json', () => {
   }, 300_000);
 });
 
-// KNOWN TOOL BUG (fails until fixed): `run` reads the current run with
-// `RunStore.openCurrent(...).catch(() => undefined)`, so a damaged state file counts as no run:
-// a new run starts, `current` is moved to it, and its inventory records the containers the
-// killed run had stopped as not running, so they are never started again.
+// Found by this test and fixed: `run` read the current run with `.catch(() => undefined)`, so
+// a damaged state file counted as no run: a new run started, and its inventory recorded the
+// containers the killed run had stopped as not running, so they were never started again.
 describe('run over a damaged open run', () => {
   it('refuses to start a new run (exit 4), naming the damaged state file; the host is not touched', async () => {
     // A fresh state dir with a new open run that stopped the containers, then damaged.

@@ -187,10 +187,9 @@ describe('the registry password (a canary)', () => {
     expect(sampled.cmdlineLeaks, 'command lines holding the password').toEqual([]);
   }, 600_000);
 
-  // KNOWN TOOL BUG (fails until fixed): Host.run hands the whole environment, passwordEnv's
-  // variable included, to every command the tool runs (dockerd --version, lvs, the service's
-  // stop and start commands), so a dockerd started through the `command` manager keeps the
-  // registry password in /proc/<pid>/environ for as long as it runs.
+  // Found by this test and fixed: Host.run handed the whole environment, passwordEnv's
+  // variable included, to every command the tool ran, so a dockerd started through the
+  // `command` manager kept the registry password in /proc/<pid>/environ while it ran.
   it('is not handed on in the environment of the commands the tool runs', () => {
     expect(sampled, 'the run above was sampled').toBeDefined();
     expect(sampled!.environLeaks, 'processes other than the CLI holding the password in their environment').toEqual([]);
