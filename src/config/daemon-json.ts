@@ -10,6 +10,8 @@
  * - Comments, trailing commas, single quotes are not JSON and are errors with a line and column
  *   (1-based, counted after the BOM, a tab counting as one column).
  * - The top-level value must be an object.
+ * - A key given twice in one object is an error at its second place: dockerd quietly takes the
+ *   last value, and a rewrite could not keep both, so the operator decides which one stands.
  * The error position comes from our own scanner, not from JSON.parse, whose messages differ
  * between Node versions and do not always carry a position.
  */
@@ -191,13 +193,19 @@ class JsonScanner {
       this.pos++;
       return;
     }
+    const names = new Set<string>();
     for (;;) {
       this.space();
       const c = this.s[this.pos];
       if (c === '}') this.fail('a comma before "}" (trailing commas are not allowed in JSON)');
       if (c === "'") this.fail('property names need double quotes (") in JSON, not single quotes');
       if (c !== '"') this.fail(`expected a property name in double quotes, found ${this.describe()}`);
+      const start = this.pos;
       this.string();
+      // Valid JSON, but dockerd silently takes the last value; a rewrite would keep only one.
+      const name = JSON.parse(this.s.slice(start, this.pos)) as string;
+      if (names.has(name)) this.fail(`the key "${name}" is given twice in this object: keep one, so that the file says what dockerd uses`, start);
+      names.add(name);
       this.space();
       if (this.s[this.pos] !== ':') this.fail(`expected ":" after the property name, found ${this.describe()}`);
       this.pos++;

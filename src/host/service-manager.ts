@@ -245,6 +245,7 @@ export async function startDocker(host: Host, manager: ServiceManager, options: 
   const deadline = started + options.timeoutSeconds * 1000;
   const pidFile = options.pidFile ?? '/var/run/docker.pid';
   options.say?.(`Starting Docker (${manager.startCommands.join('; ')})…`);
+  await clearStalePidFile(host, pidFile, options.say);
   const watch = await watchFrom(host, pidFile, options.logFile);
   const command = await runStart(host, manager, options.timeoutSeconds);
   if (command.exitCode !== 0) {
@@ -399,6 +400,33 @@ async function runOperatorCommand(host: Host, command: string, timeoutMs: number
 async function runWords(host: Host, line: string, timeoutMs: number): Promise<CommandResult> {
   const [command, ...args] = line.split(' ');
   return host.run(command!, args, { timeoutMs });
+}
+
+/** How long a crashed daemon's zombie may take to be reaped (init reaps orphans every few seconds on some hosts). */
+const ZOMBIE_WAIT_MS = 10_000;
+
+/**
+ * dockerd refuses to start while its pid file names any existing process ("pid file found,
+ * ensure docker is not running"), a zombie included: a daemon that crashed or was killed stays
+ * a zombie until its parent (often init) reaps it. Wait a little for that; a pid file that then
+ * still names a zombie, or a process that is not dockerd (its pid reused), is stale: removed.
+ */
+async function clearStalePidFile(host: Host, pidFile: string, say: ((text: string) => void) | undefined): Promise<void> {
+  const pid = await readPid(host, pidFile);
+  if (pid === undefined) return;
+  for (let waited = 0; ; waited += 250) {
+    const info = await processInfo(host, pid);
+    if (!info) return; // gone: dockerd replaces the file itself
+    if (!info.zombie) {
+      const cmdline = (await host.readFile(`/proc/${pid}/cmdline`).catch(() => undefined)) ?? '';
+      if (cmdline.split('\0')[0]?.includes('dockerd')) return; // a daemon runs: its start fails with dockerd's own words
+      break;
+    }
+    if (waited >= ZOMBIE_WAIT_MS) break;
+    await sleep(250);
+  }
+  await host.unlink(pidFile);
+  say?.(`Removed the stale pid file ${pidFile}: process ${pid} is not a running dockerd.`);
 }
 
 async function readPid(host: Host, pidFile: string): Promise<number | undefined> {

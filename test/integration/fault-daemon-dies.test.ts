@@ -4,6 +4,7 @@
 // With rollbackOnFailure (the default) the run rolls back by itself: exit 3, the original host
 // on vfs. Without it the run stops (exit 4, state kept); once the operator has the daemon up
 // again, `resume` finishes the migration and `verify` is clean.
+import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist } from '../rig/index.js';
@@ -19,6 +20,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await tearDown(rig);
 });
+
+async function untilGone(pid: number): Promise<void> {
+  for (let i = 0; i < 60 && existsSync(`/proc/${pid}`); i++) await new Promise((resolve) => setTimeout(resolve, 500));
+}
 
 /** The environment that makes the run kill the rig's daemon in the middle of load-images. */
 function killDaemonMidLoad(): NodeJS.ProcessEnv {
@@ -43,7 +48,9 @@ describe('the daemon dies in the middle of the restore', () => {
     expect(result.code, explain(rig!, result)).toBe(4);
     expect(result.stderr).toMatch(/resume/);
     expect(readState(rig!.stateDir).status).toBe('failed');
-    // The operator brings the daemon back the way the host runs it (here: the rig's start script).
+    // The operator brings the daemon back the way the host runs it (here: the rig's start script),
+    // once the killed daemon is reaped (dockerd refuses a pid file naming even a zombie).
+    await untilGone(Number(readFileSync(rig!.daemon.pidFile, 'utf8')));
     await execa('bash', [rig!.daemon.startScript]);
     const resumed = await cli(rig!, ['resume', '--yes']);
     expect(resumed.code, explain(rig!, resumed, 'resume')).toBe(0);

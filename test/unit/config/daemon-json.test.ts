@@ -51,6 +51,15 @@ describe('parseDaemonJson', () => {
     expect(problem('{"a": ')).toMatchObject({ message: expect.stringContaining('end of file') });
   });
 
+  it('names a key given twice, at its second place, in nested objects too', () => {
+    const twice = parseDaemonJson('{\n  "storage-driver": "devicemapper",\n  "storage-driver": "overlay2"\n}\n');
+    expect(twice).toMatchObject({ ok: false, error: { line: 3, column: 3, message: expect.stringContaining('"storage-driver" is given twice') } });
+    const nested = parseDaemonJson('{"log-opts": {"max-size": "10m", "max-size": "20m"}}');
+    expect(nested).toMatchObject({ ok: false, error: { line: 1, message: expect.stringContaining('"max-size" is given twice') } });
+    // The same name in two different objects is fine.
+    expect(parseDaemonJson('{"a": {"x": 1}, "b": {"x": 2}}').ok).toBe(true);
+  });
+
   it('requires an object at the top', () => {
     expect(problem('["storage-driver"]')).toMatchObject({ line: 1, column: 1, message: expect.stringContaining('not an array') });
     expect(problem('\n  "overlay2"')).toMatchObject({ line: 2, column: 3, message: expect.stringContaining('not a string') });

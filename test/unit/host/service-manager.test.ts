@@ -166,6 +166,15 @@ describe('startDocker and stopDocker with the command manager (real processes)',
     expect((error as DaemonStartError).message).not.toContain('999999');
   });
 
+  it('a pid file left by a crash that names a process other than dockerd is removed before the start (dockerd would refuse it)', async () => {
+    const m = manager();
+    writeFileSync(m.pidFile, `${process.pid}\n`); // a live process, but not a dockerd: its pid was reused
+    const said: string[] = [];
+    await startDocker(host, m.manager, { timeoutSeconds: 10, ping: answers(m.sock), pidFile: m.pidFile, say: (text) => said.push(text) });
+    expect(said.join('\n')).toContain(`Removed the stale pid file ${m.pidFile}: process ${process.pid} is not a running dockerd.`);
+    await stopDocker(host, m.manager, { timeoutSeconds: 10, answers: answers(m.sock), pidFile: m.pidFile });
+  });
+
   it('a start command that fails is reported with its output', async () => {
     const failing: ServiceManager = { kind: 'command', reason: 'test', startCommand: 'echo refusing to start >&2; exit 3', stopCommand: 'true', startCommands: [], stopCommands: [] };
     const error = await startDocker(host, failing, { timeoutSeconds: 5, ping: async () => false, pidFile: join(dir, 'none.pid') }).catch((e: unknown) => e);
