@@ -19,10 +19,12 @@ import {
   planKeepDataRoot,
   carriedVolumesFrom,
 } from '../host/data-root.js';
+import { removeLeftoverBridges } from '../host/bridges.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import { directLvmCommands, directLvmStorageOpts, poolNames } from '../plan/direct-lvm.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
+import { selectedNetworks } from '../run/selection.js';
 import { journalled, journalOnce } from './journal.js';
 import { secondsSince } from './progress.js';
 import { preparedArchiveDir } from './quiesce.js';
@@ -52,8 +54,21 @@ export const stopDaemonStep: Step<MigrationContext> = {
       say: (line) => progress.say(line),
     });
     progress.say(`Docker stopped in ${result.seconds.toFixed(1)} s`);
+    await removeStoppedDaemonBridges(ctx, (line) => progress.say(line));
   },
 };
+
+/**
+ * After a daemon stopped: deletes the bridges it left for the run's networks, which would
+ * shadow the next daemon's bridges for the same subnets (see src/host/bridges.ts).
+ */
+export async function removeStoppedDaemonBridges(ctx: MigrationContext, say: (line: string) => void): Promise<void> {
+  const subnets = selectedNetworks(ctx.recorded)
+    .filter((network) => network.driver === 'bridge')
+    .flatMap((network) => network.ipam.config.map((pool) => pool.subnet).filter((subnet): subnet is string => Boolean(subnet)));
+  const removed = await removeLeftoverBridges(ctx.host, subnets);
+  for (const bridge of removed) say(`Removed the stopped daemon's bridge ${bridge.name} (${bridge.address}): the next daemon makes its own for that subnet`);
+}
 
 export const keepDataRootStep: Step<MigrationContext> = {
   id: 'keep-data-root',

@@ -11,16 +11,20 @@ import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import type { MigrationContext } from '../run/context.js';
 import type { UndoHandler } from './undo.js';
+import { removeStoppedDaemonBridges } from './cutover.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
   ctx.forgetDocker();
-  if (!(await ctx.daemonAnswers(2_000)) && !(await pidFileNamesLiveProcess(ctx))) return;
-  await stopDocker(ctx.host, ctx.service, {
-    timeoutSeconds: ctx.answers.service.timeoutSeconds,
-    answers: () => ctx.daemonAnswers(1_000),
-    pidFile: ctx.daemon.pidFile,
-  });
+  if ((await ctx.daemonAnswers(2_000)) || (await pidFileNamesLiveProcess(ctx))) {
+    await stopDocker(ctx.host, ctx.service, {
+      timeoutSeconds: ctx.answers.service.timeoutSeconds,
+      answers: () => ctx.daemonAnswers(1_000),
+      pidFile: ctx.daemon.pidFile,
+    });
+  }
+  // Also when it had died: its bridges would shadow the old daemon's once that starts again.
+  await removeStoppedDaemonBridges(ctx, (line) => ctx.log(line));
 }
 
 /** A daemon that hangs while starting does not answer /_ping yet, but its process holds the data-root. */

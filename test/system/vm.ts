@@ -271,3 +271,30 @@ export async function bootGuest(opts: BootOptions): Promise<GuestResult> {
     }
   }
 }
+
+/**
+ * Boots a guest on this terminal for a person (`npm run try`): the guest's serial console is
+ * this process's stdin and stdout, no time limit. Returns the scenario's exit code (from the
+ * file guest-init.sh writes), or undefined when qemu was quit first (Ctrl-A X). The guest's
+ * disks and temp dir are removed afterwards.
+ */
+export async function runGuestOnTerminal(opts: Omit<BootOptions, 'timeoutMs' | 'label' | 'log'>): Promise<number | undefined> {
+  const kit = loadKit();
+  const work = await mkdtemp(path.join(tmpdir(), 'dmm-guest-try-'));
+  let child: ChildProcess | undefined;
+  try {
+    const { args } = await prepare(kit, { ...opts, timeoutMs: 0 }, work);
+    installExitHook();
+    child = spawn(kit.qemu, args, { stdio: 'inherit' });
+    live.add(child);
+    await new Promise<void>((resolve, reject) => {
+      child!.once('error', reject);
+      child!.once('close', () => resolve());
+    });
+    const code = await readFile(path.join(work, 'out', 'exit-code'), 'utf8').catch(() => undefined);
+    return code === undefined ? undefined : Number(code.trim());
+  } finally {
+    if (child) live.delete(child);
+    await rm(work, { recursive: true, force: true });
+  }
+}
