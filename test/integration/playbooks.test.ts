@@ -228,3 +228,25 @@ describe('playbooks against two rig daemons', () => {
     expect(await driverOf(ready!)).toBe('overlay2');
   });
 });
+
+describe('the playbooks as Ansible reads them', () => {
+  const env = { ...process.env, ANSIBLE_CONFIG: join(PLAYBOOKS, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' };
+
+  it('pass ansible-lint (production profile, playbooks/.ansible-lint)', async () => {
+    const lint = await run('ansible-lint', [], { cwd: PLAYBOOKS, env, timeoutMs: 300_000 });
+    expect(lint.code, `${lint.stdout}\n${lint.stderr}`).toBe(0);
+    expect(lint.stderr).toMatch(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+  });
+
+  it('pass ansible-playbook --syntax-check with the example inventory', async () => {
+    for (const name of ['preflight.yml', 'migrate.yml', 'rollback.yml', 'finalize.yml']) {
+      const check = await run('ansible-playbook', ['--syntax-check', '-i', 'inventory/example', name], { cwd: PLAYBOOKS, env, timeoutMs: 120_000 });
+      expect(check.code, `${name}: ${check.stdout}\n${check.stderr}`).toBe(0);
+    }
+    const inventory = await run('ansible-inventory', ['-i', 'inventory/example', '--list'], { cwd: PLAYBOOKS, env, timeoutMs: 120_000 });
+    expect(inventory.code, inventory.stderr).toBe(0);
+    const hosts = JSON.parse(inventory.stdout) as { _meta: { hostvars: Record<string, { devmapper_migrate_target?: string }> } };
+    expect(hosts._meta.hostvars['batch01.example.com']?.devmapper_migrate_target).toBe('direct-lvm');
+    expect(hosts._meta.hostvars['web01.example.com']?.devmapper_migrate_target).toBe('overlay2');
+  });
+});
