@@ -4,7 +4,7 @@
 // workload; "blocked-host" is a vfs daemon whose daemon.json an operator broke after it started
 // (preflight blocker daemon-json-invalid). The test judges the outcome from the PLAY RECAP, the
 // summary and reports the playbooks leave on the controller, and what the daemons end up as.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ import {
 } from '../rig/index.js';
 
 const PLAYBOOKS = join(REPO_ROOT, 'playbooks');
+// A registry password that reaches the run only through Ansible (the controller's environment).
+const REGISTRY_PASSWORD = `pb-secret-${process.pid}-x7`;
 const BROKEN_DAEMON_JSON = '{\n  "storage-driver": "vfs",\n}\n';
 
 interface HostStats {
@@ -77,8 +79,12 @@ function writeInventory(): string {
         'blocked-host': hostVars('blocked-host', blocked!),
         'ready-host': {
           ...hostVars('ready-host', ready!),
+          devmapper_migrate_registry_password: "{{ lookup('ansible.builtin.env', 'PB_TEST_REGISTRY_PASSWORD') }}",
+          devmapper_migrate_registry_password_file: join(work, 'ready-host', 'etc', 'registry-password'),
           // The rig's daemons are not services: the command manager uses their own scripts.
+          // A registry with a login, not pushed to (images.push: false): the secret's path only.
           devmapper_migrate_answers: {
+            registry: { address: '127.0.0.1:5999', username: 'deploy' },
             volumes: { archive: true },
             service: { manager: 'command', stop: `bash ${ready!.stopScript}`, start: `bash ${ready!.startScript}`, timeoutSeconds: 120 },
           },
@@ -112,6 +118,7 @@ async function playbook(name: string, ...args: string[]): Promise<PlaybookRun> {
     ANSIBLE_ASYNC_DIR: join(work, 'ansible-async'),
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_FORCE_COLOR: '0',
+    PB_TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
   };
   delete env.DOCKER_HOST;
   const result = await run('ansible-playbook', ['-i', join(work, 'inventory.yml'), join(PLAYBOOKS, name), ...args], {
@@ -128,6 +135,18 @@ async function playbook(name: string, ...args: string[]): Promise<PlaybookRun> {
 
 function explain(run: PlaybookRun): string {
   return `exit ${run.result.code}; stats ${JSON.stringify(run.stats)}\n--- stdout (end)\n${run.result.stdout.slice(-6000)}\n--- stderr\n${run.result.stderr.slice(-2000)}`;
+}
+
+/** Files under dir whose bytes contain text (state dirs hold archives: read as bytes). */
+function filesContaining(dir: string, text: string): string[] {
+  const needle = Buffer.from(text);
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    if (readFileSync(path).includes(needle)) found.push(path);
+  }
+  return found;
 }
 
 const driverOf = (daemon: DaemonHandle) => docker(daemon, 'info', '--format', '{{.Driver}}');
@@ -214,6 +233,12 @@ describe('playbooks against two rig daemons', () => {
     const answers = readFileSync(join(work, 'ready-host', 'etc', 'answers.yaml'), 'utf8');
     expect(answers).toMatch(/^target: overlay2$/m);
     expect(answers).not.toMatch(/password:/i);
+    // The secret: named by file in the answers, the file gone after the run, and nowhere in
+    // the answers, the state dir, the reports or Ansible's output.
+    expect(answers).toContain(`passwordFile: ${join(work, 'ready-host', 'etc', 'registry-password')}`);
+    expect(existsSync(join(work, 'ready-host', 'etc', 'registry-password'))).toBe(false);
+    expect(filesContaining(work, REGISTRY_PASSWORD)).toEqual([]);
+    expect(mig.result.stdout + mig.result.stderr).not.toContain(REGISTRY_PASSWORD);
     const report = JSON.parse(readFileSync(join(work, 'reports', 'ready-host', 'report.json'), 'utf8')) as { differences: number; expect: { driver: string } };
     expect(report).toMatchObject({ differences: 0, expect: { driver: 'overlay2' } });
     expect(mig.flat).toMatch(/msg: '?migrated: run \S+ is completed, verified clean/);
