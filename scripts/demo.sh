@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: builds devmapper-migrate, starts a private Docker
 # daemon (storage driver vfs, standing in for devicemapper) with a small sample workload,
-# runs `inventory` and `preflight` against it, prints both, and tears everything down.
+# runs `inventory` and `preflight` against it, migrates it to overlay2 (`run --answers --yes`),
+# shows `status` and `verify`, rolls it back, and tears everything down.
 # Needs root (it runs dockerd); installs Debian's docker.io, docker-registry, busybox-static
 # and apache2-utils if they are missing. Nothing is pulled from the internet.
 set -euo pipefail
@@ -59,3 +60,28 @@ case $code in
   1) echo "(preflight: blockers found, exit 1; expected on a demo host)" ;;
   *) echo "demo: preflight failed with exit $code" >&2; exit "$code" ;;
 esac
+
+# The migration itself, unattended: vfs (standing in for devicemapper) → overlay2, Docker
+# stopped and started through the rig's own scripts (service.manager: command).
+answers="$state_dir/answers.yaml"
+cat >"$answers" <<YAML
+target: overlay2
+volumes:
+  archive: true
+service:
+  manager: command
+  stop: bash $(field stopScript)
+  start: bash $(field startScript)
+YAML
+echo
+echo "== devmapper-migrate run --answers $answers --yes"
+"${tool[@]}" run --answers "$answers" --yes
+echo
+echo "== devmapper-migrate status"
+"${tool[@]}" status
+echo
+echo "== devmapper-migrate verify"
+"${tool[@]}" verify
+echo
+echo "== devmapper-migrate rollback --yes (back to vfs, the original inventory verified)"
+"${tool[@]}" rollback --yes
