@@ -4,6 +4,7 @@
  * run skips the ones whose archives verify and redoes the rest.
  */
 import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { verifyImageArchive } from '../docker/image-archive.js';
 import {
@@ -32,6 +33,8 @@ export const saveImagesStep: Step<MigrationContext> = {
   phase: 'export',
   async run(ctx, progress) {
     const dir = archiveDir(ctx, 'images');
+    // backup.directory may be outside the state dir, where nothing has made the run's folder yet.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const leftovers = await removePartialArchives(dir);
     if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
     const client = await ctx.docker();
