@@ -20,19 +20,13 @@ import {
   type RunResult,
   type SampleWorkload,
 } from '../rig/index.js';
+import { flattenOutput, playRecap, type HostStats } from '../rig/ansible.js';
 
 const PLAYBOOKS = join(REPO_ROOT, 'playbooks');
 // A registry password that reaches the run only through Ansible (the controller's environment).
 const REGISTRY_PASSWORD = `pb-secret-${process.pid}-x7`;
 const BROKEN_DAEMON_JSON = '{\n  "storage-driver": "vfs",\n}\n';
 
-interface HostStats {
-  ok: number;
-  changed: number;
-  failed: number;
-  unreachable: number;
-  skipped: number;
-}
 interface PlaybookRun {
   result: RunResult;
   /** Per host, from the PLAY RECAP; a host the play never reached is absent. */
@@ -97,17 +91,6 @@ function writeInventory(): string {
   return path;
 }
 
-/** Debian's ansible-core has no JSON stdout callback (that is in ansible.posix): the default one, and its recap. */
-function recap(stdout: string): Record<string, HostStats> {
-  const stats: Record<string, HostStats> = {};
-  const section = stdout.slice(stdout.lastIndexOf('PLAY RECAP'));
-  for (const match of section.matchAll(/^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$/gm)) {
-    const counts = Object.fromEntries([...match[2]!.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
-    stats[match[1]!] = counts as unknown as HostStats;
-  }
-  return stats;
-}
-
 async function playbook(name: string, ...args: string[]): Promise<PlaybookRun> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -126,11 +109,11 @@ async function playbook(name: string, ...args: string[]): Promise<PlaybookRun> {
     env,
     timeoutMs: 900_000,
   });
-  const stats = recap(result.stdout);
+  const stats = playRecap(result.stdout);
   if (Object.keys(stats).length === 0) {
     throw new Error(`ansible-playbook ${name} printed no PLAY RECAP (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
-  return { result, stats, flat: result.stdout.replace(/\s+/g, ' ') };
+  return { result, stats, flat: flattenOutput(result.stdout) };
 }
 
 function explain(run: PlaybookRun): string {

@@ -19,9 +19,9 @@ die() { say "ERROR: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages and makes device nodes)"
 
 # Debian packages the host needs: qemu boots the guest; the rest are the guest's tools too,
-# since the guest runs this machine's root file system.
+# since the guest runs this machine's root file system (ansible-core: the playbooks scenario).
 PACKAGES=(qemu-system-x86 lvm2 thin-provisioning-tools xfsprogs busybox-static cpio kmod
-  docker.io e2fsprogs iproute2 util-linux gzip)
+  docker.io e2fsprogs iproute2 util-linux gzip ansible-core)
 
 apt_get() {
   # Another process may hold the dpkg lock for a while; wait for it instead of failing.
