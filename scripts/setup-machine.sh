@@ -2,9 +2,10 @@
 # Installs the Debian packages the tests need, when missing (idempotent; root, Debian 12):
 # Docker 20.10 and a registry for the integration rig, busybox for offline images, htpasswd
 # for registry auth, getfattr/setfattr for the archive tests' extended attributes.
-# ansible-core and ansible-lint for the fleet playbooks (test/integration/playbooks.test.ts).
+# ansible-core and ansible-lint for the fleet playbooks (test/integration/playbooks.test.ts);
+# tmux for the tests that drive the wizard by keystrokes (test/tty/tmux-terminal.ts).
 set -euo pipefail
-packages=(docker.io docker-registry busybox-static apache2-utils attr iproute2 tar ansible-core ansible-lint)
+packages=(docker.io docker-registry busybox-static apache2-utils attr iproute2 tar ansible-core ansible-lint tmux)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -89,7 +89,7 @@ function storageOptValue(option: string): string {
 const isDmOption = (option: string) => storageOptKey(option).startsWith('dm.');
 
 /** daemon.json for the target driver: other keys kept in order, dm.* options dropped (see the file's notes). */
-export function rewriteDaemonConfig(original: Record<string, unknown> | undefined, target: RewriteTarget): DaemonConfigRewrite {
+export function rewriteDaemonConfig(original: Record<string, unknown> | undefined, target: RewriteTarget, style: { crlf?: boolean } = {}): DaemonConfigRewrite {
   const changes: string[] = [];
   const warnings: string[] = [];
   const created = original === undefined;
@@ -125,7 +125,10 @@ export function rewriteDaemonConfig(original: Record<string, unknown> | undefine
         'rename it to "data-root" before upgrading the engine (engines 17.05 and newer accept "data-root").',
     );
   }
-  return { config, text: `${JSON.stringify(config, null, 2)}\n`, changes, warnings, created };
+  // A file written with CRLF line ends (an editor on Windows) keeps them; JSON.stringify escapes
+  // every newline inside strings, so each raw \n is a line end.
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  return { config, text: style.crlf ? text.replace(/\n/g, '\r\n') : text, changes, warnings, created };
 }
 
 function rewriteStorageOpts(value: unknown, target: RewriteTarget, changes: string[], warnings: string[]): string[] {

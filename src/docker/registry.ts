@@ -10,7 +10,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import type { DockerClient } from './client.js';
-import { hostOfAddress, type DaemonRegistryConfig, type RegistryTransport } from '../config/registry-transport.js';
+import { hostOfAddress, type DaemonRegistryConfig, type RegistryTransport, type RegistryTransportFacts } from '../config/registry-transport.js';
 
 /** Manifest types a push may have stored; the registry answers with the one it has. */
 const MANIFEST_TYPES = [
@@ -110,6 +110,12 @@ export async function daemonRegistryConfig(client: DockerClient): Promise<Daemon
   const indexConfigs: Record<string, { secure: boolean }> = {};
   for (const [name, config] of Object.entries(info.RegistryConfig?.IndexConfigs ?? {})) indexConfigs[name] = { secure: config.Secure !== false };
   return { insecureRegistryCidrs: info.RegistryConfig?.InsecureRegistryCIDRs ?? [], indexConfigs };
+}
+
+/** What `checkRegistryTransport` judges: what the registry speaks, its addresses, and what the daemon allows. */
+export async function registryTransportFacts(client: DockerClient, address: string): Promise<RegistryTransportFacts> {
+  const [probe, resolvedIps, daemon] = await Promise.all([probeRegistry(address), resolveRegistryIps(address), daemonRegistryConfig(client)]);
+  return { ...probe, resolvedIps, daemon };
 }
 
 export interface ManifestQuery {

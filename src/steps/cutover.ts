@@ -127,7 +127,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
       driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
       storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts() : undefined,
       backingFsSupportsQuota: false,
-    });
+    }, { crlf: parsed?.crlf });
     await editFile(ctx, configPath, rewrite.text, 0o644);
     for (const change of rewrite.changes) progress.say(`${configPath}: ${change}`);
     for (const warning of rewrite.warnings) progress.say(`Note: ${warning}`);

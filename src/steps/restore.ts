@@ -22,6 +22,7 @@ import type { ImageRecord } from '../docker/types.js';
 import { createVolume } from '../docker/volumes.js';
 import { restoreWritableLayer } from '../docker/writable-layer.js';
 import { OperatorError } from '../errors.js';
+import { hostNodeMaker } from '../host/special-files.js';
 import { hostXattrWriter } from '../host/xattr-tools.js';
 import { startOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
@@ -126,13 +127,18 @@ export const createVolumesStep: Step<MigrationContext> = {
         continue;
       }
       const file = path.join(archiveDir(ctx, 'volumes'), archive.file);
-      await extractArchive(createReadStream(file), volume.mountpoint, {
+      // Device nodes only as root, into the volume (the archive was made from it): what the
+      // container had; never into anywhere else (the extraction keeps to the mountpoint).
+      const extracted = await extractArchive(createReadStream(file), volume.mountpoint, {
         expectedSha256: archive.sha256,
         writeXattrs: hostXattrWriter(ctx.host),
+        makeNode: hostNodeMaker(ctx.host),
+        allowDevices: process.getuid?.() === 0,
         signal: ctx.signal,
       });
       await ctx.store.markUnitDone(key, { from: archive.file });
       progress.say(`Volume ${volume.name}: extracted from ${archive.file}`);
+      for (const entry of [...extracted.skipped, ...extracted.warnings]) progress.say(`Note: volume ${volume.name}: ${entry.path}: ${entry.reason}`);
     }
   },
 };

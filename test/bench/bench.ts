@@ -13,7 +13,7 @@
 // conv=fdatasync of the image data's size. Prints a table; --json FILE writes the figures.
 // Everything started here is torn down at the end, also on failure and on Ctrl-C.
 //
-//   npm run bench -- [--small 512,512] [--large 1024,2048] [--dir /var/tmp] [--json out.json]
+//   npm run bench -- [--small 1024,1024] [--large 1024,4096] [--dir /var/tmp] [--json out.json]
 //                     (sizes: image MB,volume MB) [--skip-manual] [--skip-archive]
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -68,8 +68,8 @@ function parseSize(label: Size['label'], text: string): Size {
 function options() {
   const { values } = parseArgs({
     options: {
-      small: { type: 'string', default: '512,512' },
-      large: { type: 'string', default: '1024,2048' },
+      small: { type: 'string', default: '1024,1024' },
+      large: { type: 'string', default: '1024,4096' },
       dir: { type: 'string', default: '/var/tmp' },
       json: { type: 'string' },
       'skip-manual': { type: 'boolean', default: false },

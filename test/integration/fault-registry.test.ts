@@ -1,8 +1,9 @@
 // A registry that refuses the credentials, and one that cannot be reached (issue 10), with
-// images.push: the push step comes before the containers stop, so the run stops with exit 4
-// and the host unchanged; nothing is recorded as pushed; the message names the registry (and
-// the user) and never the password.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// images.push. Unreachable at the start is a preflight blocker (exit 1, no run). Otherwise the
+// push step comes before the containers stop, so the run stops with exit 4 and the host
+// unchanged; nothing is recorded as pushed; the message names the registry (and the user) and
+// never the password.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDist, freePort, startRegistry, type RegistryHandle } from '../rig/index.js';
@@ -67,11 +68,25 @@ describe('a registry that refuses the credentials', () => {
 });
 
 describe('a registry that cannot be reached', () => {
-  it('stops the run before any change with exit 4, naming the registry', async () => {
+  it('is a blocker before the run starts (exit 1, registry-unreachable), nothing recorded', async () => {
+    const stateDir = join(rig!.work, 'state-unreachable-preflight');
+    const address = `127.0.0.1:${await freePort()}`;
+    writeAnswers(rig!, { extra: pushAnswers(address, 'nobody') });
+    const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], { [PASSWORD_ENV]: WRONG_PASSWORD }, stateDir);
+    expect(result.code, explain(rig!, result)).toBe(1);
+    expect(result.stderr).toContain('registry-unreachable');
+    expect(result.stderr).toContain(address);
+    expect(result.stderr).toContain('Nothing was changed');
+    expect(`${result.stdout}\n${result.stderr}`).not.toContain(WRONG_PASSWORD);
+    expect(existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')) : []).toEqual([]);
+    await expectHost(rig!, 'vfs');
+  }, 300_000);
+
+  it('gone by the push (its blocker ignored): the run stops before any change with exit 4, naming the registry', async () => {
     const stateDir = join(rig!.work, 'state-unreachable');
     // A free port nobody listens on: connection refused.
     const address = `127.0.0.1:${await freePort()}`;
-    writeAnswers(rig!, { extra: pushAnswers(address, 'nobody') });
+    writeAnswers(rig!, { extra: `${pushAnswers(address, 'nobody')}\nignoreBlockers: [registry-unreachable]` });
     const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], { [PASSWORD_ENV]: WRONG_PASSWORD }, stateDir);
     expect(result.code, explain(rig!, result)).toBe(4);
     expect(result.stderr).toMatch(/push-images/);

@@ -6,7 +6,9 @@
 import path from 'node:path';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from '../../config/answers-types.js';
 import { missingAnswers, resolveAnswers } from '../../config/answers.js';
+import { checkRegistryTransport } from '../../config/registry-transport.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
+import { registryTransportFacts } from '../../docker/registry.js';
 import { inspectContainers } from '../../docker/containers.js';
 import { collectInventory } from '../../docker/inventory.js';
 import type { Inventory } from '../../docker/types.js';
@@ -21,7 +23,7 @@ import { buildPlan, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
-import type { ReportEntry } from '../../report/entry.js';
+import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
 import { executeRun } from '../../run/execute.js';
@@ -80,7 +82,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
-  const entries = preflightChecks(facts, preflightOptions);
+  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
   const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
@@ -165,6 +167,16 @@ function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): Pref
     serviceManager: answers.service.manager,
     daemonConfigPath: cli.options.daemonConfig,
   });
+}
+
+/**
+ * Whether the push can work, before anything changes: the registry answers, and speaks HTTPS
+ * with a trusted certificate unless the answers allow an insecure one (registry.insecure) and
+ * the daemon lists it. The daemon would otherwise fall back or fail only at the first push.
+ */
+async function registryChecks(client: DockerClient, answers: ResolvedAnswers): Promise<ReportEntry[]> {
+  if (!answers.images.push || !answers.registry) return [];
+  return checkRegistryTransport(answers.registry, await registryTransportFacts(client, answers.registry.address));
 }
 
 function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, options: PreflightOptions): Promise<PreflightFacts> {

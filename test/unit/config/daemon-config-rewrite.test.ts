@@ -234,6 +234,15 @@ describe('rewriteDaemonConfig over real-world daemon.json files', () => {
     expect(() => rewriteDaemonConfig({ 'storage-opts': 'dm.basesize=20G' }, OVERLAY2)).toThrow(OperatorError);
   });
 
+  it('keeps CRLF line ends when the file had them, and writes LF otherwise', () => {
+    const original = parseDaemonJson('{\r\n  "storage-driver": "devicemapper",\r\n  "labels": ["a\\nb"]\r\n}\r\n');
+    if (!original.ok) throw new Error('fixture is not JSON');
+    const crlf = rewriteDaemonConfig(original.value, OVERLAY2, { crlf: original.crlf });
+    expect(crlf.text).toBe('{\r\n  "storage-driver": "overlay2",\r\n  "labels": [\r\n    "a\\nb"\r\n  ]\r\n}\r\n');
+    expect(parseDaemonJson(crlf.text)).toMatchObject({ ok: true, value: { labels: ['a\nb'] } });
+    expect(rewriteDaemonConfig(original.value, OVERLAY2).text).not.toContain('\r');
+  });
+
   it('a daemon.json with comments never reaches the rewrite: the parse names the line', () => {
     const result = parseDaemonJson('{\n  // direct-lvm\n  "storage-driver": "devicemapper"\n}\n');
     expect(result.ok).toBe(false);
