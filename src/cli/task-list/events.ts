@@ -14,6 +14,8 @@ export interface StepEvent {
   event: StepEventKind;
   /** start: the step's title; say: the line; transfer: the formatted progress line; done: its duration. */
   text?: string;
+  /** transfer: what is moving (an image's name, a volume's); several may move at once. */
+  label?: string;
   doneBytes?: number;
   totalBytes?: number;
   /** failed: the error's message (already free of secrets: steps never put one in a message). */
@@ -44,7 +46,7 @@ export async function runStepWithEvents(step: RunnableStep, emit: EventSink): Pr
     transfer: (update) => {
       const now = new Date();
       const text = meter.update(update, now.getTime());
-      emit({ ...base, time: now, event: 'transfer', text, doneBytes: update.doneBytes, totalBytes: update.totalBytes });
+      emit({ ...base, time: now, event: 'transfer', text, label: update.label, doneBytes: update.doneBytes, totalBytes: update.totalBytes });
     },
   };
   let outcome: 'done' | 'skipped';
@@ -65,23 +67,29 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Passes events on, but at most one transfer per step every `intervalMs`: the first, then one
- * per interval, then the final one (a complete transfer, or the last one held back, sent just
- * before the step's next event). Logs and Ansible output stay readable on a 1 GB save.
+ * Passes events on, but at most one transfer per step and label every `intervalMs`: the first,
+ * then one per interval, then the final one (a complete transfer, or the last one held back,
+ * sent just before the step's next other event). Two images saved at once each get their
+ * updates. Logs and Ansible output stay readable on a 1 GB save.
  */
 export function throttleTransfers(sink: EventSink, intervalMs: number): EventSink {
   const lastSent = new Map<string, number>();
   const held = new Map<string, StepEvent>();
   return (event) => {
-    const key = `${event.phase}/${event.step}`;
+    const stepKey = `${event.phase}/${event.step}`;
     if (event.event !== 'transfer') {
-      const pending = held.get(key);
-      held.delete(key);
-      if (pending) sink(pending);
-      if (event.event !== 'say' && event.event !== 'start') lastSent.delete(key);
+      for (const [key, pending] of [...held]) {
+        if (!key.startsWith(`${stepKey}/`)) continue;
+        held.delete(key);
+        sink(pending);
+      }
+      if (event.event !== 'say' && event.event !== 'start') {
+        for (const key of [...lastSent.keys()]) if (key.startsWith(`${stepKey}/`)) lastSent.delete(key);
+      }
       sink(event);
       return;
     }
+    const key = `${stepKey}/${event.label ?? ''}`;
     const at = event.time.getTime();
     const previous = lastSent.get(key);
     const complete = event.totalBytes !== undefined && event.doneBytes === event.totalBytes;

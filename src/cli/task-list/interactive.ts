@@ -4,7 +4,7 @@
  */
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
 import type { Phase } from '../../steps/step.js';
-import { errorMessage, runStepWithEvents, throttleTransfers, type EventSink, type RunnableStep } from './events.js';
+import { errorMessage, runStepWithEvents, throttleTransfers, type EventSink, type RunnableStep, type StepEvent } from './events.js';
 
 /** How the phases read on screen (DESIGN.md: the phases, in order). */
 export const PHASE_TITLES: Record<Phase, string> = {
@@ -39,9 +39,28 @@ export function groupByPhase(steps: readonly RunnableStep[]): PhaseGroup[] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TaskWrapper = ListrTaskWrapper<unknown, any, any>;
 
+/** A transfer not updated for this long has ended (its total is often an estimate, never reached). */
+const TRANSFER_STALE_MS = 3000;
+
+/**
+ * The transfers in progress as one line, one part per label: "a:1: 120 MB of 300 MB, 90 MB/s ·
+ * b:2: 40 MB, 35 MB/s". Records `event` (a transfer) and forgets the ended and stale ones.
+ */
+export function activeTransfersLine(active: Map<string, { text: string; at: number }>, event: StepEvent): string {
+  const label = event.label ?? '';
+  const now = event.time.getTime();
+  const complete = event.totalBytes !== undefined && event.doneBytes === event.totalBytes;
+  if (complete) active.delete(label);
+  else active.set(label, { text: event.text ?? '', at: now });
+  for (const [key, entry] of active) if (now - entry.at > TRANSFER_STALE_MS) active.delete(key);
+  return active.size > 0 ? [...active.values()].map((entry) => entry.text).join('  ·  ') : (event.text ?? '');
+}
+
 function display(task: TaskWrapper, step: RunnableStep): EventSink {
+  const active = new Map<string, { text: string; at: number }>();
   return (event) => {
-    if (event.event === 'say' || event.event === 'transfer') task.output = event.text ?? '';
+    if (event.event === 'transfer') task.output = activeTransfersLine(active, event);
+    else if (event.event === 'say') task.output = event.text ?? '';
     else if (event.event === 'skipped') task.skip(`${step.title} (already done)`);
   };
 }

@@ -20,30 +20,35 @@ interface Sample {
   bytes: number;
 }
 
-/** Tracks one step's transfers; a new label (or bytes going backwards) starts a new measurement. */
+/**
+ * Tracks one step's transfers, each label (an image, a volume) on its own: two saves at once
+ * each keep their rate. Bytes going backwards (a unit redone) start that label's measurement again.
+ */
 export class TransferMeter {
-  private label: string | undefined;
-  private samples: Sample[] = [];
+  private readonly samplesByLabel = new Map<string, Sample[]>();
 
   /** Records an update at `now` (ms) and returns its line. */
   update(update: TransferUpdate, now: number): string {
-    const last = this.samples[this.samples.length - 1];
-    if (update.label !== this.label || (last && update.doneBytes < last.bytes)) {
-      this.label = update.label;
-      this.samples = [];
-    }
-    this.samples.push({ at: now, bytes: update.doneBytes });
-    while (this.samples.length > 2 && now - this.samples[1]!.at >= WINDOW_MS) this.samples.shift();
-    return formatTransfer(update, this.rate());
+    let samples = this.samplesByLabel.get(update.label) ?? [];
+    const last = samples[samples.length - 1];
+    if (last && update.doneBytes < last.bytes) samples = [];
+    samples.push({ at: now, bytes: update.doneBytes });
+    while (samples.length > 2 && now - samples[1]!.at >= WINDOW_MS) samples.shift();
+    this.samplesByLabel.set(update.label, samples);
+    return formatTransfer(update, rateOf(samples));
   }
 
-  /** Bytes per second over the window, or undefined while there is too little history. */
-  rate(): number | undefined {
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    if (!first || !last || last.at - first.at < MIN_SPAN_MS) return undefined;
-    return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
+  /** Bytes per second of `label` over the window, or undefined while there is too little history. */
+  rate(label: string): number | undefined {
+    return rateOf(this.samplesByLabel.get(label) ?? []);
   }
+}
+
+function rateOf(samples: readonly Sample[]): number | undefined {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  if (!first || !last || last.at - first.at < MIN_SPAN_MS) return undefined;
+  return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
 }
 
 /** "label: 212 MB of 1.1 GB, 48 MB/s, 19 s left"; parts without data are left out. */

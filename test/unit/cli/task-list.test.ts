@@ -14,6 +14,7 @@ import { chooseTaskListMode, runTaskList, type TaskListMode, type TaskListStep }
 import { RunLog } from '../../../src/cli/run-log.js';
 import { throttleTransfers, type StepEvent } from '../../../src/cli/task-list/events.js';
 import { TransferMeter, formatTransfer } from '../../../src/cli/task-list/transfer-meter.js';
+import { activeTransfersLine } from '../../../src/cli/task-list/interactive.js';
 import { InterruptedError, OperatorError } from '../../../src/errors.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -217,7 +218,7 @@ describe("runTaskList in 'json' mode", () => {
     const lines = output.trimEnd().split('\n');
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const event of events) {
-      expect(Object.keys(event).every((k) => ['time', 'phase', 'step', 'event', 'text', 'doneBytes', 'totalBytes', 'message'].includes(k))).toBe(true);
+      expect(Object.keys(event).every((k) => ['time', 'phase', 'step', 'event', 'text', 'doneBytes', 'totalBytes', 'label', 'message'].includes(k))).toBe(true);
       expect(event.time).toMatch(/^2026-11-22T10:00:\d\d\.\d{3}Z$/);
     }
     const kinds = events.filter((e) => e.event !== 'transfer').map((e) => `${e.step}:${e.event}`);
@@ -241,6 +242,7 @@ describe("runTaskList in 'json' mode", () => {
       step: 'save-images',
       event: 'transfer',
       text: 'app/web:1.0: 500 MB of 1.1 GB, 50 MB/s, 12 s left',
+      label: 'app/web:1.0',
       doneBytes: 500_000_000,
       totalBytes: 1_100_000_000,
     });
@@ -264,14 +266,53 @@ describe('transfer progress', () => {
     expect(meter.update({ label: 'vol', doneBytes: 10_000_000 }, 250)).toBe('vol: 10 MB');
     // 100 MB/s for 10 s...
     for (let s = 1; s <= 10; s++) meter.update({ label: 'vol', doneBytes: s * 100_000_000 }, s * 1000);
-    expect(meter.rate()).toBeCloseTo(100_000_000, -6);
+    expect(meter.rate('vol')).toBeCloseTo(100_000_000, -6);
     // ...then 10 MB/s for 20 s: the old pace leaves the window.
     let line = '';
     for (let s = 1; s <= 20; s++) line = meter.update({ label: 'vol', doneBytes: 1_000_000_000 + s * 10_000_000, totalBytes: 2_000_000_000 }, 10_000 + s * 1000);
-    expect(meter.rate()).toBeCloseTo(10_000_000, -5);
+    expect(meter.rate('vol')).toBeCloseTo(10_000_000, -5);
     expect(line).toBe('vol: 1.2 GB of 2.0 GB, 10 MB/s, 1 min 20 s left');
-    // A new label starts a new measurement.
+    // A new label starts a measurement of its own.
     expect(meter.update({ label: 'other', doneBytes: 5 }, 40_000)).toBe('other: 5 B');
+  });
+
+  it('keeps each label\'s rate while two transfers alternate (two saves at once)', () => {
+    const meter = new TransferMeter();
+    let a = '';
+    let b = '';
+    for (let s = 0; s <= 4; s++) {
+      a = meter.update({ label: 'a:1', doneBytes: s * 100_000_000, totalBytes: 1_000_000_000 }, s * 1000);
+      b = meter.update({ label: 'b:2', doneBytes: s * 20_000_000 }, s * 1000 + 500);
+    }
+    expect(a).toBe('a:1: 400 MB of 1.0 GB, 100 MB/s, 6 s left');
+    expect(b).toBe('b:2: 80 MB, 20 MB/s');
+    expect(meter.rate('a:1')).toBeCloseTo(100_000_000, -6);
+  });
+
+  it('throttles each label on its own, so neither of two saves at once hides the other', () => {
+    const seen: string[] = [];
+    const sink = throttleTransfers((e) => seen.push(`${e.event}:${e.text}`), 5000);
+    const transfer = (at: number, label: string, text: string): StepEvent => ({ time: new Date(at), phase: 'export', step: 's', event: 'transfer', label, text });
+    sink(transfer(0, 'a', 'a0'));
+    sink(transfer(100, 'b', 'b0'));
+    sink(transfer(1000, 'a', 'a1'));
+    sink(transfer(1100, 'b', 'b1'));
+    sink(transfer(5000, 'a', 'a2'));
+    sink({ time: new Date(5500), phase: 'export', step: 's', event: 'done', text: '5.5 s' });
+    expect(seen).toEqual(['transfer:a0', 'transfer:b0', 'transfer:a2', 'transfer:b1', 'done:5.5 s']);
+  });
+
+  it('shows every transfer in progress on the step\'s line, and forgets the finished and stale ones', () => {
+    const active = new Map<string, { text: string; at: number }>();
+    const transfer = (at: number, label: string, doneBytes: number, totalBytes?: number): StepEvent => ({
+      time: new Date(at), phase: 'export', step: 's', event: 'transfer', label, doneBytes, totalBytes, text: `${label}: ${doneBytes}`,
+    });
+    expect(activeTransfersLine(active, transfer(0, 'a', 1, 10))).toBe('a: 1');
+    expect(activeTransfersLine(active, transfer(100, 'b', 5))).toBe('a: 1  ·  b: 5');
+    expect(activeTransfersLine(active, transfer(200, 'a', 10, 10))).toBe('b: 5');
+    expect(activeTransfersLine(active, transfer(300, 'c', 2))).toBe('b: 5  ·  c: 2');
+    // b has not moved for more than 3 s: it ended (its total was an estimate).
+    expect(activeTransfersLine(active, transfer(3500, 'c', 3))).toBe('c: 3');
   });
 
   it('formats the parts it has', () => {
