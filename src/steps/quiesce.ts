@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
 import { orderableOf, stopContainers } from '../docker/containers.js';
 import { captureWritableLayer } from '../docker/writable-layer.js';
+import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
 import { stopOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
@@ -60,7 +61,7 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
     for (const container of selectedContainers(ctx.recorded)) {
       throwIfInterrupted(ctx, 'keeping the writable layers');
       const key = `layer:${container.name}`;
-      if (ctx.store.isUnitDone(key)) continue;
+      if (await keptBefore(ctx, key, dir, progress)) continue;
       progress.say(`Keeping the writable layer of ${container.name}…`);
       const capture = await captureWritableLayer(client.api, container.id, path.join(dir, `${container.name}.tar`));
       await ctx.store.markUnitDone(key, { file: `${container.name}.tar`, ...capture });
@@ -70,6 +71,22 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
     }
   },
 };
+
+/**
+ * Whether a resumed run may skip the unit: done, and its archive still there with the sha256
+ * recorded when it was made. A missing or damaged archive is made again (the containers are
+ * stopped, so the content is the same).
+ */
+async function keptBefore(ctx: MigrationContext, key: string, dir: string, progress: { say(text: string): void }): Promise<boolean> {
+  if (!ctx.store.isUnitDone(key)) return false;
+  const details = ctx.store.state.units[key]?.details as { file?: string; sha256?: string } | undefined;
+  if (details?.file && (await fileMatchesSha256(path.join(dir, details.file), details.sha256, ctx.signal))) {
+    progress.say(`${details.file}: made before, archive verified`);
+    return true;
+  }
+  progress.say(`${details?.file ?? key}: the archive made before is missing or damaged; making it again`);
+  return false;
+}
 
 /** Local volumes of the run (remote ones keep their options only; their data lives elsewhere). */
 function localVolumes(ctx: Pick<MigrationContext, 'recorded'>) {
@@ -105,7 +122,7 @@ export const archiveVolumesStep: Step<MigrationContext> = {
     for (const volume of localVolumes(ctx)) {
       throwIfInterrupted(ctx, 'the volume archives');
       const key = `volume:${volume.name}`;
-      if (ctx.store.isUnitDone(key)) continue;
+      if (await keptBefore(ctx, key, dir, progress)) continue;
       const file = path.join(dir, `${volume.name}.tar`);
       progress.say(`Archiving volume ${volume.name}${volume.size > 0 ? ` (${formatBytes(volume.size)})` : ''}…`);
       const started = Date.now();

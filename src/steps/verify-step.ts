@@ -1,7 +1,7 @@
 import { collectInventory } from '../docker/inventory.js';
 import type { MigrationContext } from '../run/context.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../run/run-files.js';
-import { describeVolumesNow, verifyHost, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
+import { describeVolumesNow, verifyHost, withCaveats, writableLayerCaveats, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
 import type { Step } from './step.js';
 
 /**
@@ -29,7 +29,7 @@ export const verifyStep: Step<MigrationContext> = {
   title: 'Verify the host against the inventory',
   phase: 'verify',
   async run(ctx, progress) {
-    const result = await verifyHost({
+    const verified = await verifyHost({
       client: await ctx.docker(),
       host: ctx.host,
       recorded: ctx.recorded,
@@ -40,6 +40,7 @@ export const verifyStep: Step<MigrationContext> = {
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });
+    const result = withCaveats(verified, writableLayerCaveats(ctx.store.state.units));
     await writeVerifyReport(ctx.store.runDir, result);
     await ctx.store.setNote('verifyDifferences', result.differences);
     progress.say(result.differences ? `${result.differences} difference(s): see ${ctx.store.path('report.txt')}` : 'The host matches the inventory');

@@ -2,7 +2,7 @@
 // refuses to start (automatic rollback, exit 3); the process is killed in each phase and
 // `resume` finishes the run; a run killed mid-restore is rolled back; a second run is refused
 // while one holds the lock; finalize after a clean run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,18 @@ async function expectMigrated(rig: Rig): Promise<void> {
   expect(await docker(rig.daemon, 'exec', 'db', 'cat', '/root.txt')).toBe('layer');
 }
 
+/** Every file under a directory, as paths. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** The one file called `name` under `dir`. */
+function findFile(dir: string, name: string): string {
+  const found = filesUnder(dir).filter((f) => f.endsWith(`/${name}`));
+  expect(found, `${name} under ${dir}`).toHaveLength(1);
+  return found[0]!;
+}
+
 beforeAll(async () => {
   await ensureDist();
 }, 300_000);
@@ -108,13 +120,29 @@ describe('killed and resumed', () => {
     rig = await setUp('rec-resume');
   }, 600_000);
 
-  // One kill in each phase; after each, resume continues from the state file.
-  const kills = ['save-images:middle', 'stop-containers:after', 'keep-data-root:after', 'start-daemon:after', 'create-containers:middle'];
+  // One kill in each phase; after each, resume continues from the state file. After the kill in
+  // the middle of save-writable-layers, the layer archive made before it is damaged: the resume
+  // must find that out and make it again, not skip it.
+  const kills = ['save-images:middle', 'stop-containers:after', 'save-writable-layers:middle', 'keep-data-root:after', 'start-daemon:after', 'create-containers:middle'];
+
+  /** Truncates the archive of the writable layer the run recorded as kept; returns its file name. */
+  function damageKeptLayerArchive(): string {
+    const runDir = join(rig.stateDir, 'runs', readFileSync(join(rig.stateDir, 'current'), 'utf8').trim());
+    const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { units: Record<string, { details: { file?: string } }> };
+    const kept = Object.entries(state.units).filter(([key]) => key.startsWith('layer:'));
+    expect(kept, 'one layer kept before the kill').toHaveLength(1);
+    const file = kept[0]![1].details.file!;
+    const archive = findFile(runDir, file);
+    writeFileSync(archive, readFileSync(archive).subarray(0, 512));
+    return file;
+  }
 
   it(`reaches a clean verify after kills at ${kills.join(', ')}`, async () => {
     const first = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: kills[0] });
     expect(first.code, explain(rig, first)).not.toBe(0);
-    for (const kill of kills.slice(1)) {
+    let damaged: string | undefined;
+    for (const [index, kill] of kills.slice(1).entries()) {
+      if (kills[index] === 'save-writable-layers:middle') damaged = damageKeptLayerArchive();
       const resumed = await cli(rig, ['resume', '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: kill });
       expect(resumed.code, `${kill}\n${explain(rig, resumed)}`).not.toBe(0);
       const status = JSON.parse((await cli(rig, ['status', '--json'])).stdout) as { run: { status: string }; next: { command: string } };
@@ -126,10 +154,15 @@ describe('killed and resumed', () => {
     await expectMigrated(rig);
     const verify = await cli(rig, ['verify']);
     expect(verify.code, explain(rig, verify)).toBe(0);
-    // No half-written archive was left behind.
+    // No half-written archive was left behind, and the damaged one was made again.
     const runId = readFileSync(join(rig.stateDir, 'current'), 'utf8').trim();
-    expect(existsSync(join(rig.stateDir, 'runs', runId, 'images'))).toBe(true);
-    expect(readFileSync(join(rig.stateDir, 'runs', runId, 'run.log'), 'utf8')).toMatch(/resumed/);
+    const runDir = join(rig.stateDir, 'runs', runId);
+    expect(existsSync(join(runDir, 'images'))).toBe(true);
+    expect(filesUnder(runDir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    const log = readFileSync(join(runDir, 'run.log'), 'utf8');
+    expect(log).toMatch(/resumed/);
+    expect(damaged).toBeDefined();
+    expect(log).toContain(`${damaged}: the archive made before is missing or damaged; making it again`);
   }, 1_200_000);
 
   it('finalize deletes the backups after the clean run, and says how much it freed', async () => {

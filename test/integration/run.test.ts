@@ -4,10 +4,14 @@
 // compares the host before and after with its own snapshot (not the tool's verify), then
 // checks verify, a change verify must name, and a rollback that carries back later writes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractArchive } from '../../src/archive/index.js';
+import { NodeHost } from '../../src/host/node-host.js';
+import { hostNodeMaker } from '../../src/host/special-files.js';
+import { hostXattrWriter } from '../../src/host/xattr-tools.js';
 import { BASE_IMAGE, buildImage, docker, ensureDist, freePort, runCli, seedBaseImage, startDockerd, subnetFor, type DaemonHandle, type RunResult } from '../rig/index.js';
 import { hostSnapshot, volumeFiles, type HostSnapshot } from '../rig/snapshot.js';
 
@@ -47,7 +51,8 @@ async function createWorkload(): Promise<void> {
     'run', '--rm', '-v', `${VOLUME}:/data`, BASE_IMAGE, 'sh', '-c',
     'mkdir -p /data/sub/deep && echo hello > /data/greeting.txt && seq 1 5000 > /data/sub/numbers.txt && ' +
       'ln -s greeting.txt /data/link && ln /data/greeting.txt /data/hard && chmod 0640 /data/greeting.txt && ' +
-      'chown 1234:5678 /data/sub/numbers.txt && chmod 1777 /data/sub/deep && touch -d "2001-02-03 04:05:06" /data/sub/numbers.txt',
+      'chown 1234:5678 /data/sub/numbers.txt && chmod 1777 /data/sub/deep && touch -d "2001-02-03 04:05:06" /data/sub/numbers.txt && ' +
+      'mkfifo -m 0620 /data/pipe && mknod -m 0600 /data/null c 1 3',
   );
   execFileSync('setfattr', ['-n', 'user.origin', '-v', 'kept', join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'greeting.txt')]);
   const port = await freePort();
@@ -62,7 +67,45 @@ async function createWorkload(): Promise<void> {
   await d('run', '--name', 'stopped', '--restart', 'on-failure:3', APP, 'true');
   await d('create', '--name', 'never', '-e', 'ONLY=created', '-w', '/tmp', APP, 'echo', 'hi');
   await d('run', '-d', '--name', 'layer', 'run-test/app:stable');
-  await d('exec', 'layer', 'sh', '-c', 'echo added > /srv/new.txt && echo changed >> /etc/motd');
+  await d('exec', 'layer', 'sh', '-c', 'echo added > /srv/new.txt && echo changed >> /etc/motd && rm /usr/bin/wc');
+}
+
+/** Every file under a directory, as paths. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/**
+ * A tree as GNU stat and sha256sum see it, one line per entry, relative names: kind, mode,
+ * owner, size, mtime to the nanosecond, device numbers, link target, content hash. Not the
+ * project's own tree code: an independent comparison.
+ */
+function gnuListing(dir: string): string[] {
+  const stat = execFileSync('sh', ['-c', `cd "$1" && find . -mindepth 1 -exec stat -c '%n\t%F\t%a\t%u:%g\t%s\t%.9Y\t%t:%T' {} + | sort`, 'sh', dir], { encoding: 'utf8' });
+  return stat.trimEnd().split('\n').map((line) => {
+    const name = line.split('\t')[0]!;
+    const kind = line.split('\t')[1]!;
+    const abs = join(dir, name);
+    if (kind === 'symbolic link') return `${line}\t-> ${readlinkSync(abs)}`;
+    if (kind.startsWith('regular')) return `${line}\t${execFileSync('sha256sum', [abs], { encoding: 'utf8' }).split(' ')[0]}`;
+    return line;
+  });
+}
+
+/** Names that share an inode (hard links), by relative path. */
+function hardLinkGroups(dir: string): string[][] {
+  const out = execFileSync('sh', ['-c', `cd "$1" && find . -mindepth 1 -type f -links +1 -printf '%i %P\n'`, 'sh', dir], { encoding: 'utf8' });
+  const groups = new Map<string, string[]>();
+  for (const line of out.trim().split('\n').filter(Boolean)) {
+    const [inode, ...name] = line.split(' ');
+    groups.set(inode!, [...(groups.get(inode!) ?? []), name.join(' ')].sort());
+  }
+  return [...groups.values()].sort();
+}
+
+/** getfattr's dump of every extended attribute under a directory, relative names. */
+function xattrDump(dir: string): string {
+  return execFileSync('sh', ['-c', 'cd "$1" && getfattr -R -h -d -m - . 2>/dev/null || true', 'sh', dir], { encoding: 'utf8' });
 }
 
 beforeAll(async () => {
@@ -131,6 +174,32 @@ describe('run: vfs → overlay2, unattended', () => {
       expect(statSync(join(runDir, file)).mode & 0o077, file).toBe(0);
     }
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    // The one thing the run cannot keep, said in the report: a file deleted in a writable layer.
+    const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as { differences: number; entries: { key: string; severity: string; details?: Record<string, unknown> }[] };
+    expect(report.differences).toBe(0);
+    const caveats = report.entries.filter((e) => e.key === 'writable-layer-deletion-not-kept');
+    expect(caveats).toEqual([expect.objectContaining({ severity: 'warning', details: { container: 'layer', deleted: ['/usr/bin/wc'] } })]);
+    expect(readFileSync(join(runDir, 'report.txt'), 'utf8')).toContain('Files deleted inside layer are back');
+  });
+
+  it('archived the volume: its archive restores into an empty directory with every file as it was (GNU tools compare)', async () => {
+    const archive = filesUnder(stateDir).filter((f) => f.endsWith(`/volumes/${VOLUME}.tar`));
+    expect(archive, 'the archive-volumes step wrote the volume\'s archive').toHaveLength(1);
+    const restored = join(work, 'restored-volume');
+    mkdirSync(restored);
+    const host = new NodeHost();
+    const result = await extractArchive(createReadStream(archive[0]!), restored, { writeXattrs: hostXattrWriter(host), makeNode: hostNodeMaker(host), allowDevices: true });
+    expect(result.skipped).toEqual([]);
+    const original = join(daemon.dataRoot, 'volumes', VOLUME, '_data');
+    const listing = gnuListing(original);
+    expect(listing.map((l) => l.split('\t')[1]).sort()).toEqual(
+      expect.arrayContaining(['character special file', 'directory', 'fifo', 'regular file', 'symbolic link']),
+    );
+    expect(gnuListing(restored)).toEqual(listing);
+    expect(hardLinkGroups(restored)).toEqual(hardLinkGroups(original));
+    expect(hardLinkGroups(original)).toEqual([['greeting.txt', 'hard']]);
+    expect(xattrDump(restored)).toEqual(xattrDump(original));
+    expect(xattrDump(original)).toContain('user.origin="kept"');
   });
 
   it('verify is clean, and names exactly what changed afterwards', async () => {

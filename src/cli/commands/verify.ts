@@ -5,7 +5,7 @@ import type { ResolvedAnswers } from '../../config/answers-types.js';
 import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory, type VerifyExpectation } from '../../run/run-files.js';
 import { RunStore } from '../../state/run-store.js';
 import type { RunState } from '../../state/types.js';
-import { formatVerifyText, verifyHost, verifyJson, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
+import { formatVerifyText, verifyHost, verifyJson, withCaveats, writableLayerCaveats, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
 import type { CommandContext } from '../context.js';
 
 /** Which driver the host must be on now: the source one after a rollback, else the run's target. */
@@ -47,7 +47,9 @@ export async function verifyCommand(ctx: CommandContext, _options: Record<string
 
   const client = await connectDocker(ctx.options.dockerHost);
   const host = new NodeHost(ctx.options.hostRoot);
-  const result = await verifyHost({ client, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
+  const verified = await verifyHost({ client, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
+  // After a rollback the original containers are back with their own layers: nothing was lost.
+  const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, writableLayerCaveats(store.state.units));
   await writeVerifyReport(store.runDir, result);
 
   if (ctx.options.json) ctx.stdout(verifyJson(result));

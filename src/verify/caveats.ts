@@ -1,0 +1,39 @@
+/**
+ * What a run could not keep, for its report: warnings beside verify's differences (they are
+ * known and said before the run, not something that went wrong).
+ */
+import { sortEntries, type ReportEntry } from '../report/entry.js';
+import type { VerifyResult } from './types.js';
+
+/** How many deleted paths a report entry names; the rest are counted (run.log has them all). */
+const NAMED_PATHS = 20;
+
+/**
+ * One warning per container whose writable layer had deleted paths: the API can add and change
+ * files in a new container, not delete its image's, so they are back after the restore.
+ */
+export function writableLayerCaveats(units: Record<string, { details?: unknown } | undefined>): ReportEntry[] {
+  const entries: ReportEntry[] = [];
+  for (const [key, unit] of Object.entries(units)) {
+    if (!key.startsWith('layer:')) continue;
+    const deleted = (unit?.details as { deleted?: unknown } | undefined)?.deleted;
+    if (!Array.isArray(deleted) || deleted.length === 0) continue;
+    const container = key.slice('layer:'.length);
+    const named = deleted.slice(0, NAMED_PATHS).join(', ');
+    const more = deleted.length > NAMED_PATHS ? ` and ${deleted.length - NAMED_PATHS} more` : '';
+    entries.push({
+      key: 'writable-layer-deletion-not-kept',
+      severity: 'warning',
+      title: `Files deleted inside ${container} are back`,
+      summary: `${deleted.length} path(s) of its image had been deleted in the container's writable layer and are there again: ${named}${more}.`,
+      remediation: `If the container needs them gone, delete them again (docker exec ${container} rm ...), or rebuild its image without them.`,
+      details: { container, deleted },
+    });
+  }
+  return entries;
+}
+
+/** The result with the run's caveats among its entries; the differences count stays as it is. */
+export function withCaveats(result: VerifyResult, caveats: readonly ReportEntry[]): VerifyResult {
+  return caveats.length ? { ...result, entries: sortEntries([...result.entries, ...caveats]) } : result;
+}

@@ -1,0 +1,54 @@
+// The run's caveats in its report: files deleted in a writable layer come back after the
+// restore, and the report says so for each container (as warnings, not differences).
+import { describe, expect, it } from 'vitest';
+import { withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
+import type { VerifyResult } from '../../../src/verify/types.js';
+
+describe('writableLayerCaveats', () => {
+  it('names each container with deleted paths, and only those', () => {
+    const entries = writableLayerCaveats({
+      'layer:web': { details: { file: 'web.tar', added: 2, changed: 1, deleted: ['/etc/issue', '/usr/bin/wc'] } },
+      'layer:db': { details: { file: 'db.tar', added: 0, changed: 0, deleted: [] } },
+      'image:sha256:abc': { details: { deleted: ['/not/a/layer'] } },
+      'volume:data': { details: { file: 'data.tar' } },
+    });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      key: 'writable-layer-deletion-not-kept',
+      severity: 'warning',
+      title: 'Files deleted inside web are back',
+      details: { container: 'web', deleted: ['/etc/issue', '/usr/bin/wc'] },
+    });
+    expect(entries[0]!.summary).toContain('2 path(s)');
+    expect(entries[0]!.summary).toContain('/etc/issue, /usr/bin/wc.');
+  });
+
+  it('names the first 20 paths and counts the rest', () => {
+    const deleted = Array.from({ length: 25 }, (_, i) => `/f${i}`);
+    const [entry] = writableLayerCaveats({ 'layer:big': { details: { deleted } } });
+    expect(entry!.summary).toContain('/f19 and 5 more.');
+    expect(entry!.summary).not.toContain('/f20');
+    expect(entry!.details).toEqual({ container: 'big', deleted });
+  });
+});
+
+describe('withCaveats', () => {
+  const result: VerifyResult = {
+    checkedAt: '2026-12-06T10:00:00Z',
+    expect: { driver: 'overlay2', configMustBeClean: true },
+    entries: [
+      { key: 'summary', severity: 'info', title: 'i', summary: 's' },
+      { key: 'difference', severity: 'blocker', title: 'b', summary: 's' },
+    ],
+    differences: 1,
+    checked: { images: 0, tags: 0, containers: 0, networks: 0, volumes: 0, volumeTrees: 0, volumeEntries: 0, configFiles: 0 },
+  };
+
+  it('puts the caveats after the differences and before the information, leaving the count alone', () => {
+    const caveat = { key: 'writable-layer-deletion-not-kept', severity: 'warning' as const, title: 't', summary: 's' };
+    const merged = withCaveats(result, [caveat]);
+    expect(merged.entries.map((e) => e.key)).toEqual(['difference', 'writable-layer-deletion-not-kept', 'summary']);
+    expect(merged.differences).toBe(1);
+    expect(withCaveats(result, [])).toBe(result);
+  });
+});
