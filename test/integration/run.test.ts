@@ -77,11 +77,12 @@ function filesUnder(dir: string): string[] {
 
 /**
  * A tree as GNU stat and sha256sum see it, one line per entry, relative names: kind, mode,
- * owner, size, mtime to the nanosecond, device numbers, link target, content hash. Not the
+ * owner, size, mtime to the microsecond (Node's utimes takes seconds as a double: the
+ * nanoseconds below are not restored), device numbers, link target, content hash. Not the
  * project's own tree code: an independent comparison.
  */
 function gnuListing(dir: string): string[] {
-  const stat = execFileSync('sh', ['-c', `cd "$1" && find . -mindepth 1 -exec stat -c '%n\t%F\t%a\t%u:%g\t%s\t%.9Y\t%t:%T' {} + | sort`, 'sh', dir], { encoding: 'utf8' });
+  const stat = execFileSync('sh', ['-c', `cd "$1" && find . -mindepth 1 -exec stat -c '%n\t%F\t%a\t%u:%g\t%s\t%.6Y\t%t:%T' {} + | sort`, 'sh', dir], { encoding: 'utf8' });
   return stat.trimEnd().split('\n').map((line) => {
     const name = line.split('\t')[0]!;
     const kind = line.split('\t')[1]!;
