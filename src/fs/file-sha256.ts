@@ -1,3 +1,4 @@
+/** Streamed sha256 of a whole file: how a resumed run checks an archive it made before. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -6,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<string | undefined> {
   const hash = createHash('sha256');
   try {
-    await pipeline(createReadStream(file), hash, { signal });
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), hash, { signal });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

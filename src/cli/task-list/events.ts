@@ -73,32 +73,33 @@ export function errorMessage(error: unknown): string {
  * updates. Logs and Ansible output stay readable on a 1 GB save.
  */
 export function throttleTransfers(sink: EventSink, intervalMs: number): EventSink {
-  const lastSent = new Map<string, number>();
-  const held = new Map<string, StepEvent>();
+  // Per step ("phase/step"), per label: when one was last sent, and the one held back.
+  const lastSent = new Map<string, Map<string, number>>();
+  const held = new Map<string, Map<string, StepEvent>>();
+  const of = <T>(maps: Map<string, Map<string, T>>, step: string): Map<string, T> => {
+    let byLabel = maps.get(step);
+    if (!byLabel) maps.set(step, (byLabel = new Map()));
+    return byLabel;
+  };
   return (event) => {
-    const stepKey = `${event.phase}/${event.step}`;
+    const step = `${event.phase}/${event.step}`;
     if (event.event !== 'transfer') {
-      for (const [key, pending] of [...held]) {
-        if (!key.startsWith(`${stepKey}/`)) continue;
-        held.delete(key);
-        sink(pending);
-      }
-      if (event.event !== 'say' && event.event !== 'start') {
-        for (const key of [...lastSent.keys()]) if (key.startsWith(`${stepKey}/`)) lastSent.delete(key);
-      }
+      for (const pending of held.get(step)?.values() ?? []) sink(pending);
+      held.delete(step);
+      if (event.event !== 'say' && event.event !== 'start') lastSent.delete(step);
       sink(event);
       return;
     }
-    const key = `${stepKey}/${event.label ?? ''}`;
+    const label = event.label ?? '';
     const at = event.time.getTime();
-    const previous = lastSent.get(key);
+    const previous = lastSent.get(step)?.get(label);
     const complete = event.totalBytes !== undefined && event.doneBytes === event.totalBytes;
     if (previous === undefined || at - previous >= intervalMs || complete) {
-      held.delete(key);
-      lastSent.set(key, at);
+      held.get(step)?.delete(label);
+      of(lastSent, step).set(label, at);
       sink(event);
     } else {
-      held.set(key, event);
+      of(held, step).set(label, event);
     }
   };
 }
