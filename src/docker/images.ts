@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
+import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
 import { streamGet } from './daemon-stream.js';
 import { checkImageArchive, isRealTag, TarFormatError, TarScanner } from './image-archive.js';
@@ -568,18 +569,4 @@ class Tail {
   bytes(): Buffer {
     return Buffer.from(this.buffer.subarray(0, this.size));
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` at once; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

@@ -3,6 +3,7 @@
  * the inventory (images, containers, volumes, user-defined networks), sorted so that two
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
+import { mapLimit } from '../map-limit.js';
 import { apiGet, callDocker, READ_TIMEOUT_MS, type DockerClient } from './client.js';
 import type {
   ContainerNetworkRecord,
@@ -199,20 +200,6 @@ async function readImages(client: DockerClient): Promise<ImageRecord[]> {
     });
 }
 
-/** Maps over items with at most `limit` calls in flight. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** "/db:/web/database" (inspect's form) → "db:database" (the form `--link` takes). */
 function userLink(link: string): string {
   const [source = '', alias = ''] = link.split(':');
@@ -271,7 +258,7 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
 async function readContainers(client: DockerClient): Promise<ContainerRecord[]> {
   // size=true makes the daemon measure each writable layer (SizeRw).
   const summaries = await get<ContainerSummary[]>(client, 'listing containers', '/containers/json', { all: true, size: true });
-  const records = await mapLimited(summaries, INSPECT_CONCURRENCY, async (summary) => {
+  const records = await mapLimit(summaries, INSPECT_CONCURRENCY, async (summary) => {
     try {
       const inspect = await get<ContainerInspect>(client, `inspecting container ${summary.Id.slice(0, 12)}`, `/containers/${summary.Id}/json`);
       // Asked with size=true, the daemon omits SizeRw when it is 0 (omitempty).

@@ -8,13 +8,13 @@ import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { verifyImageArchive } from '../docker/image-archive.js';
 import {
   imageArchiveFileName,
-  mapLimit,
   pushImage,
   registryTargetRef,
   removePartialArchives,
   saveImage,
   untaggedTargetRef,
 } from '../docker/images.js';
+import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { imageName, selectedImages } from '../run/selection.js';

@@ -12,7 +12,6 @@ import {
   imageArchiveFileName,
   imageSaveNames,
   loadImageArchive,
-  mapLimit,
   pushedDigest,
   registryOf,
   registryTargetRef,
@@ -214,20 +213,6 @@ describe('saveImages', () => {
     ]);
     expect(files()).toEqual(fakes.filter((f) => f.image.tags[0] !== 'c:1').map((f) => imageArchiveFileName(f.image)).sort());
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-  });
-
-  it('mapLimit keeps order and bounds parallelism', async () => {
-    let active = 0;
-    let peak = 0;
-    const out = await mapLimit([5, 1, 3, 2, 4], 3, async (n) => {
-      active += 1;
-      peak = Math.max(peak, active);
-      await new Promise((r) => setTimeout(r, n * 3));
-      active -= 1;
-      return n * 10;
-    });
-    expect(out).toEqual([50, 10, 30, 20, 40]);
-    expect(peak).toBe(3);
   });
 });
 
