@@ -1,6 +1,7 @@
 // The kill matrix (issue 10): the CLI is killed with SIGKILL (the test-only hook
 // DEVMAPPER_MIGRATE_TEST_KILL_AT) before and after every step of an overlay2 run with
-// volumes.archive, and in the middle of every long step. From each point, on one rig daemon,
+// volumes.archive and images.push (to a rig registry, a repository prefix per rig daemon), and
+// in the middle of every long step. From each point, on one rig daemon,
 // `resume --yes` must reach exit 0, a clean `verify` and the original host on overlay2; and,
 // separately, `rollback --yes` from the same point must reach exit 0 and the original host on
 // vfs. Every (point, track) pair is a task for one of a few rig daemons working side by side;
@@ -10,12 +11,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDist, REPO_ROOT, type RunResult } from '../rig/index.js';
+import { ensureDist, REPO_ROOT, startRegistry, type RegistryHandle, type RunResult } from '../rig/index.js';
 import { hostSnapshot } from '../rig/snapshot.js';
-import { cli, differences, KILLED, plannedSteps, setUpRig, tearDown, type FaultRig } from './fault-common.js';
+import { cli, differences, KILLED, plannedSteps, setUpRig, tearDown, writeAnswers, type FaultRig } from './fault-common.js';
 
 /** Steps that call the hook's "middle" point after their first unit of work. */
-const LONG_STEPS = new Set(['save-images', 'save-writable-layers', 'archive-volumes', 'load-images', 'create-containers']);
+const LONG_STEPS = new Set(['save-images', 'push-images', 'save-writable-layers', 'archive-volumes', 'load-images', 'create-containers']);
 
 interface Cell {
   ok: boolean;
@@ -33,6 +34,7 @@ interface Row {
 /** Rig daemons working the queue side by side (2 cores: most of a run is waiting for dockerd). */
 const WORKERS = 3;
 const rigs: FaultRig[] = [];
+let registry: RegistryHandle | undefined;
 let points: string[] = [];
 
 beforeAll(async () => {
@@ -40,12 +42,16 @@ beforeAll(async () => {
   const started = await Promise.allSettled(Array.from({ length: WORKERS }, (_, n) => setUpRig(`kill-${n + 1}`)));
   for (const result of started) if (result.status === 'fulfilled') rigs.push(result.value);
   for (const result of started) if (result.status === 'rejected') throw result.reason;
+  registry = await startRegistry({ auth: false });
+  // Each rig daemon pushes under its own prefix: the same tags from three daemons would overwrite each other.
+  rigs.forEach((rig, n) => writeAnswers(rig, { extra: ['images:', '  push: true', 'registry:', `  address: ${registry!.address}`, `  repositoryPrefix: kill-${n + 1}/`].join('\n') }));
   const steps = await plannedSteps(rigs[0]!);
+  expect(steps).toContain('push-images');
   points = steps.flatMap((id) => [`${id}:before`, ...(LONG_STEPS.has(id) ? [`${id}:middle`] : []), `${id}:after`]);
 }, 600_000);
 
 afterAll(async () => {
-  const results = await Promise.allSettled(rigs.map((rig) => tearDown(rig)));
+  const results = await Promise.allSettled([...rigs.map((rig) => tearDown(rig)), registry?.stop()]);
   for (const result of results) if (result.status === 'rejected') throw result.reason;
 });
 

@@ -1,13 +1,15 @@
-// A registry that refuses the credentials, and one that cannot be reached (issue 10), with
-// images.push. Unreachable at the start is a preflight blocker (exit 1, no run). Otherwise the
-// push step comes before the containers stop, so the run stops with exit 4 and the host
-// unchanged; nothing is recorded as pushed; the message names the registry (and the user) and
-// never the password.
+// A registry that refuses the credentials, one that cannot be reached, and one that starts
+// refusing in the middle of the push (issue 10), with images.push. Unreachable at the start is
+// a preflight blocker (exit 1, no run). Otherwise the push step comes before the containers
+// stop, so the run stops with exit 4 and the host unchanged; only what the registry really
+// holds is recorded as pushed; the message names the registry (and the user) and never the
+// password. Once the registry takes the password again, `resume` pushes the rest and finishes.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDist, freePort, startRegistry, type RegistryHandle } from '../rig/index.js';
-import { cli, explain, expectHost, readState, setUpRig, tearDown, writeAnswers, type FaultRig } from './fault-common.js';
+import { hostSnapshot } from '../rig/snapshot.js';
+import { ensureDist, freePort, startRegistry, startRegistryGate, type RegistryHandle } from '../rig/index.js';
+import { cli, differences, explain, expectHost, readState, setUpRig, tearDown, writeAnswers, type FaultRig, type RunStateFile } from './fault-common.js';
 
 const PASSWORD_ENV = 'DMM_FAULT_REGISTRY_PASSWORD';
 /** Wrong, and easy to find if it leaks anywhere. */
@@ -96,4 +98,74 @@ describe('a registry that cannot be reached', () => {
     expect(`${result.stdout}\n${result.stderr}`).not.toContain(WRONG_PASSWORD);
     await expectStoppedBeforeAnyChange(stateDir);
   }, 300_000);
+});
+
+/** The push units of a run: source ref → where it went and the digest the push reported. */
+function pushedUnits(state: RunStateFile): Record<string, { targetRef: string; digest: string }> {
+  const out: Record<string, { targetRef: string; digest: string }> = {};
+  for (const [key, unit] of Object.entries(state.units)) {
+    if (key.startsWith('push:')) out[key.slice('push:'.length)] = unit.details as { targetRef: string; digest: string };
+  }
+  return out;
+}
+
+/** The registry's own digest for a pushed "host:port/repository:tag", asked directly (not through the gate). */
+async function registryDigest(targetRef: string): Promise<string> {
+  const path = targetRef.slice(targetRef.indexOf('/') + 1);
+  const colon = path.lastIndexOf(':');
+  const res = await fetch(`http://${registry!.address}/v2/${path.slice(0, colon)}/manifests/${path.slice(colon + 1)}`, {
+    headers: {
+      Accept: 'application/vnd.docker.distribution.manifest.v2+json',
+      Authorization: `Basic ${Buffer.from(`${registry!.username}:${registry!.password}`).toString('base64')}`,
+    },
+  });
+  await res.arrayBuffer();
+  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? 'no digest header') : `HTTP ${res.status}`;
+}
+
+describe('a registry that starts refusing the credentials in the middle of the push', () => {
+  it('stops with exit 4 before any change, keeping only what the registry holds; resume pushes the rest and finishes', async () => {
+    const gate = await startRegistryGate(registry!.address);
+    try {
+      const stateDir = join(rig!.work, 'state-mid-push');
+      const env = { [PASSWORD_ENV]: registry!.password };
+      writeAnswers(rig!, { extra: pushAnswers(gate.address, registry!.username) });
+      gate.refuseAfterManifests(1);
+      const failed = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], env, stateDir);
+      expect(failed.code, explain(rig!, failed)).toBe(4);
+      expect(gate.refused()).toBeGreaterThan(0);
+      expect(failed.stderr).toMatch(/push-images/);
+      expect(failed.stderr).toContain(gate.address);
+      expect(failed.stderr).toMatch(/denied|unauthori[sz]ed|credentials|login|authenticat/i);
+      expect(failed.stderr).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+      const stopped = readState(stateDir);
+      expect(stopped.steps.find((s) => s.id === 'push-images')?.status).toBe('failed');
+      expect(stopped.steps.find((s) => s.id === 'stop-containers')?.status).toBe('pending');
+      expect(stopped.journal.filter((e) => !e.undoneAt)).toEqual([]);
+      await expectHost(rig!, 'vfs');
+      // What is recorded as pushed is in the registry under the digest the push reported.
+      const pushedBefore = pushedUnits(stopped);
+      expect(Object.keys(pushedBefore).length).toBeGreaterThanOrEqual(1);
+      for (const { targetRef, digest } of Object.values(pushedBefore)) expect(await registryDigest(targetRef), targetRef).toBe(digest);
+
+      gate.open();
+      const resumed = await cli(rig!, ['resume', '--yes'], env, stateDir);
+      expect(resumed.code, explain(rig!, resumed, 'resume')).toBe(0);
+      const pushedAfter = pushedUnits(readState(stateDir));
+      // The refusal came before the last push: resume had some left to push, and kept the first ones.
+      expect(Object.keys(pushedAfter).length).toBeGreaterThan(Object.keys(pushedBefore).length);
+      for (const [ref, unit] of Object.entries(pushedBefore)) expect(pushedAfter[ref], ref).toEqual(unit);
+      for (const { targetRef, digest } of Object.values(pushedAfter)) expect(await registryDigest(targetRef), targetRef).toBe(digest);
+      const verify = await cli(rig!, ['verify'], env, stateDir);
+      expect(verify.code, explain(rig!, verify, 'verify')).toBe(0);
+      expect(differences(rig!.before, await hostSnapshot(rig!.daemon), 'overlay2')).toEqual([]);
+      expect(allText(stateDir)).not.toContain(registry!.password);
+
+      const rolledBack = await cli(rig!, ['rollback', '--yes'], env, stateDir);
+      expect(rolledBack.code, explain(rig!, rolledBack, 'rollback')).toBe(0);
+      await expectHost(rig!, 'vfs');
+    } finally {
+      await gate.close();
+    }
+  }, 600_000);
 });

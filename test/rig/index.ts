@@ -12,6 +12,7 @@ export {
   type DaemonOptions,
 } from './dockerd.js';
 export { startRegistry, type RegistryHandle, type RegistryInfo, type RegistryOptions } from './registry.js';
+export { startRegistryGate, type RegistryGate } from './registry-gate.js';
 export {
   BASE_IMAGE,
   baseRootTarball,
