@@ -126,7 +126,8 @@ export const rewriteConfigStep: Step<MigrationContext> = {
     const rewrite = rewriteDaemonConfig(parsed?.value, {
       driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
       storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts() : undefined,
-      backingFsSupportsQuota: false,
+      // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
+      backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
     }, { crlf: parsed?.crlf });
     await editFile(ctx, configPath, rewrite.text, 0o644);
     for (const change of rewrite.changes) progress.say(`${configPath}: ${change}`);

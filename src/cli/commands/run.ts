@@ -22,6 +22,7 @@ import { directLvmCommands, formatPoolCommand } from '../../plan/direct-lvm.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
+import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
@@ -127,7 +128,12 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     const plan = planFor(runDir, runId, archiveBase);
     const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
       runId,
-      notes: { daemon, flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })) },
+      notes: {
+        daemon,
+        flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
+        // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
+        overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
+      },
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
     if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: \`devmapper-migrate run --answers ${store.path(ANSWERS_FILE)} --yes\` repeats this run unattended.\n`);

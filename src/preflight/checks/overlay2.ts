@@ -1,5 +1,6 @@
 /** Whether the data-root's filesystem and the kernel can carry overlay2. */
 import { daemonJsonStorage } from '../../config/daemon-json.js';
+import type { FilesystemFact } from '../../facts/types.js';
 import type { Analysis } from '../analysis.js';
 import { entry, type Check } from '../entry.js';
 
@@ -158,6 +159,15 @@ export const backingFsCheck: Check = {
   },
 };
 
+/**
+ * Whether overlay2 can limit a container's size here (overlay2.size): only on an xfs data-root
+ * mounted with project quotas; anywhere else dockerd refuses to start with the option.
+ */
+export function supportsOverlaySize(dataRoot: FilesystemFact): boolean {
+  const pquota = (dataRoot.mount?.options ?? []).some((o) => o === 'pquota' || o === 'prjquota');
+  return dataRoot.fsType === 'xfs' && pquota;
+}
+
 /** dm.basesize=N wherever it is set: daemon.json or an active flag. */
 function baseSize(a: Analysis): { value: string; where: string } | undefined {
   const parse = a.daemonJson.parse;
@@ -181,14 +191,16 @@ export const baseSizeCheck: Check = {
     const root = a.host.dataRoot;
     const pquota = (root.mount?.options ?? []).some((o) => o === 'pquota' || o === 'prjquota');
     const xfs = root.fsType === 'xfs';
-    if (xfs && pquota) {
+    if (supportsOverlaySize(root)) {
       return [
         entry(
           'dm-basesize-size-limit',
           'info',
-          'Container size limit can carry over as overlay2.size',
-          `dm.basesize=${size.value} (${size.where}) limits each container's filesystem. The data-root is on xfs mounted with project quotas, so overlay2.size=${size.value} can keep that limit.`,
-          `After the run, add "overlay2.size=${size.value}" to storage-opts in daemon.json if you want the limit back.`,
+          'Container size limit carries over as overlay2.size',
+          `dm.basesize=${size.value} (${size.where}) limits each container's filesystem. The data-root is on xfs mounted with project quotas, so the run writes overlay2.size=${size.value} into daemon.json's storage-opts and keeps that limit.`,
+          size.where === a.daemonJson.path
+            ? 'Nothing to do. To drop the limit instead, remove overlay2.size from daemon.json after the run.'
+            : `The flag in ${size.where} is removed, not translated: add "overlay2.size=${size.value}" to storage-opts in daemon.json after the run to keep the limit.`,
           { basesize: size.value, where: size.where },
         ),
       ];

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../../src/report/entry.js';
 import { CHECKS, preflightChecks, type PreflightOptions } from '../../../src/preflight/index.js';
 import { estimateDowntime } from '../../../src/preflight/checks/downtime.js';
+import { supportsOverlaySize } from '../../../src/preflight/checks/overlay2.js';
 import { analyse } from '../../../src/preflight/analysis.js';
 import { resolvePreflightOptions } from '../../../src/preflight/options.js';
 import { container, find, findings, GB, hostFacts, image, keys, makeFacts, MB, volume, type FactsParts } from './helpers.js';
@@ -289,7 +290,7 @@ const CASES: Record<string, Case> = {
         dataRoot: { ...base.dataRoot, mount: { ...base.dataRoot.mount!, options: ['rw', 'prjquota'] } },
       },
     },
-    says: ['overlay2.size=20G'],
+    says: ['overlay2.size=20G', 'the run writes overlay2.size=20G', 'Nothing to do'],
   },
   'backup-space-insufficient': {
     key: 'backup-space-insufficient',
@@ -640,5 +641,20 @@ describe('estimates', () => {
     const entry = find(preflightChecks(facts), 'downtime-estimate')!;
     expect(entry.summary).toMatch(/load images into the new driver \(1\.5 GB\): 10 s/);
     expect(entry.details?.totalSeconds).toBe(Math.round(d.totalSeconds));
+  });
+});
+
+describe('supportsOverlaySize (dm.basesize becomes overlay2.size only there)', () => {
+  const mount = base.dataRoot.mount!;
+  it.each([
+    ['xfs with prjquota', 'xfs', ['rw', 'prjquota'], true],
+    ['xfs with pquota', 'xfs', ['rw', 'pquota'], true],
+    ['xfs without project quotas', 'xfs', ['rw', 'uquota'], false],
+    ['ext4 with prjquota', 'ext4', ['rw', 'prjquota'], false],
+  ] as const)('%s: %s', (_name, fsType, options, expected) => {
+    expect(supportsOverlaySize({ ...base.dataRoot, fsType, mount: { ...mount, fsType, options: [...options] } })).toBe(expected);
+  });
+  it('no mount known: false', () => {
+    expect(supportsOverlaySize({ path: '/var/lib/docker', exists: true, fsType: 'xfs' })).toBe(false);
   });
 });
