@@ -149,6 +149,12 @@ describe('a registry that starts refusing the credentials in the middle of the p
       for (const { targetRef, digest } of Object.values(pushedBefore)) expect(await registryDigest(targetRef), targetRef).toBe(digest);
 
       gate.open();
+      // After a failed step, resume without --yes (and no terminal to ask on) refuses, and says how to go on.
+      const unconfirmed = await cli(rig!, ['resume'], env, stateDir);
+      expect(unconfirmed.code, explain(rig!, unconfirmed, 'resume without --yes')).toBe(2);
+      expect(unconfirmed.stderr).toContain('push-images');
+      expect(unconfirmed.stderr).toContain('resume --yes');
+      expect(readState(stateDir).steps.find((s) => s.id === 'push-images')?.status).toBe('failed');
       const resumed = await cli(rig!, ['resume', '--yes'], env, stateDir);
       expect(resumed.code, explain(rig!, resumed, 'resume')).toBe(0);
       const pushedAfter = pushedUnits(readState(stateDir));
