@@ -377,7 +377,7 @@ export function pushedDigest(messages: readonly ProgressMessage[], tag: string):
  * Removes a tag this module added, unless it is the image's only name: untagging the last name
  * deletes an unused image, and nothing may be deleted before finalize. Returns true when kept.
  */
-async function removeTemporaryTag(client: DockerClient, imageId: string, ref: string): Promise<boolean> {
+export async function removeTemporaryTag(client: DockerClient, imageId: string, ref: string): Promise<boolean> {
   const tags = (await listImageTags(client)).get(imageId) ?? [];
   const others = tags.filter((t) => t !== ref);
   if (others.length === 0) return true;

@@ -14,6 +14,7 @@ import {
   loadImageArchive,
   pullImage,
   registryTargetRef,
+  removeTemporaryTag,
   tagImage,
   untaggedTargetRef,
 } from '../docker/images.js';
@@ -89,6 +90,10 @@ async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: s
     throw new OperatorError(`${ref} in the registry is image ${pulled.id}, not ${image.id} as recorded.`, 'Someone pushed over it; push the original again from a backup, or roll back.');
   }
   for (const tag of image.tags) await tagImage(client, image.id, tag);
+  // The pull named the image after the registry; the host had no such tag before the run.
+  if (!image.tags.includes(ref) && (await removeTemporaryTag(client, image.id, ref))) {
+    say(`${ref} stays on the untagged image ${image.id}: removing its only name would delete it.`);
+  }
 }
 
 export const createNetworksStep: Step<MigrationContext> = {

@@ -175,3 +175,24 @@ describe('a registry that starts refusing the credentials in the middle of the p
     }
   }, 600_000);
 });
+
+describe('images pushed and not saved', () => {
+  it('come back by pull from the registry: the original IDs and tags, no registry tags left, verify clean', async () => {
+    const stateDir = join(rig!.work, 'state-pull-back');
+    const env = { [PASSWORD_ENV]: registry!.password };
+    writeAnswers(rig!, { extra: `${pushAnswers(registry!.address, registry!.username).replace('  push: true', '  push: true\n  save: false')}` });
+    const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], env, stateDir);
+    expect(result.code, explain(rig!, result)).toBe(0);
+    const state = readState(stateDir);
+    // No archives: load-images had only the registry to restore from.
+    expect(state.steps.map((s) => s.id)).not.toContain('save-images');
+    expect(state.steps.find((s) => s.id === 'load-images')?.status).toBe('done');
+    // The test's own comparison: images are compared by ID and tags, so a registry tag left behind shows.
+    expect(differences(rig!.before, await hostSnapshot(rig!.daemon), 'overlay2')).toEqual([]);
+    const verify = await cli(rig!, ['verify'], env, stateDir);
+    expect(verify.code, explain(rig!, verify, 'verify')).toBe(0);
+    const rolledBack = await cli(rig!, ['rollback', '--yes'], env, stateDir);
+    expect(rolledBack.code, explain(rig!, rolledBack, 'rollback')).toBe(0);
+    await expectHost(rig!, 'vfs');
+  }, 600_000);
+});
