@@ -1,7 +1,8 @@
 import { collectInventory } from '../docker/inventory.js';
 import type { MigrationContext } from '../run/context.js';
+import { selectedContainers } from '../run/selection.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../run/run-files.js';
-import { describeVolumesNow, verifyHost, withCaveats, writableLayerCaveats, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
+import { describeVolumesNow, verifyHost, runCaveats, withCaveats, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
 import type { Step } from './step.js';
 
 /**
@@ -40,7 +41,7 @@ export const verifyStep: Step<MigrationContext> = {
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });
-    const result = withCaveats(verified, writableLayerCaveats(ctx.store.state.units));
+    const result = withCaveats(verified, runCaveats(ctx.store.state.units, selectedContainers(ctx.recorded)));
     await writeVerifyReport(ctx.store.runDir, result);
     await ctx.store.setNote('verifyDifferences', result.differences);
     progress.say(result.differences ? `${result.differences} difference(s): see ${ctx.store.path('report.txt')}` : 'The host matches the inventory');

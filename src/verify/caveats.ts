@@ -2,8 +2,14 @@
  * What a run could not keep, for its report: warnings beside verify's differences (they are
  * known and said before the run, not something that went wrong).
  */
+import type { ContainerRecord } from '../docker/types.js';
 import { sortEntries, type ReportEntry } from '../report/entry.js';
 import type { VerifyResult } from './types.js';
+
+/** Every caveat of a finished run: what its writable layers and its stopped containers could not keep. */
+export function runCaveats(units: Record<string, { details?: unknown } | undefined>, containers: readonly ContainerRecord[]): ReportEntry[] {
+  return [...writableLayerCaveats(units), ...stoppedContainerCaveats(containers)];
+}
 
 /** How many deleted paths a report entry names; the rest are counted (run.log has them all). */
 const NAMED_PATHS = 20;
@@ -31,6 +37,26 @@ export function writableLayerCaveats(units: Record<string, { details?: unknown }
     });
   }
   return entries;
+}
+
+/**
+ * One note for the containers that had run and stopped: they are recreated and not started (as
+ * the contract says), so `docker ps -a` shows them "Created", without their exit code and time.
+ * Starting and stopping them to get "Exited" back would run their command.
+ */
+export function stoppedContainerCaveats(containers: readonly ContainerRecord[]): ReportEntry[] {
+  const stopped = containers.filter((c) => c.state === 'exited' || c.state === 'dead').map((c) => c.name);
+  if (stopped.length === 0) return [];
+  return [
+    {
+      key: 'stopped-container-shows-created',
+      severity: 'info',
+      title: 'Stopped containers now show "Created"',
+      summary: `${stopped.length} container(s) that had stopped before the run were recreated and not started, so \`docker ps -a\` shows them as Created, without their exit code or time: ${stopped.join(', ')}.`,
+      remediation: 'Nothing to do: `docker start <name>` starts each as before. Their last exit code and logs are in the old data-root until finalize.',
+      details: { containers: stopped },
+    },
+  ];
 }
 
 /** The result with the run's caveats among its entries; the differences count stays as it is. */

@@ -181,6 +181,8 @@ describe('run: vfs → overlay2, unattended', () => {
     const caveats = report.entries.filter((e) => e.key === 'writable-layer-deletion-not-kept');
     expect(caveats).toEqual([expect.objectContaining({ severity: 'warning', details: { container: 'layer', deleted: ['/usr/bin/wc'] } })]);
     expect(readFileSync(join(runDir, 'report.txt'), 'utf8')).toContain('Files deleted inside layer are back');
+    // And a note that the container which had stopped comes back never started ("Created").
+    expect(report.entries.filter((e) => e.key === 'stopped-container-shows-created')).toEqual([expect.objectContaining({ severity: 'info', details: { containers: ['stopped'] } })]);
   });
 
   it('archived the volume: its archive restores into an empty directory with every file as it was (GNU tools compare)', async () => {

@@ -3,9 +3,10 @@ import { ExitCode, OperatorError } from '../../errors.js';
 import { NodeHost } from '../../host/node-host.js';
 import type { ResolvedAnswers } from '../../config/answers-types.js';
 import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory, type VerifyExpectation } from '../../run/run-files.js';
+import { selectedContainers } from '../../run/selection.js';
 import { RunStore } from '../../state/run-store.js';
 import type { RunState } from '../../state/types.js';
-import { formatVerifyText, verifyHost, verifyJson, withCaveats, writableLayerCaveats, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
+import { formatVerifyText, verifyHost, verifyJson, runCaveats, withCaveats, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
 import type { CommandContext } from '../context.js';
 
 /** Which driver the host must be on now: the source one after a rollback, else the run's target. */
@@ -49,7 +50,7 @@ export async function verifyCommand(ctx: CommandContext, _options: Record<string
   const host = new NodeHost(ctx.options.hostRoot);
   const verified = await verifyHost({ client, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
   // After a rollback the original containers are back with their own layers: nothing was lost.
-  const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, writableLayerCaveats(store.state.units));
+  const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, runCaveats(store.state.units, selectedContainers(recorded)));
   await writeVerifyReport(store.runDir, result);
 
   if (ctx.options.json) ctx.stdout(verifyJson(result));

@@ -1,7 +1,9 @@
 // The run's caveats in its report: files deleted in a writable layer come back after the
-// restore, and the report says so for each container (as warnings, not differences).
+// restore, and the report says so for each container (as warnings, not differences); stopped
+// containers come back never started ("Created"), and the report notes that once.
 import { describe, expect, it } from 'vitest';
-import { withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
+import type { ContainerRecord } from '../../../src/docker/types.js';
+import { runCaveats, stoppedContainerCaveats, withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
 import type { VerifyResult } from '../../../src/verify/types.js';
 
 describe('writableLayerCaveats', () => {
@@ -50,5 +52,23 @@ describe('withCaveats', () => {
     expect(merged.entries.map((e) => e.key)).toEqual(['difference', 'writable-layer-deletion-not-kept', 'summary']);
     expect(merged.differences).toBe(1);
     expect(withCaveats(result, [])).toBe(result);
+  });
+});
+
+describe('stoppedContainerCaveats', () => {
+  const container = (name: string, state: string) => ({ name, state }) as unknown as ContainerRecord;
+  it('one info entry naming the containers that had stopped (exited or dead), not running or never started ones', () => {
+    const entries = stoppedContainerCaveats([container('web', 'running'), container('old', 'exited'), container('idle', 'created'), container('gone', 'dead')]);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ key: 'stopped-container-shows-created', severity: 'info', details: { containers: ['old', 'gone'] } });
+    expect(entries[0]!.summary).toContain('2 container(s)');
+    expect(entries[0]!.summary).toContain(': old, gone.');
+  });
+  it('nothing when no container had stopped', () => {
+    expect(stoppedContainerCaveats([container('web', 'running'), container('idle', 'created')])).toEqual([]);
+  });
+  it('runCaveats gives both kinds', () => {
+    const keys = runCaveats({ 'layer:web': { details: { deleted: ['/x'] } } }, [container('old', 'exited')]).map((e) => e.key);
+    expect(keys).toEqual(['writable-layer-deletion-not-kept', 'stopped-container-shows-created']);
   });
 });
