@@ -390,7 +390,7 @@ describe("runTaskList in 'interactive' mode (pseudo-terminal)", () => {
     expect(logText).toContain('[export] save-images: Saving image app/web:1.0 (212 MB)…');
     expect(logText).toContain('[cutover] stop-daemon: done in');
 
-    if (process.env.DEVMAPPER_MIGRATE_UPDATE_DOCS) {
+    if (process.env.DMM_UPDATE_DOCS === '1') {
       const failed = runOnTerminal('--fail').frames.at(-1)!;
       const withoutTerminal = (mode: string) =>
         spawnSync(process.execPath, [driver, path.join(ptyDir, `${mode}.log`), '--fail', mode], { encoding: 'utf8' }).stdout.replace(/\nDRIVER:.*$/s, '');
@@ -423,7 +423,7 @@ function docText(running: string, finished: string, failed: string, plainRun: st
   const trim = (frame: string) => frame.replace(/\nDRIVER:.*$/s, '').trimEnd();
   return [
     '# The task list of `devmapper-migrate run` on a terminal (listr2), captured from a',
-    '# pseudo-terminal by test/unit/cli/task-list.test.ts (DEVMAPPER_MIGRATE_UPDATE_DOCS=1) with',
+    '# pseudo-terminal by test/unit/cli/task-list.test.ts (DMM_UPDATE_DOCS=1) with',
     '# fake steps; colours removed. Without a terminal, in CI or with --json, the same events come',
     '# out one per line (plain text or JSON), and every event also goes to the run\'s run.log.',
     '',
