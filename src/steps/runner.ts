@@ -30,11 +30,14 @@ export async function executeStep<C extends BaseStepContext>(
   try {
     await step.run(ctx, progress);
   } catch (error) {
-    if (error instanceof InterruptedError) {
+    // Ctrl+C also aborts what is in flight (a save, a load, a push), which then fails with its
+    // own abort error: that is the interruption too, not a failure (and no reason to roll back).
+    const interrupted = error instanceof InterruptedError ? error : ctx.signal?.aborted ? new InterruptedError(`step ${step.id} (${step.title})`) : undefined;
+    if (interrupted) {
       // Stopped at a safe point on Ctrl+C: not a failure, `resume` redoes it without asking.
       await store.updateStep(step.id, { status: 'pending', endedAt: new Date().toISOString() });
-      ctx.log(`step ${step.id}: interrupted`);
-      throw error;
+      ctx.log(`step ${step.id}: interrupted${interrupted === error ? '' : ` (${(error as Error).message})`}`);
+      throw interrupted;
     }
     await store.updateStep(step.id, {
       status: 'failed',
@@ -61,7 +64,8 @@ export function nextStep(store: RunStore): string | undefined {
 /**
  * Test-only fault injection (issue 10): DEVMAPPER_MIGRATE_TEST_KILL_AT="<step>:<before|after|middle>"
  * kills this process with SIGKILL at that point; with DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE set,
- * it kills the process named in that file instead (a test's dockerd, dying mid-restore).
+ * it kills the process named in that file instead (a test's dockerd, dying mid-restore); with
+ * DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL=SIGINT it sends an operator's Ctrl+C instead of SIGKILL.
  * Inert unless a test sets the variables. Long steps call it with "middle" after their first
  * unit of work.
  */
@@ -69,5 +73,6 @@ export function testKillPoint(stepId: string, where: 'before' | 'after' | 'middl
   const target = process.env.DEVMAPPER_MIGRATE_TEST_KILL_AT;
   if (!target || target !== `${stepId}:${where}`) return;
   const pidFile = process.env.DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE;
-  process.kill(pidFile ? Number(readFileSync(pidFile, 'utf8').trim()) : process.pid, 'SIGKILL');
+  const signal = process.env.DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL === 'SIGINT' ? 'SIGINT' : 'SIGKILL';
+  process.kill(pidFile ? Number(readFileSync(pidFile, 'utf8').trim()) : process.pid, signal);
 }

@@ -17,6 +17,8 @@ export interface BaseStepContext {
   store: RunStore;
   /** Appends a timestamped line to run.log (and the verbose output). */
   log(line: string): void;
+  /** Aborted on the operator's Ctrl+C: the step stops at its next safe point. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OperatorError } from '../../../src/errors.js';
+import { InterruptedError, OperatorError } from '../../../src/errors.js';
 import { acquireLock } from '../../../src/state/lock.js';
 import { RunStore } from '../../../src/state/run-store.js';
 import { executeStep, nextStep } from '../../../src/steps/runner.js';
@@ -101,6 +101,34 @@ describe('step runner and journal', () => {
     const saved = (await RunStore.openCurrent(stateDir))!;
     expect(saved.step('two')).toMatchObject({ status: 'failed', attempts: 1, error: { message: 'disk full' } });
     expect(nextStep(saved)).toBe('two');
+  });
+
+  it('an abort error from in-flight work after Ctrl+C is an interruption: the step goes back to pending, not failed', async () => {
+    const store = await RunStore.create(stateDir, OPTIONS, STEPS);
+    const controller = new AbortController();
+    const ctx: BaseStepContext = { store, log: () => undefined, signal: controller.signal };
+    const progress = { say: () => undefined, transfer: () => undefined };
+    const one: Step = {
+      id: 'one', title: 'One', phase: 'export',
+      run: async () => {
+        controller.abort();
+        throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+      },
+    };
+    const thrown = await executeStep(one, ctx, progress).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(InterruptedError);
+    expect((thrown as Error).message).toBe('Interrupted during step one (One); stopped at a safe point.');
+    const saved = (await RunStore.openCurrent(stateDir))!;
+    expect(saved.step('one')).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(saved.step('one').error).toBeUndefined();
+  });
+
+  it('the same error without Ctrl+C is a failure', async () => {
+    const store = await RunStore.create(stateDir, OPTIONS, STEPS);
+    const ctx: BaseStepContext = { store, log: () => undefined, signal: new AbortController().signal };
+    const one: Step = { id: 'one', title: 'One', phase: 'export', run: async () => { throw new Error('The operation was aborted'); } };
+    await expect(executeStep(one, ctx, { say: () => undefined, transfer: () => undefined })).rejects.not.toBeInstanceOf(InterruptedError);
+    expect((await RunStore.openCurrent(stateDir))!.step('one').status).toBe('failed');
   });
 
   it('undoes newest first and goes on after a failed undo, recording it', async () => {
