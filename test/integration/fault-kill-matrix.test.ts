@@ -176,5 +176,5 @@ describe('kill -9 at every step boundary and in the middle of every long step', 
     if (process.env.DMM_UPDATE_DOCS === '1') writeDocs(matrix);
     const failed = rows.filter((r) => !r.resume?.ok || !r.rollback?.ok);
     expect(failed.map((r) => r.point), matrix).toEqual([]);
-  }, 900_000);
+  }, 1_500_000);
 });
