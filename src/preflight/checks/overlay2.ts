@@ -164,8 +164,11 @@ export const backingFsCheck: Check = {
  * mounted with project quotas; anywhere else dockerd refuses to start with the option.
  */
 export function supportsOverlaySize(dataRoot: FilesystemFact): boolean {
-  const pquota = (dataRoot.mount?.options ?? []).some((o) => o === 'pquota' || o === 'prjquota');
-  return dataRoot.fsType === 'xfs' && pquota;
+  return dataRoot.fsType === 'xfs' && mountedWithProjectQuota(dataRoot);
+}
+
+function mountedWithProjectQuota(fs: FilesystemFact): boolean {
+  return (fs.mount?.options ?? []).some((o) => o === 'pquota' || o === 'prjquota');
 }
 
 /** dm.basesize=N wherever it is set: daemon.json or an active flag. */
@@ -189,8 +192,6 @@ export const baseSizeCheck: Check = {
     const size = baseSize(a);
     if (!size) return [];
     const root = a.host.dataRoot;
-    const pquota = (root.mount?.options ?? []).some((o) => o === 'pquota' || o === 'prjquota');
-    const xfs = root.fsType === 'xfs';
     if (supportsOverlaySize(root)) {
       return [
         entry(
@@ -205,6 +206,8 @@ export const baseSizeCheck: Check = {
         ),
       ];
     }
+    const xfs = root.fsType === 'xfs';
+    const pquota = mountedWithProjectQuota(root);
     return [
       entry(
         'dm-basesize-size-limit',
