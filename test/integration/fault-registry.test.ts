@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostSnapshot } from '../rig/snapshot.js';
-import { ensureDist, freePort, startRegistry, startRegistryGate, type RegistryHandle } from '../rig/index.js';
+import { ensureDist, freePort, manifestDigestOf, startRegistry, startRegistryGate, type RegistryHandle } from '../rig/index.js';
 import { cli, differences, explain, expectHost, readState, setUpRig, tearDown, writeAnswers, type FaultRig, type RunStateFile } from './fault-common.js';
 
 const PASSWORD_ENV = 'DMM_FAULT_REGISTRY_PASSWORD';
@@ -109,19 +109,8 @@ function pushedUnits(state: RunStateFile): Record<string, { targetRef: string; d
   return out;
 }
 
-/** The registry's own digest for a pushed "host:port/repository:tag", asked directly (not through the gate). */
-async function registryDigest(targetRef: string): Promise<string> {
-  const path = targetRef.slice(targetRef.indexOf('/') + 1);
-  const colon = path.lastIndexOf(':');
-  const res = await fetch(`http://${registry!.address}/v2/${path.slice(0, colon)}/manifests/${path.slice(colon + 1)}`, {
-    headers: {
-      Accept: 'application/vnd.docker.distribution.manifest.v2+json',
-      Authorization: `Basic ${Buffer.from(`${registry!.username}:${registry!.password}`).toString('base64')}`,
-    },
-  });
-  await res.arrayBuffer();
-  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? 'no digest header') : `HTTP ${res.status}`;
-}
+/** The registry's own digest for a pushed ref, asked directly (not through the gate). */
+const registryDigest = (targetRef: string): Promise<string> => manifestDigestOf(registry!.info(), targetRef);
 
 describe('a registry that starts refusing the credentials in the middle of the push', () => {
   it('stops with exit 4 before any change, keeping only what the registry holds; resume pushes the rest and finishes', async () => {

@@ -27,7 +27,7 @@ import { registryManifestDigest, splitRegistryRef } from '../../src/docker/regis
 import type { ImageRecord } from '../../src/docker/types.js';
 import { OperatorError } from '../../src/errors.js';
 import { NodeHost } from '../../src/host/node-host.js';
-import { buildImage, CACHE_DIR, docker, dockerTry, REPO_ROOT, runOk, startDockerd, type DaemonHandle } from '../rig/index.js';
+import { buildImage, CACHE_DIR, docker, dockerTry, manifestDigestOf, REPO_ROOT, runOk, startDockerd, type DaemonHandle } from '../rig/index.js';
 
 const rig = inject('rig');
 const daemon = rig.daemon;
@@ -68,18 +68,8 @@ async function manifestOf(file: string): Promise<{ Config: string; RepoTags: str
   return JSON.parse(await runOk('tar', ['-xOf', file, 'manifest.json'])) as { Config: string; RepoTags: string[] | null; Layers: string[] }[];
 }
 
-/** The registry's own answer for a tag: Docker-Content-Digest of GET /v2/<name>/manifests/<tag>, or the HTTP status. */
-async function registryDigest(ref: string): Promise<string> {
-  const { address, repository, tag } = splitRegistryRef(ref);
-  const res = await fetch(`http://${address}/v2/${repository}/manifests/${tag}`, {
-    headers: {
-      Accept: 'application/vnd.docker.distribution.manifest.v2+json',
-      Authorization: `Basic ${Buffer.from(`${rig.registry.username}:${rig.registry.password}`).toString('base64')}`,
-    },
-  });
-  await res.arrayBuffer();
-  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? 'no digest header') : `HTTP ${res.status}`;
-}
+/** The registry's own answer for a tag (test/rig/registry.ts), not the project's client. */
+const registryDigest = (ref: string): Promise<string> => manifestDigestOf(rig.registry, ref);
 
 function sorted(values: readonly string[] | null | undefined): string[] {
   return [...(values ?? [])].sort();

@@ -11,7 +11,7 @@ export {
   type DaemonInfo,
   type DaemonOptions,
 } from './dockerd.js';
-export { startRegistry, type RegistryHandle, type RegistryInfo, type RegistryOptions } from './registry.js';
+export { manifestDigestOf, startRegistry, type RegistryHandle, type RegistryInfo, type RegistryOptions } from './registry.js';
 export { startRegistryGate, type RegistryGate } from './registry-gate.js';
 export {
   BASE_IMAGE,

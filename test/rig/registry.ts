@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { splitRegistryRef } from '../../src/docker/registry.js';
 import { removeTree } from './mounts.js';
 import { freePort } from './net.js';
 import { RIG_DIR, ensureRigDir, writeOwner } from './paths.js';
@@ -128,4 +129,18 @@ export async function teardownRegistryDir(dir: string): Promise<void> {
   }
   if (pid && isAlive(pid) && cmdline(pid).includes(dir + '/')) await terminate([pid], 10_000);
   await removeTree(dir);
+}
+
+/**
+ * The registry's own answer for a pushed "host:port/repository:tag", asked of `registry` itself
+ * (also when the ref names a gate in front of it): Docker-Content-Digest of
+ * GET /v2/<repository>/manifests/<tag>, or "HTTP <status>". The test's own check, not the tool's.
+ */
+export async function manifestDigestOf(registry: RegistryInfo, ref: string): Promise<string> {
+  const { repository, tag } = splitRegistryRef(ref);
+  const headers: Record<string, string> = { Accept: 'application/vnd.docker.distribution.manifest.v2+json' };
+  if (registry.username) headers.Authorization = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
+  const res = await fetch(`http://${registry.address}/v2/${repository}/manifests/${tag}`, { headers });
+  await res.arrayBuffer();
+  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? 'no digest header') : `HTTP ${res.status}`;
 }
