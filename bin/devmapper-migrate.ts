@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../src/cli/main.js';
+import { ignoreClosedStdout, main } from '../src/cli/main.js';
+
+ignoreClosedStdout();
 
 process.exitCode = await main(process.argv.slice(2));

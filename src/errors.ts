@@ -1,4 +1,4 @@
-/** Exit codes fixed by the contract (shared/CONTRACT.md). */
+/** Exit codes fixed by the contract (docs/contract.md). */
 export const ExitCode = {
   ok: 0,
   /** Blockers found (preflight) or differences found (verify). */

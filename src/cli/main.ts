@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 
 type Handler = (ctx: CommandContext, options: Record<string, unknown>) => Promise<number>;
 
-/** The contract's commands (shared/CONTRACT.md), each with its own options and handler. */
+/** The contract's commands (docs/contract.md), each with its own options and handler. */
 interface CommandSpec {
   name: string;
   summary: string;
@@ -107,6 +107,27 @@ function globalOptions(program: Command, env: NodeJS.ProcessEnv): GlobalOptions 
   };
 }
 
+// Shown after the command list: the exit codes every script relies on, and where to start.
+const HELP_FOOTER = `
+Exit codes:
+  0    success
+  1    preflight found blockers, or verify found differences
+  2    bad usage, or an invalid answers file
+  3    the run failed and the host was rolled back automatically
+  4    the run stopped and needs you: the state is kept; the message names resume or rollback
+  130  interrupted (Ctrl+C); resumable
+
+Examples:
+  devmapper-migrate preflight                        can this host be migrated, and how long is it down?
+  devmapper-migrate run                              the wizard (on a terminal)
+  devmapper-migrate answers --template > answers.yaml
+  devmapper-migrate run --answers answers.yaml --yes unattended
+  devmapper-migrate status                           where the newest run stands, and what to do next
+  devmapper-migrate rollback                         put the host back as it was
+
+Global options go before or after the command. Full reference: docs/contract.md.
+`;
+
 function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unknown>) => void): Command {
   const program = new Command('devmapper-migrate')
     .description('Move a Docker host off the devicemapper storage driver, safely and reversibly.')
@@ -117,7 +138,11 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
     .option('--json', 'machine-readable output')
     .option('--verbose', 'more detail')
     .option('--no-color', 'no colours in the output')
-    .enablePositionalOptions()
+    // Global options are recognised after the command too (as kubectl and podman do), and
+    // each command's help lists them.
+    .configureHelp({ showGlobalOptions: true })
+    .helpCommand('help [command]', 'usage of one command')
+    .addHelpText('after', HELP_FOOTER)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
@@ -126,16 +151,27 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
     for (const option of spec.options ?? []) command.addOption(option);
     command.action((options: Record<string, unknown>) => onAction(spec, options));
   }
-  // No command: the same as `run` (contract). Anything else left over is a mistyped command.
+  // No command: usage, as docker and git do (the wizard is `run`). Anything else left over is
+  // a mistyped command.
   program.allowExcessArguments(true).action((_options: unknown, self: Command) => {
     const [unknown] = self.args;
     if (unknown !== undefined) {
       const known = COMMANDS.map((c) => c.name).join(', ');
       self.error(`error: unknown command '${unknown}' (the commands are: ${known}; see --help)`, { exitCode: 2 });
     }
-    onAction(COMMANDS.find((c) => c.name === 'run')!, {});
+    self.help();
   });
   return program;
+}
+
+/**
+ * A reader that went away (`verify | head`) is not an error of ours: stop writing to stdout and
+ * let the command finish, so its exit code still tells what it found.
+ */
+export function ignoreClosedStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 /** Parses argv, runs the command, and returns the process exit code; never throws. */

@@ -2,7 +2,7 @@
  * The wizard of `run`: asks, through a Prompter, every question of config/questions.ts that
  * applies and that the answers file (if any) left open, in declaration order. Messages,
  * choices, defaults and checks all come from the declarations, so an answer the wizard takes
- * is one resolveAnswers() takes (shared/DESIGN.md, "Interactive and unattended are one path").
+ * is one resolveAnswers() takes.
  */
 import { crossCheck, resolveAnswers, type Answers, type AnswerSecrets } from '../config/answers.js';
 import {

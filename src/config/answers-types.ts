@@ -1,5 +1,5 @@
 /**
- * The answers of a run (shared/CONTRACT.md, "Answers file"). `Answers` is what a file or the
+ * The answers of a run (docs/contract.md, "Answers file"). `Answers` is what a file or the
  * wizard gave, every key optional; `ResolvedAnswers` is what a run uses, defaults filled in.
  * The keys, types, choices and defaults themselves are declared once, in questions.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * Every answer a run needs, declared once (shared/CONTRACT.md, "Answers file"). The answers
+ * Every answer a run needs, declared once (docs/contract.md, "Answers file"). The answers
  * file parser, `answers --template`, the JSON Schema and the wizard are all derived from
  * these declarations; a new key is added here and nowhere else.
  */

@@ -1,7 +1,7 @@
 /**
  * From a container's saved inspect to the `POST /containers/create` body that brings it back
  * (pure: no dockerode, no I/O). The rule throughout: pass back what the user set, not what the
- * daemon filled in (shared/PITFALLS.md item 17), so the new container is the old one, not a
+ * daemon filled in, so the new container is the old one, not a
  * copy of the old daemon's bookkeeping.
  */
 import { OperatorError } from '../errors.js';

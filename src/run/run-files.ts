@@ -1,5 +1,5 @@
 /**
- * The documents a run keeps in its directory (CONTRACT.md "Files"), as types: what the steps
+ * The documents a run keeps in its directory (docs/contract.md "Files"), as types: what the steps
  * write, and what `verify`, `status`, `resume` and `rollback` read back in a later process.
  * Plain JSON-serialisable data and path arithmetic; nothing here does I/O.
  */

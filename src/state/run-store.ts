@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../fs/atomic-file.js';
 import { STATE_VERSION, type JournalEntry, type RunState, type StepRecord } from './types.js';
 
 /**
- * The state directory's layout (CONTRACT.md "Files"): `current` names the active run,
+ * The state directory's layout (docs/contract.md "Files"): `current` names the active run,
  * `runs/<id>/` holds its state, inventory, answers, plan, archives and reports.
  * Our own files, not system files, so they are handled here rather than through Host.
  */

@@ -1,5 +1,5 @@
 /**
- * A container's inspect reduced to the fields the contract guarantees (CONTRACT.md, "What a
+ * A container's inspect reduced to the fields the contract guarantees (docs/contract.md, "What a
  * finished run guarantees"), with what the daemon makes up by itself taken out: container IDs
  * become names, dynamic addresses, MACs, endpoint IDs and short-ID aliases go. Two inspects of
  * "the same" container, before and after a migration, normalize to equal values. Pure.

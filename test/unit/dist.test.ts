@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,17 @@ describe('single-file build', () => {
       expect(result.status).not.toBe(0);
       expect(result.stderr).toContain(socket);
       expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('stops writing quietly when its reader goes away (`verify | head`)', () => {
+    // The reader closes its end at once, so the bundle's first write meets a closed pipe.
+    const script = `"$0" "$1" --help 2>"$2" | (exec 0<&-; sleep 2); exit "\${PIPESTATUS[0]}"`;
+    for (const [, node] of runtimes) {
+      const errFile = join(dir, 'epipe.err');
+      const result = spawnSync('bash', ['-c', script, node, bundle, errFile], { encoding: 'utf8', timeout: 60_000 });
+      expect(readFileSync(errFile, 'utf8')).toBe('');
+      expect(result.status).toBe(0);
     }
   });
 });

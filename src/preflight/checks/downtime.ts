@@ -4,7 +4,7 @@ import type { Analysis } from '../analysis.js';
 import { entry, type Check } from '../entry.js';
 
 /**
- * Throughputs assumed, from measurements on a test machine (shared/FACTS.md): docker load
+ * Throughputs assumed, from measurements on a test machine: docker load
  * ~150 MB/s, docker save ~130 MB/s, tar of files ~400 MB/s. Yours will differ; the numbers
  * behind the estimate are in the entry's details.
  */
