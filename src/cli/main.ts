@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, OperatorError } from '../errors.js';
+import { ExitCode, fileSystemProblem, OperatorError } from '../errors.js';
 import {
   DEFAULT_DAEMON_CONFIG,
   DEFAULT_DOCKER_HOST,
@@ -206,7 +206,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-function reportFailure(ctx: CommandContext, error: unknown): number {
+function reportFailure(ctx: CommandContext, thrown: unknown): number {
+  const error = fileSystemProblem(thrown) ?? thrown;
   if (error instanceof OperatorError) {
     if (ctx.options.json) {
       ctx.stdout(JSON.stringify({ error: { message: error.message, remedy: error.remedy } }, null, 2) + '\n');

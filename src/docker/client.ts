@@ -28,6 +28,7 @@ export const READ_TIMEOUT_MS = 120_000;
 const PING_TIMEOUT_MS = 15_000;
 
 const REMEDY = 'Start Docker, or pass --docker-host (or set DOCKER_HOST) to the address its daemon listens on.';
+const PERMISSION_REMEDY = 'Run devmapper-migrate as root (it stops and starts Docker and rewrites its configuration).';
 
 interface ParsedAddress {
   options: Docker.DockerOptions & { pathPrefix?: string };
@@ -66,8 +67,8 @@ export function timeoutSignal(ms: number = READ_TIMEOUT_MS): AbortSignal {
 const CONNECTION_CODES: Record<string, string> = {
   ENOENT: 'there is no socket there',
   ECONNREFUSED: 'nothing listens there',
-  EACCES: 'permission denied (run as root, or as a member of the docker group)',
-  EPERM: 'permission denied (run as root, or as a member of the docker group)',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
   ENOTSOCK: 'the path is not a socket',
   ECONNRESET: 'the connection was reset',
   EPIPE: 'the connection was closed',
@@ -99,7 +100,9 @@ export function unreachableError(client: Pick<DockerClient, 'address' | 'target'
   else if (e.code && CONNECTION_CODES[e.code]) cause = `${CONNECTION_CODES[e.code]} (${e.code})`;
   else if (e.message === 'socket hang up') cause = 'the connection was closed without an answer';
   if (!cause) return undefined;
-  return new OperatorError(`Cannot reach the Docker daemon at ${where(client)}: ${cause}.`, REMEDY, ExitCode.needsOperator);
+  // Permission is not a stopped daemon: "Start Docker" would send the operator the wrong way.
+  const remedy = e.code === 'EACCES' || e.code === 'EPERM' ? PERMISSION_REMEDY : REMEDY;
+  return new OperatorError(`Cannot reach the Docker daemon at ${where(client)}: ${cause}.`, remedy, ExitCode.needsOperator);
 }
 
 /**

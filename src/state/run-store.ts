@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OperatorError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
+import { makeDirectories } from '../fs/make-directories.js';
 import { STATE_VERSION, type JournalEntry, type RunState, type StepRecord } from './types.js';
 
 /**
@@ -15,7 +16,7 @@ export const RUN_SUBDIRECTORIES = ['images', 'volumes', 'layers', 'config-backup
 
 /** Creates the state dir 0700, or refuses one that another user owns or others can write. */
 export async function prepareStateDir(stateDir: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirectories(stateDir, 0o700);
   const info = await lstat(stateDir);
   if (!info.isDirectory()) {
     throw new OperatorError(`The state directory ${stateDir} is not a directory.`, 'Pass --state-dir with a directory path.');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,5 +60,22 @@ describe('single-file build', () => {
       expect(readFileSync(errFile, 'utf8')).toBe('');
       expect(result.status).toBe(0);
     }
+  });
+
+  it('tells a user who is not root to run as root, without a stack trace', () => {
+    // A state dir only root can enter, read by `nobody`: was an "internal error" with a stack.
+    chmodSync(dir, 0o755); // nobody must be able to read the bundle itself
+    const stateDir = join(dir, 'root-only');
+    mkdirSync(stateDir, { mode: 0o700 });
+    writeFileSync(join(stateDir, 'current'), 'x\n');
+    const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, 'status', '--state-dir', stateDir], {
+      cwd: '/',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.stderr).toContain('permission denied (EACCES)');
+    expect(result.stderr).toContain('Run devmapper-migrate as root');
+    expect(result.stderr).not.toMatch(/internal error|^\s+at /m);
+    expect(result.status).toBe(4);
   });
 });

@@ -59,11 +59,12 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       'Continue it with `devmapper-migrate resume`, or undo it with `devmapper-migrate rollback`, before starting another.',
     );
   }
+  // The answers file first: a mistake in it is exit 2 before anything, Docker included, is asked.
+  let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
   const host = new NodeHost(cli.options.hostRoot);
   const client = await connectDocker(cli.options.dockerHost);
   const inventory = await collectInventory(client);
 
-  let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
   host.withholdEnv([given.registry?.passwordEnv]);
   let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
   let secrets: AnswerSecrets = {};
