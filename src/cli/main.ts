@@ -112,7 +112,7 @@ const HELP_FOOTER = `
 Exit codes:
   0    success
   1    preflight found blockers, or verify found differences
-  2    bad usage, or an invalid answers file
+  2    bad usage, an invalid answers file, or nothing to act on (no run; resume of a rolled-back run)
   3    the run failed and the host was rolled back automatically
   4    the run stopped and needs you: the state is kept; the message names resume or rollback
   130  interrupted (Ctrl+C); resumable

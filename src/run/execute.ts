@@ -9,6 +9,7 @@ import { DaemonStartError } from '../host/service-manager.js';
 import { stepById } from '../steps/catalog.js';
 import { executeStep } from '../steps/runner.js';
 import { UNDO_HANDLERS } from '../steps/undo-handlers.js';
+import { describeUndo } from '../steps/undo-descriptions.js';
 import { undoJournal, type UndoFailure } from '../steps/undo.js';
 import { runTaskList, type TaskListMode, type TaskListStep } from '../cli/task-list.js';
 import type { RunLog } from '../cli/run-log.js';
@@ -93,7 +94,7 @@ export interface RollbackOutcome {
 /** Undoes the journal newest first, then verifies the host against the original inventory. */
 export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell' | 'log'>): Promise<RollbackOutcome> {
   await ctx.store.setStatus('rolling-back');
-  const failures = await undoJournal(ctx.store, ctx, UNDO_HANDLERS, (line) => screen.tell(`${line}\n`));
+  const failures = await undoJournal(ctx.store, ctx, UNDO_HANDLERS, (line) => screen.tell(`${line}\n`), describeUndo);
   if (failures.length) {
     await ctx.store.setStatus('rollback-failed');
     return { failures };
@@ -118,7 +119,7 @@ export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell
 export function describeRollbackFailures(failures: readonly UndoFailure[]): string {
   return [
     `The rollback could not undo ${failures.length} change(s); the others were undone. The host needs you:`,
-    ...failures.map((f) => `  - #${f.entry.seq} ${f.entry.kind} (${f.entry.stepId}): ${f.message}`),
+    ...failures.map((f) => `  - ${describeUndo(f.entry)} (step ${f.entry.stepId}): ${f.message}`),
     'Fix what is named above, then run `devmapper-migrate rollback` again: it retries only what is not undone yet.',
   ].join('\n');
 }

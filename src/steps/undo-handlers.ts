@@ -33,6 +33,9 @@ async function pidFileNamesLiveProcess(ctx: MigrationContext): Promise<boolean> 
   return Number.isInteger(pid) && pid > 0 && (await ctx.host.stat(`/proc/${pid}`)) !== undefined;
 }
 
+/** The run note naming where a rollback put the target's data-root aside. */
+export const TARGET_DATA_ROOT_NOTE = 'targetDataRootKeptAt';
+
 export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
   'started-target-daemon': async (ctx) => ensureDaemonStopped(ctx),
 
@@ -71,7 +74,9 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 
   'kept-data-root': async (ctx, data) => {
     await ensureDaemonStopped(ctx);
-    await restoreDataRoot(ctx.host, keptDataRootFrom(data));
+    const restored = await restoreDataRoot(ctx.host, keptDataRootFrom(data));
+    // Kept aside, never deleted here; `finalize` of the rolled-back run deletes it.
+    if (restored.newDataRootKeptAt) await ctx.store.setNote(TARGET_DATA_ROOT_NOTE, restored.newDataRootKeptAt);
   },
 
   'stopped-daemon': async (ctx) => {

@@ -20,6 +20,7 @@ export async function undoJournal<C>(
   ctx: C,
   handlers: Record<string, UndoHandler<C>>,
   log: (line: string) => void,
+  describe: (entry: JournalEntry) => string = (entry) => entry.kind,
 ): Promise<UndoFailure[]> {
   const failures: UndoFailure[] = [];
   for (const entry of [...store.state.journal].reverse()) {
@@ -27,14 +28,14 @@ export async function undoJournal<C>(
     const handler = handlers[entry.kind];
     try {
       if (!handler) throw new Error(`no undo is known for "${entry.kind}"`);
-      log(`undo #${entry.seq} ${entry.kind}`);
+      log(`Undo: ${describe(entry)}…`);
       await handler(ctx, entry.data, entry);
       entry.undoneAt = new Date().toISOString();
       delete entry.undoError;
     } catch (error) {
       entry.undoError = (error as Error).message;
       failures.push({ entry, message: (error as Error).message });
-      log(`undo #${entry.seq} ${entry.kind} failed: ${(error as Error).message}`);
+      log(`Could not ${describe(entry)}: ${(error as Error).message}`);
     }
     await store.save();
   }

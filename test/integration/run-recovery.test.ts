@@ -186,10 +186,47 @@ describe('killed mid-restore, then rolled back', () => {
     const rig = await setUp('rec-rollback');
     const killed = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: 'create-containers:middle' });
     expect(killed.code, explain(rig, killed)).not.toBe(0);
+
+    // Half-way there is nothing to verify: say where the host stands and what continues it.
+    const early = await cli(rig, ['verify']);
+    expect(early.code, explain(rig, early)).toBe(4);
+    expect(early.stderr).toMatch(/is not finished \(in-progress\)/);
+    expect(early.stderr).toContain('devmapper-migrate resume');
+    expect(early.stdout).not.toMatch(/recreated/);
+    const midway = await cli(rig, ['status']);
+    expect(midway.stdout).toContain('The host now: Docker runs on the target driver, but the containers are not all restored');
+
     const result = await cli(rig, ['rollback', '--yes']);
     expect(result.code, explain(rig, result)).toBe(0);
     expect(result.stderr).toMatch(/matches its original inventory/);
+    // The undo in plain words, newest first, before it starts.
+    expect(result.stderr).toMatch(/1\. stop Docker on the target driver/);
+    expect(result.stderr).toMatch(/put \S*daemon.json back as it was/);
+    expect(result.stderr).toContain('`devmapper-migrate finalize` deletes them');
     await expectOriginal(rig);
+
+    // A second rollback has nothing to do and says so (it asked "Undo 0 change(s)?").
+    const again = await cli(rig, ['rollback', '--yes']);
+    expect(again.code, explain(rig, again)).toBe(0);
+    expect(again.stdout).toContain('is already rolled back');
+    const status = await cli(rig, ['status']);
+    expect(status.stdout).toContain('The host now: back as it was before the run');
+    expect(status.stdout).toMatch(/↺ .*\[stop-daemon\] \(undone by the rollback\)/);
+    const resumed = await cli(rig, ['resume', '--yes']);
+    expect(resumed.code, explain(rig, resumed)).toBe(2);
+
+    // finalize cleans up what the rolled-back run left: its archives and the target's data-root.
+    const leftovers = () => readdirSync(join(rig.daemon.dataRoot, '..')).filter((name) => name.endsWith('.target'));
+    expect(leftovers().length, readdirSync(join(rig.daemon.dataRoot, '..')).join(' ')).toBe(1);
+    const cleaned = await cli(rig, ['finalize', '--yes']);
+    expect(cleaned.code, explain(rig, cleaned)).toBe(0);
+    expect(cleaned.stdout).toContain('Cleaned up after rolled-back run');
+    expect(leftovers()).toEqual([]);
+    const runDir = join(rig.stateDir, 'runs', readdirSync(join(rig.stateDir, 'runs'))[0]!);
+    expect(existsSync(join(runDir, 'images'))).toBe(false);
+    await expectOriginal(rig);
+    const nothingLeft = await cli(rig, ['finalize', '--yes']);
+    expect(nothingLeft.stdout).toContain('left nothing behind');
   }, 900_000);
 });
 

@@ -6,8 +6,9 @@ import type { Host } from '../../host/host.js';
 import { NodeHost } from '../../host/node-host.js';
 import { poolState, splitDmName } from '../../preflight/analysis.js';
 import { formatBytes } from '../../report/format.js';
-import { ANSWERS_FILE, INVENTORY_FILE, REPORT_JSON_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, REPORT_JSON_FILE, type RecordedInventory } from '../../run/run-files.js';
 import { lockStateDir, requireCurrentRun } from '../../run/session.js';
+import { TARGET_DATA_ROOT_NOTE } from '../../steps/undo-handlers.js';
 import type { RunStore } from '../../state/run-store.js';
 import type { CommandContext } from '../context.js';
 import { inquirerPrompter } from '../prompter.js';
@@ -23,18 +24,34 @@ export async function finalizeCommand(cli: CommandContext, options: Record<strin
   const lock = await lockStateDir(cli, 'finalize');
   try {
     const store = await requireCurrentRun(cli, 'finalize');
-    await requireCleanRun(store);
+    const afterRollback = store.state.status === 'rolled-back';
+    if (!afterRollback) await requireCleanRun(store);
     const host = new NodeHost(cli.options.hostRoot);
-    const targets = await deletionTargets(store);
+    const targets = afterRollback ? await rollbackLeftovers(host, store) : await deletionTargets(store);
+    if (afterRollback && targets.length === 0) {
+      cli.stdout(`Run ${store.runId} was rolled back and left nothing behind to delete.\n`);
+      return ExitCode.ok;
+    }
     const sizes = await Promise.all(targets.map((t) => allocatedBytes(host, t)));
     const total = sizes.reduce((a, b) => a + b, 0);
-    const pool = await oldThinPool(store);
+    // After a rollback the old pool is the one in use again: never offered for removal.
+    const pool = afterRollback ? undefined : await oldThinPool(store);
     cli.stdout(['Finalize deletes:', ...targets.map((t, i) => `  ${t} (${formatBytes(sizes[i]!)})`), ...(pool ? [`and offers to remove the old thin pool ${pool}`] : [])].join('\n') + '\n');
     if (!options.yes) {
       if (!canPrompt(cli)) throw new UsageError('Finalize needs a confirmation, and there is no terminal to ask on.', 'Run `devmapper-migrate finalize --yes`.');
-      if (!(await confirmPlan(inquirerPrompter(), `Delete these backups (${formatBytes(total)})? Rollback will no longer be possible.`))) return ExitCode.needsOperator;
+      const question = afterRollback
+        ? `Delete what the rolled-back run left behind (${formatBytes(total)})? The host as it runs now is not touched.`
+        : `Delete these backups (${formatBytes(total)})? Rollback will no longer be possible.`;
+      if (!(await confirmPlan(inquirerPrompter(), question))) {
+        cli.stderr('Finalize not started: nothing was deleted.\n');
+        return ExitCode.needsOperator;
+      }
     }
     for (const target of targets) await removeTree(host, target);
+    if (afterRollback) {
+      cli.stdout(`Cleaned up after rolled-back run ${store.runId}: freed ${formatBytes(total)}.\n`);
+      return ExitCode.ok;
+    }
     let poolNote = '';
     if (pool && (options.yes || (canPrompt(cli) && (await confirmPlan(inquirerPrompter(), `Remove the old thin pool ${pool} (its data is no longer used)?`))))) {
       const result = await host.run('lvremove', ['-y', pool], { timeoutMs: 120_000 });
@@ -46,6 +63,14 @@ export async function finalizeCommand(cli: CommandContext, options: Record<strin
   } finally {
     await lock.release();
   }
+}
+
+/** What a rolled-back run still holds on disk: its archives and the target's data-root kept aside. */
+async function rollbackLeftovers(host: Host, store: RunStore): Promise<string[]> {
+  const kept = store.state.notes[TARGET_DATA_ROOT_NOTE];
+  const candidates = [...(await archiveDirectories(store)), ...(typeof kept === 'string' ? [kept] : [])];
+  const present = await Promise.all(candidates.map(async (target) => ((await host.stat(target)) ? target : undefined)));
+  return present.filter((target): target is string => target !== undefined);
 }
 
 async function requireCleanRun(store: RunStore): Promise<void> {
@@ -63,10 +88,15 @@ async function requireCleanRun(store: RunStore): Promise<void> {
 
 /** The kept data-root and the archive directories of the run. */
 async function deletionTargets(store: RunStore): Promise<string[]> {
-  const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
   const kept = store.state.journal.find((e) => e.kind === 'kept-data-root' && !e.undoneAt)?.data.keptPath;
-  const base = answers && path.resolve(answers.backup.directory) !== path.resolve(store.stateDir) ? path.join(answers.backup.directory, 'runs', store.runId) : store.runDir;
-  return [...(typeof kept === 'string' ? [kept] : []), ...['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind))];
+  return [...(typeof kept === 'string' ? [kept] : []), ...(await archiveDirectories(store))];
+}
+
+/** Where the run's image, volume, layer and data-root archives went. */
+async function archiveDirectories(store: RunStore): Promise<string[]> {
+  const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
+  const base = answers ? archiveBaseDir(answers.backup.directory, store.stateDir, store.runId) : store.runDir;
+  return ['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind));
 }
 
 /** "vg/lv" of the thin pool the host used before, when it was a direct-lvm pool (a loop-lvm pool lives in the kept data-root). */

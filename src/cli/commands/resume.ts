@@ -23,7 +23,10 @@ export async function resumeCommand(base: CommandContext, options: Record<string
       return ExitCode.ok;
     }
     if (status === 'rolled-back' || status === 'rolling-back' || status === 'rollback-failed') {
-      throw new OperatorError(`Run ${store.runId} is ${status}: it cannot be resumed.`, status === 'rolled-back' ? 'Start a new run with `devmapper-migrate run`.' : 'Finish the rollback with `devmapper-migrate rollback`.');
+      // Nothing to resume after a finished rollback is like no run at all (exit 2); a rollback
+      // that stopped half-way needs the operator (exit 4).
+      if (status === 'rolled-back') throw new UsageError(`Run ${store.runId} was rolled back: there is nothing to resume.`, 'Start a new run with `devmapper-migrate run`.');
+      throw new OperatorError(`Run ${store.runId} is ${status}: it cannot be resumed.`, 'Finish the rollback with `devmapper-migrate rollback`.');
     }
     const failed = store.state.steps.find((s) => s.status === 'failed');
     if (failed && !options.yes) {

@@ -4,7 +4,12 @@ import { interruptSignal, lockStateDir, openMigration, readRunParts, requireCurr
 import type { CommandContext } from '../context.js';
 import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
+import { describeOpenUndos } from '../../steps/undo-descriptions.js';
 import { canPrompt } from './run.js';
+
+/** What a rollback leaves for the operator to clean up, and the command that does it (finalize). */
+const LEFTOVERS_NOTE =
+  "The run's archives, and the target's data-root if one was started, are kept; `devmapper-migrate finalize` deletes them when you no longer need them.";
 
 /**
  * `rollback [--yes]`: undoes the current run's journal newest first (from any point, also after
@@ -20,10 +25,22 @@ export async function rollbackCommand(base: CommandContext, options: Record<stri
     if (store.state.status === 'finalized') {
       throw new OperatorError(`Run ${store.runId} was finalized: its backups are deleted, so it cannot be rolled back.`, 'Migrate back with a new run if you must.');
     }
+    if (store.state.status === 'rolled-back') {
+      cli.stdout(`Run ${store.runId} is already rolled back: nothing is left to undo.\n${LEFTOVERS_NOTE}\n`);
+      return ExitCode.ok;
+    }
+    const undos = describeOpenUndos(store.state.journal);
+    cli.stderr(
+      undos.length
+        ? `Rollback of run ${store.runId} will, newest change first:\n${undos.map((line) => `  ${line}`).join('\n')}\nthen check the host against the inventory taken before the run.\n`
+        : `Run ${store.runId} changed nothing on the host yet; rollback only checks it against the inventory taken before the run.\n`,
+    );
     if (!options.yes) {
       if (!canPrompt(cli)) throw new UsageError('Rollback needs a confirmation, and there is no terminal to ask on.', 'Run `devmapper-migrate rollback --yes`.');
-      const open = store.state.journal.filter((e) => !e.undoneAt).length;
-      if (!(await confirmPlan(inquirerPrompter(), `Undo ${open} change(s) of run ${store.runId} and put the host back on its original driver?`))) return ExitCode.needsOperator;
+      if (!(await confirmPlan(inquirerPrompter(), `Roll back run ${store.runId} and put the host back on its original driver?`))) {
+        cli.stderr('Rollback not started: nothing was changed. The run stays as it was (see `devmapper-migrate status`).\n');
+        return ExitCode.needsOperator;
+      }
     }
     const parts = await readRunParts(cli, store);
     const { ctx, screen } = await openMigration(cli, parts, interrupt.signal);
@@ -39,6 +56,7 @@ export async function rollbackCommand(base: CommandContext, options: Record<stri
         ? `Rolled back, but verify found ${differences} difference(s) from the original inventory: see ${store.path('report.txt')}.\n`
         : `Rolled back: the host runs ${parts.daemon.sourceDriver} again and matches its original inventory (report: ${store.path('report.txt')}).\n`,
     );
+    screen.tell(`${LEFTOVERS_NOTE}\n`);
     return differences ? ExitCode.findings : ExitCode.ok;
   } finally {
     interrupt.dispose();

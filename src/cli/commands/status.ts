@@ -27,6 +27,43 @@ export function nextCommand(state: RunState): { command: string; why: string } {
 }
 
 const MARK: Record<string, string> = { done: '✔', running: '…', failed: '✖', pending: ' ' };
+const UNDONE_MARK = '↺';
+
+/**
+ * What the host is like right now, read from the steps: whether its containers and Docker are
+ * down, which is what an operator of an interrupted run needs to know first.
+ */
+export function hostStateNow(state: RunState): string {
+  const status = (id: string) => state.steps.find((s) => s.id === id)?.status;
+  const begun = (id: string) => status(id) !== undefined && status(id) !== 'pending';
+  switch (state.status) {
+    case 'rolled-back':
+      return 'back as it was before the run: every change was undone.';
+    case 'finalized':
+      return 'migrated; the backups are deleted.';
+    case 'completed':
+      return 'migrated: Docker runs on the target driver with the containers restored.';
+  }
+  // A step that was running (or failed) when the run stopped may have done part of its work.
+  if (begun('stop-daemon') && status('start-daemon') !== 'done') {
+    return status('stop-daemon') === 'done'
+      ? 'Docker is stopped, and so are the containers: the host is down until you resume or roll back.'
+      : 'the containers are stopped and Docker may be stopping or stopped: the host is down until you resume or roll back.';
+  }
+  if (begun('stop-containers') && status('start-containers') !== 'done') {
+    if (begun('start-daemon')) return 'Docker runs on the target driver, but the containers are not all restored and started yet.';
+    return status('stop-containers') === 'done'
+      ? 'the containers are stopped (Docker still runs on the original driver).'
+      : 'some containers may be stopped (the run stopped while stopping them; Docker still runs on the original driver).';
+  }
+  return 'nothing was stopped yet: the containers still run as before.';
+}
+
+function stepLine(step: RunState['steps'][number], rolledBack: boolean): string {
+  if (rolledBack && step.status === 'done') return `  ${UNDONE_MARK} ${step.title} [${step.id}] (undone by the rollback)`;
+  const detail = step.status === 'failed' ? `: ${step.error?.message ?? ''}` : step.status === 'running' ? ' (in progress when the run stopped)' : '';
+  return `  ${MARK[step.status] ?? ' '} ${step.title} [${step.id}]${detail}`;
+}
 
 /** `status [--json]`: the current run, its answers, its steps, and what to type next. */
 export async function statusCommand(cli: CommandContext, _options: Record<string, unknown>): Promise<number> {
@@ -48,6 +85,7 @@ export async function statusCommand(cli: CommandContext, _options: Record<string
           answers: answers ?? null,
           steps: state.steps,
           inProgress: inProgress?.id ?? null,
+          hostNow: hostStateNow(state),
           openJournalEntries: state.journal.filter((e) => !e.undoneAt).length,
           verifyDifferences: state.notes.verifyDifferences ?? null,
           next,
@@ -62,8 +100,9 @@ export async function statusCommand(cli: CommandContext, _options: Record<string
     `Run ${state.runId}: ${state.status} (started ${state.createdAt}, last change ${state.updatedAt})`,
     `Directory: ${store.runDir}`,
     ...(answers ? [`Answers: target ${answers.target}${answers.directLvm ? ` on ${answers.directLvm.device}` : ''}; data-root kept by ${answers.backup.dataRoot}; backups in ${answers.backup.directory}; rollbackOnFailure ${answers.rollbackOnFailure}`] : []),
+    `The host now: ${hostStateNow(state)}`,
     'Steps:',
-    ...state.steps.map((s) => `  ${MARK[s.status] ?? ' '} ${s.title} [${s.id}]${s.status === 'failed' ? `: ${s.error?.message ?? ''}` : s.status === 'running' ? ' (in progress when the run stopped)' : ''}`),
+    ...state.steps.map((step) => stepLine(step, state.status === 'rolled-back')),
     `Next: ${next.command}  (${next.why})`,
   ];
   cli.stdout(lines.join('\n') + '\n');

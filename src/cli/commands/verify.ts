@@ -8,11 +8,25 @@ import { RunStore } from '../../state/run-store.js';
 import type { RunState } from '../../state/types.js';
 import { formatVerifyText, verifyHost, verifyJson, runCaveats, withCaveats, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
 import type { CommandContext } from '../context.js';
+import { hostStateNow, nextCommand } from './status.js';
 
 /** Which driver the host must be on now: the source one after a rollback, else the run's target. */
 export function expectationFor(state: Pick<RunState, 'status'>, recorded: RecordedInventory, answers: Pick<ResolvedAnswers, 'target'>): VerifyExpectation {
   if (state.status === 'rolled-back') return { driver: recorded.inventory.daemon.driver, configMustBeClean: false };
   return { driver: answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2', configMustBeClean: true };
+}
+
+/**
+ * A run that stopped half-way has nothing to verify yet: comparing would list every container
+ * it has not restored as a difference. Say where the host stands and what continues or undoes.
+ */
+function refuseUnfinished(state: RunState): void {
+  if (!['in-progress', 'failed', 'rolling-back', 'rollback-failed'].includes(state.status)) return;
+  const next = nextCommand(state);
+  throw new OperatorError(
+    `Run ${state.runId} is not finished (${state.status}), so there is nothing to verify yet. The host now: ${hostStateNow(state)}`,
+    `Next: \`${next.command}\` (${next.why}).`,
+  );
 }
 
 async function required<T>(store: RunStore, name: string): Promise<T> {
@@ -37,8 +51,10 @@ export async function verifyCommand(ctx: CommandContext, _options: Record<string
     throw new OperatorError(
       `No run to verify: ${ctx.options.stateDir} holds no current run.`,
       'Migrate the host first with `devmapper-migrate run` (or pass --state-dir with the directory the run used).',
+      ExitCode.usage,
     );
   }
+  refuseUnfinished(store.state);
   const recorded = await required<RecordedInventory>(store, INVENTORY_FILE);
   const answers = await required<ResolvedAnswers>(store, ANSWERS_FILE);
   const expect = expectationFor(store.state, recorded, answers);

@@ -1,0 +1,37 @@
+/**
+ * Each journalled change's undo in the operator's words, for rollback's confirmation, its log
+ * and its failure report ("undo #5 edited-file" told them nothing). A kind without a
+ * description here still shows, by its journal name.
+ */
+import type { JournalEntry } from '../state/types.js';
+
+type Describe = (data: Record<string, unknown>) => string;
+
+const text = (value: unknown, fallback: string): string => (typeof value === 'string' && value ? value : fallback);
+
+const UNDO_DESCRIPTIONS: Record<string, Describe> = {
+  'started-target-daemon': () => 'stop Docker on the target driver',
+  'built-thin-pool': (d) => `remove the thin pool the run built (${text(d.vg, '?')}/${text(d.pool, '?')}) and free ${text(d.device, 'its device')}`,
+  'edited-file': (d) => (d.backup === null ? `delete ${text(d.path, 'a file')}, which the run created` : `put ${text(d.path, 'a file')} back as it was`),
+  'carried-volumes': (d) => `carry the volumes back to ${text(d.from, 'the original data-root')}, with what was written to them since`,
+  'kept-data-root': (d) => `move the original data-root back into place at ${text(d.path, 'its path')} (the new one is kept aside, not deleted)`,
+  'stopped-daemon': () => 'start Docker again on the original driver',
+  'stopped-containers': (d) => {
+    const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
+    return names.length ? `start again the container(s) that ran: ${names.join(', ')}` : 'start again the containers that ran';
+  },
+};
+
+/** "put /etc/docker/daemon.json back as it was" for one journal entry. */
+export function describeUndo(entry: Pick<JournalEntry, 'kind' | 'data'>): string {
+  const describe = UNDO_DESCRIPTIONS[entry.kind];
+  return describe ? describe(entry.data) : `undo "${entry.kind}"`;
+}
+
+/** The run's changes still to undo, newest first, numbered as the rollback will take them. */
+export function describeOpenUndos(journal: readonly JournalEntry[]): string[] {
+  return journal
+    .filter((e) => !e.undoneAt)
+    .reverse()
+    .map((e, i) => `${i + 1}. ${describeUndo(e)}`);
+}
