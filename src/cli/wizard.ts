@@ -23,6 +23,7 @@ import {
 import type { Inventory } from '../docker/types.js';
 import type { BlockDeviceChoice } from '../facts/block-devices.js';
 import { formatBytes } from '../report/format.js';
+import { ExitCode, OperatorError } from '../errors.js';
 import type { Prompter } from './prompter.js';
 
 /** An item of a pick list: `value` is the name globs match (repo:tag, image ID, container or volume name). */
@@ -41,6 +42,29 @@ export interface WizardChoices {
   blockers: { key: string; title: string }[];
   /** What the backups need against what is free where they go by default. */
   space?: { neededBytes: number; freeBytes?: number; directory: string };
+  /**
+   * Preflight's blockers for a target, asked right after the target question: the operator
+   * learns of them before twenty more questions, not after.
+   */
+  blockersFor?: (target: string) => Promise<{ key: string; title: string }[]>;
+}
+
+/**
+ * The operator chose to stop at the blockers found right after the target question. Carries
+ * the answers given so far, so the caller can keep them.
+ */
+export class WizardStopped extends OperatorError {
+  constructor(
+    readonly answers: Answers,
+    blockers: readonly { key: string; title: string }[],
+  ) {
+    super(
+      `Preflight found ${blockers.length} blocker(s) for this target: ${blockers.map((b) => `${b.key} (${b.title})`).join('; ')}. Nothing was changed.`,
+      'Fix them (`devmapper-migrate preflight` says how), then run again.',
+      ExitCode.findings,
+    );
+    this.name = 'WizardStopped';
+  }
 }
 
 export interface WizardResult {
@@ -79,10 +103,25 @@ export async function askAnswers(given: Answers, choices: WizardChoices, prompte
     }
     const value = await ask(question, answers, choices, prompter);
     if (value !== undefined) setAnswer(answers, question.key, value);
+    if (question.key === 'target') await stopAtBlockers(answers, choices, prompter);
   }
   // A bug guard, not a check the operator meets: every answer above passed the same checks.
   resolveAnswers(answers, { secrets, source: "the wizard's answers" });
   return { answers, secrets };
+}
+
+/** Shows the target's blockers at once and asks whether to go on answering; no stops the wizard. */
+async function stopAtBlockers(answers: Answers, choices: WizardChoices, prompter: Prompter): Promise<void> {
+  const target = getAnswer(answers, 'target');
+  if (!choices.blockersFor || typeof target !== 'string') return;
+  const blockers = await choices.blockersFor(target);
+  if (blockers.length === 0) return;
+  const named = blockers.map((b) => `${b.key} (${b.title})`).join('; ');
+  const goOn = await prompter.confirm({
+    message: `Preflight for ${target} found ${blockers.length} blocker(s): ${named}. The run cannot start unless each is fixed or deliberately overridden. Go on with the questions anyway?`,
+    default: false,
+  });
+  if (!goOn) throw new WizardStopped(answers, blockers);
 }
 
 /** Given by the file: any value counts, except "" (or []) for a key that must have one. */
@@ -204,7 +243,11 @@ async function askDevice(
   const typed = () =>
     prompter.input({
       message: `${question.message} (its path, like ${question.example ?? '/dev/sdb'})`,
-      validate: (text) => (text === '' ? 'An answer is needed here' : validate(question, text, answers)),
+      validate: (text) => {
+        if (text === '') return 'An answer is needed here';
+        const checked = validate(question, text, answers);
+        return checked === true ? deviceProblem(text, devices) ?? true : checked;
+      },
     });
   if (devices.length === 0) return typed();
   const width = Math.max(...devices.map((d) => d.path.length));
@@ -221,6 +264,14 @@ async function askDevice(
     default: first?.value ?? OTHER_DEVICE,
   });
   return picked === OTHER_DEVICE ? typed() : picked;
+}
+
+/** Why a typed device cannot hold the new pool, from what the host listed; undefined when it can. */
+function deviceProblem(path: string, devices: readonly BlockDeviceChoice[]): string | undefined {
+  if (devices.length === 0) return undefined; // lsblk listed nothing: the run's preflight checks the device
+  const device = devices.find((d) => d.path === path);
+  if (!device) return `There is no block device ${path} on this host (lsblk does not list it)`;
+  return device.disabledReason ? `${path} cannot hold the new pool: ${device.disabledReason}` : undefined;
 }
 
 function sizeText(device: BlockDeviceChoice): string {

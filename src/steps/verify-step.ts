@@ -41,7 +41,7 @@ export const verifyStep: Step<MigrationContext> = {
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });
-    const result = withCaveats(verified, runCaveats(ctx.store.state.units, selectedContainers(ctx.recorded)));
+    const result = withCaveats(verified, runCaveats(ctx.store.state, selectedContainers(ctx.recorded)));
     await writeVerifyReport(ctx.store.runDir, result);
     await ctx.store.setNote('verifyDifferences', result.differences);
     progress.say(result.differences ? `${result.differences} difference(s): see ${ctx.store.path('report.txt')}` : 'The host matches the inventory');

@@ -4,11 +4,43 @@
  */
 import type { ContainerRecord } from '../docker/types.js';
 import { sortEntries, type ReportEntry } from '../report/entry.js';
+import { formatDuration } from '../report/format.js';
+import type { RunState, StepRecord } from '../state/types.js';
 import type { VerifyResult } from './types.js';
 
-/** Every caveat of a finished run: what its writable layers and its stopped containers could not keep. */
-export function runCaveats(units: Record<string, { details?: unknown } | undefined>, containers: readonly ContainerRecord[]): ReportEntry[] {
-  return [...writableLayerCaveats(units), ...stoppedContainerCaveats(containers)];
+/**
+ * What a finished run's report says beside verify's differences: what its writable layers and
+ * its stopped containers could not keep, and the downtime it caused.
+ */
+export function runCaveats(state: Pick<RunState, 'units' | 'steps' | 'notes'>, containers: readonly ContainerRecord[]): ReportEntry[] {
+  return [...writableLayerCaveats(state.units), ...stoppedContainerCaveats(containers), ...measuredDowntime(state.steps, state.notes[DOWNTIME_ESTIMATE_NOTE])];
+}
+
+/** The run note that holds preflight's downtime estimate, in seconds. */
+export const DOWNTIME_ESTIMATE_NOTE = 'downtimeEstimateSeconds';
+
+/**
+ * The downtime the run really caused, beside preflight's estimate: from the moment the
+ * containers began to stop to the moment the last one was started again. Nothing when the run
+ * has not got that far.
+ */
+export function measuredDowntime(steps: readonly StepRecord[], estimateSeconds: unknown): ReportEntry[] {
+  const from = Date.parse(steps.find((s) => s.id === 'stop-containers')?.startedAt ?? '');
+  const started = steps.find((s) => s.id === 'start-containers');
+  const to = Date.parse(started?.status === 'done' ? (started.endedAt ?? '') : '');
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) return [];
+  const seconds = (to - from) / 1000;
+  const estimate = typeof estimateSeconds === 'number' ? estimateSeconds : undefined;
+  return [
+    {
+      key: 'downtime-measured',
+      severity: 'info',
+      title: `Downtime: ${formatDuration(seconds)}${estimate !== undefined ? ` (estimated about ${formatDuration(estimate)})` : ''}`,
+      summary: `The containers were down for ${formatDuration(seconds)}, from the start of their stop to the end of their start${estimate !== undefined ? `; preflight estimated about ${formatDuration(estimate)}` : ''}.`,
+      remediation: 'Nothing to do; plan the next hosts\' maintenance windows with this figure.',
+      details: { seconds: Math.round(seconds * 10) / 10, estimateSeconds: estimate ?? null },
+    },
+  ];
 }
 
 /** How many deleted paths a report entry names; the rest are counted (run.log has them all). */

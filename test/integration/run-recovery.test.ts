@@ -169,6 +169,11 @@ describe('killed and resumed', () => {
     const runId = readFileSync(join(rig.stateDir, 'current'), 'utf8').trim();
     const state = JSON.parse(readFileSync(join(rig.stateDir, 'runs', runId, 'state.json'), 'utf8')) as { notes: { keptDataRoot: string } };
     expect(existsSync(state.notes.keptDataRoot)).toBe(true);
+    // The report puts the measured downtime beside preflight's estimate.
+    const report = JSON.parse(readFileSync(join(rig.stateDir, 'runs', runId, 'report.json'), 'utf8')) as { entries: { key: string; details?: { seconds?: number; estimateSeconds?: number } }[] };
+    const downtime = report.entries.find((e) => e.key === 'downtime-measured');
+    expect(downtime?.details?.seconds).toBeGreaterThan(0);
+    expect(downtime?.details?.estimateSeconds).toBeGreaterThan(0);
     const result = await cli(rig, ['finalize', '--yes']);
     expect(result.code, explain(rig, result)).toBe(0);
     expect(result.stdout).toMatch(/freed \d/);

@@ -3,7 +3,7 @@
 // `command` service manager with the rig's own stop.sh/start.sh), confirms, and the run
 // completes: exit 0, the daemon on overlay2, the workload back, the answers saved for an
 // unattended repeat. DMM_UPDATE_DOCS=1 also writes the screen to docs/wizard-run.txt.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,35 @@ function normalised(screen: string): string {
 }
 
 describe('run with the wizard on a terminal', () => {
+  it('shows the blockers right after the target question, and keeps the answers when it stops there', async () => {
+    // A daemon.json that is not JSON: a blocker for any target, known before any question.
+    const broken = join(work, 'broken-daemon.json');
+    writeFileSync(broken, '{ "storage-driver": ');
+    const term = new TmuxTerminal(work);
+    try {
+      await term.start(
+        `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
+          `--docker-host ${daemon.dockerHost} --daemon-config ${broken} run; echo "EXIT=$?"; sleep 600`,
+        400, // wide: the question names the blockers on one line
+        60,
+      );
+      await term.answer(message('target'), 'Enter'); // overlay2
+      const asked = await term.waitFor(['Go on with the questions anyway?', 'EXIT='], 60_000);
+      expect(asked, asked).toMatch(/Preflight for overlay2 found \d+ blocker\(s\): .*daemon-json-invalid/s);
+      expect(asked).not.toContain(message('images.include'));
+      await term.keys('Enter'); // no, the default
+      const screen = await term.waitFor('EXIT=', 60_000);
+      expect(screen, screen).toMatch(/^EXIT=1$/m);
+      expect(screen).toContain('Nothing was changed');
+      expect(screen).toContain(`devmapper-migrate run --answers ${join(stateDir, 'wizard-answers.json')}`);
+    } finally {
+      await term.kill();
+    }
+    expect(JSON.parse(readFileSync(join(stateDir, 'wizard-answers.json'), 'utf8'))).toEqual({ target: 'overlay2' });
+    expect(existsSync(join(stateDir, 'current'))).toBe(false);
+    expect(await docker(daemon, 'info', '--format', '{{.Driver}}')).toBe('vfs');
+  }, 300_000);
+
   it('is answered by keystrokes, confirmed, and completes the migration to overlay2', async () => {
     expect(await docker(daemon, 'info', '--format', '{{.Driver}}')).toBe('vfs');
     const term = new TmuxTerminal(work);

@@ -22,6 +22,7 @@ import { directLvmCommands, formatPoolCommand } from '../../plan/direct-lvm.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
+import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
@@ -30,12 +31,13 @@ import type { DaemonPlace } from '../../run/context.js';
 import { executeRun } from '../../run/execute.js';
 import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
 import { interruptSignal, lockStateDir, openMigration } from '../../run/session.js';
-import { newRunId, RunStore } from '../../state/run-store.js';
+import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
+import { writeFileAtomic } from '../../fs/atomic-file.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
 import type { CommandContext } from '../context.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
-import { askAnswers, confirmPlan } from '../wizard.js';
+import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
 import { loadAnswersFile } from './answers.js';
 
 interface RunOptions {
@@ -72,7 +74,10 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
   if (interactive && (!options.answers || missingAnswers(given).length > 0)) {
     const choices = await wizardChoices(host, inventory, facts, cli);
-    const asked = await askAnswers(given, choices, inquirerPrompter());
+    const asked = await askAnswers(given, choices, inquirerPrompter()).catch(async (error: unknown) => {
+      if (error instanceof WizardStopped) throw await withKeptAnswers(error, cli, error.answers);
+      throw error;
+    });
     given = asked.answers;
     secrets = asked.secrets;
     fromWizard = true;
@@ -90,6 +95,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
     cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure, then run again.\n`);
+    if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
     return ExitCode.findings;
   }
 
@@ -134,10 +140,12 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
         flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
         // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
+        // The report puts the measured downtime beside it.
+        [DOWNTIME_ESTIMATE_NOTE]: entries.find((e) => e.key === 'downtime-estimate')?.details?.totalSeconds,
       },
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
-    if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: \`devmapper-migrate run --answers ${store.path(ANSWERS_FILE)} --yes\` repeats this run unattended.\n`);
+    if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
     const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal);
     screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
     return await executeRun(ctx, screen);
@@ -195,17 +203,51 @@ function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, opti
   });
 }
 
+/** Blockers that only say a later question is not answered yet (right after the target question). */
+const ANSWERED_LATER = new Set(['target-device-not-given']);
+
+/** Where the wizard's answers are kept when a blocker stops the run before it has a directory. */
+const WIZARD_ANSWERS_FILE = 'wizard-answers.json';
+
+/**
+ * Keeps what the operator answered (never a typed secret), so that fixing a blocker does not
+ * mean answering everything again; returns the sentence that says where and how to use it.
+ */
+async function keepWizardAnswers(cli: CommandContext, answers: Answers, secrets: AnswerSecrets): Promise<string> {
+  await prepareStateDir(cli.options.stateDir);
+  const file = path.join(cli.options.stateDir, WIZARD_ANSWERS_FILE);
+  await writeFileAtomic(file, `${JSON.stringify(answers, null, 2)}\n`, 0o600);
+  return `Your answers are kept in ${file}: \`devmapper-migrate run --answers ${file}\` asks only what they leave open.${secrets['registry.password'] ? ' The registry password you typed is not kept.' : ''}`;
+}
+
+async function withKeptAnswers(stopped: WizardStopped, cli: CommandContext, answers: Answers): Promise<OperatorError> {
+  const kept = await keepWizardAnswers(cli, answers, {});
+  return new OperatorError(stopped.message, `${stopped.remedy} ${kept}`, stopped.exitCode);
+}
+
+/** How the saved answers repeat the run unattended, and what to add when a password was typed. */
+export function repeatHint(file: string, secrets: AnswerSecrets): string {
+  const command = `\`devmapper-migrate run --answers ${file} --yes\``;
+  if (!secrets['registry.password']) return `${command} repeats this run unattended.`;
+  return `the registry password you typed is not saved, so add registry.passwordEnv or registry.passwordFile to it; then ${command} repeats this run unattended.`;
+}
+
 /** The choices the wizard offers, from the inventory and the facts. */
-async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightFacts, cli: CommandContext) {
+async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightFacts, cli: CommandContext): Promise<WizardChoices> {
   const options = resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig });
   const analysis = analyse(facts, options);
-  const blockers: ReportEntry[] = preflightChecks(facts, options).filter((e) => e.severity === 'blocker');
+  const blockersOf = (checked: PreflightOptions) =>
+    preflightChecks(facts, checked)
+      .filter((e) => e.severity === 'blocker' && !ANSWERED_LATER.has(e.key))
+      .map((b) => ({ key: b.key, title: b.title }));
+  const blockers = blockersOf(options);
   return {
+    blockersFor: async (target) => blockersOf(resolvePreflightOptions({ ...options, target: target as PreflightOptions['target'] })),
     blockDevices: await listBlockDevices(host),
     images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
     containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
     volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
-    blockers: blockers.map((b) => ({ key: b.key, title: b.title })),
+    blockers,
     space: { neededBytes: analysis.estimate.backupBytes, freeBytes: facts.host.backupDirectory.space?.availableBytes, directory: cli.options.stateDir },
   };
 }

@@ -66,7 +66,7 @@ export async function verifyCommand(ctx: CommandContext, _options: Record<string
   const host = new NodeHost(ctx.options.hostRoot);
   const verified = await verifyHost({ client, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
   // After a rollback the original containers are back with their own layers: nothing was lost.
-  const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, runCaveats(store.state.units, selectedContainers(recorded)));
+  const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, runCaveats(store.state, selectedContainers(recorded)));
   await writeVerifyReport(store.runDir, result);
 
   if (ctx.options.json) ctx.stdout(verifyJson(result));

@@ -53,7 +53,9 @@ function rateOf(samples: readonly Sample[]): number | undefined {
 
 /** "label: 212 MB of 1.1 GB, 48 MB/s, 19 s left"; parts without data are left out. */
 export function formatTransfer(update: TransferUpdate, bytesPerSecond?: number): string {
-  const total = update.totalBytes;
+  // A total is an estimate (an image's size before `docker save` adds tar headers): once the
+  // transfer passes it, "2.1 MB of 2.0 MB" would be nonsense, so only the bytes are shown.
+  const total = update.totalBytes !== undefined && update.doneBytes <= update.totalBytes ? update.totalBytes : undefined;
   const parts = [total !== undefined ? `${formatBytes(update.doneBytes)} of ${formatBytes(total)}` : formatBytes(update.doneBytes)];
   if (bytesPerSecond !== undefined) {
     parts.push(`${formatBytes(bytesPerSecond)}/s`);

@@ -321,6 +321,8 @@ describe('transfer progress', () => {
     );
     expect(formatTransfer({ label: 'x', doneBytes: 212_000_000 }, 48_000_000)).toBe('x: 212 MB, 48 MB/s');
     expect(formatTransfer({ label: 'x', doneBytes: 5, totalBytes: 5 }, 1)).toBe('x: 5 B of 5 B, 1 B/s');
+    // Past an estimated total (tar headers on top of an image's size): never "2.1 MB of 2.0 MB".
+    expect(formatTransfer({ label: 'x', doneBytes: 2_100_000, totalBytes: 2_000_000 }, 1_000_000)).toBe('x: 2.1 MB, 1.0 MB/s');
   });
 
   it('sends a held-back transfer before the step\'s next event, so the final state is always shown', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveAnswers, type Answers } from '../../../src/config/answers.js';
 import { questionFor } from '../../../src/config/questions.js';
 import { PRESS_ENTER, scriptedPrompter } from '../../../src/cli/prompter.js';
-import { askAnswers, confirmPlan, pickItemsFromInventory, wizardSummary, type WizardChoices } from '../../../src/cli/wizard.js';
+import { askAnswers, confirmPlan, pickItemsFromInventory, wizardSummary, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
 import type { Inventory } from '../../../src/docker/types.js';
 
 /** The wizard's question for a key, as declared (the tests never repeat question text). */
@@ -111,14 +111,46 @@ describe('askAnswers', () => {
     expect(resolved(result).directLvm!.device).toBe('/dev/sdc');
   });
 
-  it('takes a typed device path when the list holds nothing usable, checked like the file', async () => {
-    const choices = { ...CHOICES, blockDevices: CHOICES.blockDevices.filter((d) => d.disabledReason) };
-    const prompter = scriptedPrompter(['direct-lvm', '\u0000other', 'sdx', '/dev/vdb', ...Array<symbol>(20).fill(PRESS_ENTER)]);
-    const result = await askAnswers({}, choices, prompter);
+  it('takes a typed device path, checked like the file and against the host\'s devices when given', async () => {
+    const blockDevices = [...CHOICES.blockDevices.filter((d) => d.disabledReason), { path: '/dev/vdb', type: 'disk', sizeBytes: 10_737_418_240, mountPoints: [] }];
+    const prompter = scriptedPrompter(['direct-lvm', '\u0000other', 'sdx', '/dev/sdz', '/dev/sdb', '/dev/vdb', ...Array<symbol>(20).fill(PRESS_ENTER)]);
+    const result = await askAnswers({}, { ...CHOICES, blockDevices }, prompter);
     const typed = prompter.asked[2]!;
     expect(typed.kind).toBe('input');
-    expect(typed.refused).toEqual(['Must be a block device path under /dev, like /dev/sdb']);
+    expect(typed.refused).toEqual([
+      'Must be a block device path under /dev, like /dev/sdb',
+      'There is no block device /dev/sdz on this host (lsblk does not list it)',
+      '/dev/sdb cannot hold the new pool: holds the current devicemapper pool docker-thinpool',
+    ]);
     expect(resolved(result).directLvm!.device).toBe('/dev/vdb');
+  });
+
+  it('takes any well-formed path when the host listed no devices (preflight checks it later)', async () => {
+    const prompter = scriptedPrompter(['direct-lvm', '/dev/vdb', ...Array<symbol>(20).fill(PRESS_ENTER)]);
+    const result = await askAnswers({}, { ...CHOICES, blockDevices: [] }, prompter);
+    expect(resolved(result).directLvm!.device).toBe('/dev/vdb');
+  });
+
+  it('shows the target\'s blockers right after the target question, and stops there keeping the answer', async () => {
+    const blockersFor = async (target: string) => (target === 'direct-lvm' ? [{ key: 'no-device-mapper', title: 'The kernel has no device-mapper' }] : []);
+    const prompter = scriptedPrompter(['direct-lvm', false]);
+    const stopped = await askAnswers({}, { ...CHOICES, blockersFor }, prompter).catch((error: unknown) => error);
+    expect(stopped).toBeInstanceOf(WizardStopped);
+    expect((stopped as WizardStopped).answers).toEqual({ target: 'direct-lvm' });
+    expect((stopped as WizardStopped).exitCode).toBe(1);
+    expect((stopped as WizardStopped).message).toContain('no-device-mapper (The kernel has no device-mapper)');
+    expect(prompter.asked.map((q) => q.kind)).toEqual(['select', 'confirm']);
+    expect(prompter.asked[1]!.message).toMatch(/^Preflight for direct-lvm found 1 blocker\(s\): no-device-mapper/);
+  });
+
+  it('goes on when the operator says so, and asks nothing more for a target without blockers', async () => {
+    const blockersFor = async (target: string) => (target === 'direct-lvm' ? [{ key: 'k', title: 't' }] : []);
+    const goOn = scriptedPrompter(['direct-lvm', true, ...Array<symbol>(20).fill(PRESS_ENTER)]);
+    await askAnswers({}, { ...CHOICES, blockersFor }, goOn);
+    expect(goOn.asked[2]!.message).toBe(message('directLvm.device'));
+    const clean = scriptedPrompter(['overlay2', ...Array<symbol>(12).fill(PRESS_ENTER)]);
+    await askAnswers({}, { ...CHOICES, blockersFor }, clean);
+    expect(clean.asked.filter((q) => q.kind === 'confirm' && q.message.startsWith('Preflight'))).toEqual([]);
   });
 
   it('does not ask what the answers file already answers', async () => {

@@ -3,7 +3,8 @@
 // containers come back never started ("Created"), and the report notes that once.
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord } from '../../../src/docker/types.js';
-import { runCaveats, stoppedContainerCaveats, withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
+import { DOWNTIME_ESTIMATE_NOTE, measuredDowntime, runCaveats, stoppedContainerCaveats, withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
+import type { StepRecord } from '../../../src/state/types.js';
 import type { VerifyResult } from '../../../src/verify/types.js';
 
 describe('writableLayerCaveats', () => {
@@ -67,8 +68,25 @@ describe('stoppedContainerCaveats', () => {
   it('nothing when no container had stopped', () => {
     expect(stoppedContainerCaveats([container('web', 'running'), container('idle', 'created')])).toEqual([]);
   });
-  it('runCaveats gives both kinds', () => {
-    const keys = runCaveats({ 'layer:web': { details: { deleted: ['/x'] } } }, [container('old', 'exited')]).map((e) => e.key);
-    expect(keys).toEqual(['writable-layer-deletion-not-kept', 'stopped-container-shows-created']);
+  it('runCaveats gives every kind', () => {
+    const steps = [step('stop-containers', '2026-12-07T01:00:00.000Z', '2026-12-07T01:00:05.000Z'), step('start-containers', '2026-12-07T01:00:20.000Z', '2026-12-07T01:00:23.500Z')];
+    const state = { units: { 'layer:web': { details: { deleted: ['/x'] } } }, steps, notes: { [DOWNTIME_ESTIMATE_NOTE]: 30 } };
+    const keys = runCaveats(state as never, [container('old', 'exited')]).map((e) => e.key);
+    expect(keys).toEqual(['writable-layer-deletion-not-kept', 'stopped-container-shows-created', 'downtime-measured']);
+  });
+});
+
+function step(id: string, startedAt: string, endedAt: string, status: StepRecord['status'] = 'done'): StepRecord {
+  return { id, title: id, status, startedAt, endedAt, attempts: 1 };
+}
+
+describe('measuredDowntime', () => {
+  it('measures from the containers\' stop to their start, beside the estimate', () => {
+    const [entry] = measuredDowntime([step('stop-containers', '2026-12-07T01:00:00.000Z', '2026-12-07T01:00:05.000Z'), step('start-containers', '2026-12-07T01:00:20.000Z', '2026-12-07T01:00:23.500Z')], 30);
+    expect(entry).toMatchObject({ key: 'downtime-measured', severity: 'info', details: { seconds: 23.5, estimateSeconds: 30 } });
+    expect(entry!.title).toBe('Downtime: 24 s (estimated about 30 s)');
+  });
+  it('says nothing before the containers are started again', () => {
+    expect(measuredDowntime([step('stop-containers', '2026-12-07T01:00:00.000Z', '2026-12-07T01:00:05.000Z'), step('start-containers', '2026-12-07T01:00:20.000Z', '', 'running')], 30)).toEqual([]);
   });
 });
