@@ -313,9 +313,16 @@ async function recordInventory(client: DockerClient, inventory: Inventory, selec
   };
 }
 
+/** How Docker is stopped and started, as the plan's first line says it ("through command: asked for: command" said nothing). */
+export function serviceText(service: Pick<ServiceManager, 'kind' | 'reason'>): string {
+  if (service.kind === 'command') return 'Docker is stopped and started by the stop and start commands of the answers';
+  const why = service.reason.replace(/^asked for: \S+ ?/, '').replace(/^\((.*)\)$/, '$1').replace(/^auto: /, 'found automatically: ');
+  return `Docker is stopped and started through ${service.kind}${why ? `, ${why}` : ''}`;
+}
+
 /** The plan for people: every step, and with --dry-run every API call and command in it. */
 export function formatPlan(plan: Plan, service: ServiceManager, withActions: boolean): string {
-  const lines = [`Plan: migrate to ${plan.target} (Docker is stopped and started through ${service.kind}: ${service.reason})`];
+  const lines = [`Plan: migrate to ${plan.target} (${serviceText(service)})`];
   let phase = '';
   for (const step of plan.steps) {
     if (step.phase !== phase) {
