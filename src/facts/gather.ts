@@ -300,12 +300,12 @@ async function readDType(host: Host, fs: FilesystemFact): Promise<DTypeFact> {
     const line = result?.exitCode === 0 ? result.stdout.split('\n').find((l) => l.startsWith('Filesystem features:')) : undefined;
     if (line) return { supported: /\bfiletype\b/.test(line), method: 'tune2fs', evidence: line.replace(/\s+/g, ' ').trim() };
     // ext filesystems have had the filetype feature by default since e2fsprogs 1.x: assume it.
+    // tune2fs's own words ("tune2fs: Operation not permitted while trying to open ...") read
+    // like a failure of preflight; say what it means instead.
     return {
       supported: true,
       method: 'filesystem-type',
-      evidence: `${type} has d_type unless created without the filetype feature (tune2fs could not confirm${
-        result ? `: ${firstLine(result.stderr) || `exit ${result.exitCode}`}` : ''
-      })`,
+      evidence: `${type} has d_type unless it was created without the filetype feature${result ? ` (not confirmed: tune2fs could not read ${device}${tune2fsReason(result.stderr)})` : ''}`,
     };
   }
   if (['btrfs', 'tmpfs', 'f2fs', 'zfs', 'overlay', 'aufs', 'ramfs'].includes(type)) {
@@ -395,6 +395,13 @@ async function readTargetDevice(
   else if (blkid.exitCode === 2) fact.signatures = [];
   else problems.push({ probe: 'blkid', message: `blkid -p ${name} failed (exit ${blkid.exitCode}): ${firstLine(blkid.stderr)}` });
   return fact;
+}
+
+/** "tune2fs: Operation not permitted while trying to open /dev/vda" → ": operation not permitted". */
+function tune2fsReason(stderr: string): string {
+  const line = stderr.split('\n').find((l) => l.startsWith('tune2fs: '));
+  const reason = line?.slice('tune2fs: '.length).replace(/ while trying to open .*$/, '').trim();
+  return reason ? `: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}` : '';
 }
 
 function firstLine(text: string): string {

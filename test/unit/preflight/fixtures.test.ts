@@ -111,6 +111,16 @@ describe('Ubuntu host with a systemd drop-in passing --storage-driver (loop-lvm)
     expect(host.lvm.lvs).toBeUndefined();
   });
 
+  it('says what a refused tune2fs means, not its raw error (which read like a failure of preflight)', async () => {
+    const refused = { command: 'tune2fs', args: ['-l', '/dev/sda1'], exitCode: 1, stderr: 'tune2fs 1.44.1 (24-Mar-2018)\ntune2fs: Operation not permitted while trying to open /dev/sda1\nCouldn\'t find valid filesystem superblock.\n' };
+    const facts = await fixtureFacts('dropin-storage-driver', {}, { commands: [refused] });
+    expect(facts.host.dataRoot.dType).toEqual({
+      supported: true,
+      method: 'filesystem-type',
+      evidence: 'ext4 has d_type unless it was created without the filetype feature (not confirmed: tune2fs could not read /dev/sda1: operation not permitted)',
+    });
+  });
+
   it('matches the other daemon when asked for its socket', async () => {
     const facts = await fixtureFacts('dropin-storage-driver', { dockerHost: 'unix:///run/ci/docker.sock' });
     expect(facts.host.dockerd).toMatchObject({ pid: 2750, matchedBy: 'host-flag', systemdUnit: 'ci-runner.service' });
