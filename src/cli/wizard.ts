@@ -47,6 +47,8 @@ export interface WizardChoices {
    * learns of them before twenty more questions, not after.
    */
   blockersFor?: (target: string) => Promise<{ key: string; title: string }[]>;
+  /** What the new pool must hold (images and writable layers): a smaller device is flagged in the list. */
+  poolNeedsBytes?: number;
 }
 
 /**
@@ -157,7 +159,7 @@ async function ask(question: Question, answers: Answers, choices: WizardChoices,
     case 'integer':
       return askInteger(question, answers, prompter);
     case 'string':
-      if (question.pick === 'block-devices') return askDevice(question, answers, choices.blockDevices, prompter);
+      if (question.pick === 'block-devices') return askDevice(question, answers, choices, prompter);
       return askString(question, answers, choices, prompter);
     case 'list':
       if (question.pick === 'blockers') return askBlockers(question, choices.blockers, prompter);
@@ -234,12 +236,8 @@ async function askSecret(question: StringQuestion, prompter: Prompter): Promise<
 }
 
 /** The devices as a select, unusable ones disabled with why, and a way to type a path. */
-async function askDevice(
-  question: StringQuestion,
-  answers: Answers,
-  devices: readonly BlockDeviceChoice[],
-  prompter: Prompter,
-): Promise<string> {
+async function askDevice(question: StringQuestion, answers: Answers, choices: WizardChoices, prompter: Prompter): Promise<string> {
+  const devices = choices.blockDevices;
   const typed = () =>
     prompter.input({
       message: `${question.message} (its path, like ${question.example ?? '/dev/sdb'})`,
@@ -255,7 +253,7 @@ async function askDevice(
   const offered = devices.map((device) => {
     const fine = checkValue(question, device.path) === undefined;
     const reason = device.disabledReason ?? (fine ? undefined : `not a name the answers file allows (${question.patternText})`);
-    return { name: deviceLabel(device, width, sizeWidth), value: device.path, disabled: reason ?? false };
+    return { name: `${deviceLabel(device, width, sizeWidth)}${smallText(device, choices.poolNeedsBytes)}`, value: device.path, disabled: reason ?? false };
   });
   const first = offered.find((c) => !c.disabled);
   const picked = await prompter.select<string>({
@@ -272,6 +270,15 @@ function deviceProblem(path: string, devices: readonly BlockDeviceChoice[]): str
   const device = devices.find((d) => d.path === path);
   if (!device) return `There is no block device ${path} on this host (lsblk does not list it)`;
   return device.disabledReason ? `${path} cannot hold the new pool: ${device.disabledReason}` : undefined;
+}
+
+/** The pool gets at most this share of its device (thinpoolPercent's largest sensible value). */
+const POOL_SHARE = 0.95;
+
+/** "  (may be too small: ~12 GB to restore)" for a device the pool would not fit on; preflight warns the same. */
+function smallText(device: BlockDeviceChoice, neededBytes: number | undefined): string {
+  if (neededBytes === undefined || device.sizeBytes === undefined || device.sizeBytes * POOL_SHARE >= neededBytes) return '';
+  return `  (may be too small: about ${formatBytes(neededBytes)} to restore)`;
 }
 
 function sizeText(device: BlockDeviceChoice): string {

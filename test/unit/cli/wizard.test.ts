@@ -143,6 +143,14 @@ describe('askAnswers', () => {
     expect(prompter.asked[1]!.message).toMatch(/^Preflight for direct-lvm found 1 blocker\(s\): no-device-mapper/);
   });
 
+  it('flags a device smaller than what the pool must hold, without disabling it', async () => {
+    const prompter = scriptedPrompter(['direct-lvm', '/dev/sdc', ...Array<symbol>(20).fill(PRESS_ENTER)]);
+    await askAnswers({}, { ...CHOICES, poolNeedsBytes: 200_000_000_000 }, prompter);
+    const sdc = prompter.asked[1]!.choices!.find((c) => c.value === '/dev/sdc')!;
+    expect(sdc.name).toMatch(/\(may be too small: about 200 GB to restore\)$/);
+    expect(sdc.disabled).toBe(false);
+  });
+
   it('goes on when the operator says so, and asks nothing more for a target without blockers', async () => {
     const blockersFor = async (target: string) => (target === 'direct-lvm' ? [{ key: 'k', title: 't' }] : []);
     const goOn = scriptedPrompter(['direct-lvm', true, ...Array<symbol>(20).fill(PRESS_ENTER)]);
