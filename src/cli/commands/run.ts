@@ -29,7 +29,7 @@ import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
 import { executeRun } from '../../run/execute.js';
 import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
-import { interruptSignal, lockStateDir, openMigration } from '../../run/session.js';
+import { interruptSignal, lockStateDir, openMigration, refuseUnsettledRun } from '../../run/session.js';
 import { newRunId, RunStore } from '../../state/run-store.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
 import type { CommandContext } from '../context.js';
@@ -44,21 +44,10 @@ interface RunOptions {
   dryRun?: boolean;
 }
 
-/** Runs still open in the state dir: a new run would take their rollback away. */
-const OPEN_STATUSES = new Set(['in-progress', 'failed', 'rolling-back', 'rollback-failed']);
-
 export async function runCommand(cli: CommandContext, raw: Record<string, unknown>): Promise<number> {
   const options = raw as RunOptions;
   const interactive = canPrompt(cli);
-  // A current run whose state file cannot be read is not "no run": it may have stopped the
-  // containers and moved the data-root. openCurrent throws, naming the file, and nothing starts.
-  const current = await RunStore.openCurrent(cli.options.stateDir);
-  if (current && OPEN_STATUSES.has(current.state.status) && !options.dryRun) {
-    throw new OperatorError(
-      `Run ${current.runId} in ${cli.options.stateDir} is not finished (${current.state.status}).`,
-      'Continue it with `devmapper-migrate resume`, or undo it with `devmapper-migrate rollback`, before starting another.',
-    );
-  }
+  if (!options.dryRun) await refuseUnsettledRun(cli.options.stateDir);
   const host = new NodeHost(cli.options.hostRoot);
   const client = await connectDocker(cli.options.dockerHost);
   const inventory = await collectInventory(client);
@@ -84,6 +73,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
   const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
+  refuseAlreadyOnTarget(entries, cli);
   const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
@@ -121,6 +111,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const lock = await lockStateDir(cli, 'run');
   const interrupt = interruptSignal(cli.stderr);
   try {
+    // Again under the lock: a run started by another process since the check above is seen here.
+    await refuseUnsettledRun(cli.options.stateDir);
     const recorded = await recordInventory(client, inventory, selection);
     const runId = newRunId();
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
@@ -144,6 +136,20 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     interrupt.dispose();
     await lock.release();
   }
+}
+
+/**
+ * A daemon that already runs the target driver has nothing to migrate, and a run would move its
+ * data-root aside and restore everything again: a full outage for nothing. Not waivable.
+ */
+function refuseAlreadyOnTarget(entries: ReportEntry[], cli: CommandContext): void {
+  const already = entries.find((e) => e.key === 'already-on-target');
+  if (!already) return;
+  throw new OperatorError(
+    `The daemon behind ${cli.options.dockerHost} already runs the target driver (${already.title}): there is nothing to migrate, and nothing was changed.`,
+    'If a run of this tool migrated it, see `devmapper-migrate status` (then `finalize` or `rollback`); otherwise check that --docker-host names the daemon you mean.',
+    ExitCode.findings,
+  );
 }
 
 /** Prompts are allowed: a terminal on both ends, no --json, not CI. */
