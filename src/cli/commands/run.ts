@@ -24,6 +24,7 @@ import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
+import { NOT_WAIVABLE, unwaivedBlockers } from '../../preflight/waivers.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
@@ -74,11 +75,11 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   }
   const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
   refuseAlreadyOnTarget(entries, cli);
-  const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
+  const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure, then run again.\n`);
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure (${[...NOT_WAIVABLE].join(', ')} cannot be), then run again.\n`);
     return ExitCode.findings;
   }
 
@@ -196,6 +197,7 @@ function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, opti
     dockerHost: cli.options.dockerHost,
     daemonConfigPath: options.daemonConfigPath,
     backupDirectory: options.backupDirectory,
+    stateDirectory: cli.options.stateDir,
     targetDevice: options.target === 'direct-lvm' ? options.device : undefined,
   });
 }
