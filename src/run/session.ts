@@ -132,7 +132,8 @@ export async function readRunParts(cli: CommandContext, store: RunStore): Promis
       'Nothing needs undoing. Start a new run with `devmapper-migrate run`.',
     );
   }
-  const host = new NodeHost(cli.options.hostRoot);
-  const service = await detectServiceManager(host, answers.service);
+  // The manager chosen when the run started, checked then against the running daemon; state
+  // files from before it was recorded detect it again.
+  const service = (store.state.notes.service as ServiceManager | undefined) ?? (await detectServiceManager(new NodeHost(cli.options.hostRoot), answers.service));
   return { store, answers, secrets: {}, recorded, daemon, service };
 }

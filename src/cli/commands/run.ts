@@ -83,7 +83,9 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     return ExitCode.findings;
   }
 
-  const service = await detectServiceManager(host, answers.service);
+  // auto must stop the very dockerd behind --docker-host, not another one on the machine.
+  const serving = facts.host.dockerd;
+  const service = await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
   const selection = selectInventory(inventory, answers);
   const daemon = daemonPlace(facts, cli, answers);
   const flagEdits = flagEditTargets(facts, preflightOptions);
@@ -123,6 +125,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       runId,
       notes: {
         daemon,
+        // resume and rollback use this one: with the daemon stopped, auto could no longer check it.
+        service,
         flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
         // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
