@@ -52,9 +52,12 @@ export async function acquireLock(stateDir: string, command: string): Promise<He
     await file.truncate(0);
     await file.write(JSON.stringify(me) + '\n', 0);
     await file.sync();
+    let released = false;
     return {
       takenOverFrom: previous,
       release: async () => {
+        if (released) return;
+        released = true;
         await file.truncate(0).catch(() => undefined);
         await file.close();
       },
