@@ -131,7 +131,8 @@ async function initScriptControls(host: Host, serving: ServingDaemon): Promise<C
   const text = await host.readFile(pidFile).catch(() => undefined);
   const pid = Number(text?.trim());
   if (pid === serving.pid) return { evidence: ` and its pid file ${pidFile} names the dockerd serving ${serving.dockerHost} (pid ${pid})` };
-  return { refusal: `${INIT_SCRIPT} stops the process in ${pidFile}, which ${text === undefined ? 'does not exist' : `names pid ${text.trim() || '(nothing)'}`}, not pid ${serving.pid}` };
+  const named = text === undefined ? 'no such file' : `pid ${text.trim() || '(empty)'}`;
+  return { refusal: `${INIT_SCRIPT} stops the process named in ${pidFile} (${named}), not pid ${serving.pid}` };
 }
 
 /**

@@ -126,7 +126,7 @@ describe('detectServiceManager auto, matched to the daemon behind --docker-host'
     const other = fixture({ '/etc/init.d/docker': DEBIAN_INIT, '/var/run/docker.pid': '900\n' }, [{ command: 'service' }]);
     const error = await detectServiceManager(other, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500 } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperatorError);
-    expect((error as OperatorError).message).toContain('/etc/init.d/docker stops the process in /var/run/docker.pid, which names pid 900, not pid 1500');
+    expect((error as OperatorError).message).toContain('/etc/init.d/docker stops the process named in /var/run/docker.pid (pid 900), not pid 1500');
   });
 
   it('passes over a unit that runs another daemon to the init script that controls this one', async () => {
