@@ -16,6 +16,8 @@ interface CommandSpec {
   name: string;
   summary: string;
   options?: Option[];
+  /** One optional positional argument, handed to the handler as `options.runId`. */
+  runIdArgument?: boolean;
   load: () => Promise<Handler>;
 }
 
@@ -53,8 +55,9 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'status',
-    summary: 'the current run: steps done, step in progress, what to do next',
+    summary: 'a run (default: the current one): steps done, step in progress, what to do next',
     options: [jsonOption()],
+    runIdArgument: true,
     load: async () => (await import('./commands/status.js')).statusCommand,
   },
   {
@@ -65,8 +68,9 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'rollback',
-    summary: 'put the host back as it was before the run, then verify that',
+    summary: 'put the host back as it was before the run (default: the current one), then verify that',
     options: [yesOption()],
+    runIdArgument: true,
     load: async () => (await import('./commands/rollback.js')).rollbackCommand,
   },
   {
@@ -149,7 +153,12 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
   for (const spec of COMMANDS) {
     const command = program.command(spec.name).description(spec.summary).exitOverride();
     for (const option of spec.options ?? []) command.addOption(option);
-    command.action((options: Record<string, unknown>) => onAction(spec, options));
+    if (spec.runIdArgument) {
+      command.argument('[run-id]', 'the run (see the directories under <state-dir>/runs); default: the current run');
+      command.action((runId: string | undefined, options: Record<string, unknown>) => onAction(spec, { ...options, runId }));
+    } else {
+      command.action((options: Record<string, unknown>) => onAction(spec, options));
+    }
   }
   // No command: usage, as docker and git do (the wizard is `run`). Anything else left over is
   // a mistyped command.

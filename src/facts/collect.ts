@@ -9,6 +9,7 @@ export interface CollectOptions {
   dockerHost: string;
   daemonConfigPath: string;
   backupDirectory: string;
+  stateDirectory?: string;
   targetDevice?: string;
 }
 

@@ -46,6 +46,8 @@ export interface GatherOptions {
   dataRoot: string;
   /** Where archives will be written. */
   backupDirectory: string;
+  /** --state-dir: where the run's state file and journal live. */
+  stateDirectory?: string;
   /** The direct-lvm target device, when that is the target. */
   targetDevice?: string;
 }
@@ -128,6 +130,11 @@ export async function gatherHostFacts(host: Host, options: GatherOptions): Promi
     { path: options.backupDirectory, exists: false },
     () => readFilesystem(host, options.backupDirectory, mounts),
   );
+  const stateDirectory = options.stateDirectory
+    ? await probe<FilesystemFact>(problems, 'state directory filesystem', { path: options.stateDirectory, exists: false }, () =>
+        readFilesystem(host, options.stateDirectory!, mounts),
+      )
+    : undefined;
   const lvm = await readLvm(host, problems);
   const targetDevice = options.targetDevice
     ? await probe<TargetDeviceFact | undefined>(problems, 'target device', undefined, () =>
@@ -145,6 +152,7 @@ export async function gatherHostFacts(host: Host, options: GatherOptions): Promi
     kernel,
     dataRoot,
     backupDirectory,
+    ...(stateDirectory ? { stateDirectory } : {}),
     lvm,
     targetDevice,
     problems,
@@ -265,6 +273,7 @@ async function readFilesystem(host: Host, dir: string, mounts: readonly MountFac
   return {
     path: dir,
     resolvedPath,
+    realPath: path.posix.join(resolvedPath, path.posix.relative(existing, path.posix.normalize(dir))),
     exists,
     mount,
     fsType: mount?.fsType ?? (space ? fsTypeName(space.type) : undefined),

@@ -50,6 +50,8 @@ export interface FilesystemFact {
   path: string;
   /** The path, or its nearest existing parent, with symlinks resolved. */
   resolvedPath?: string;
+  /** The whole path with symlinks resolved: resolvedPath plus the components that do not exist yet. */
+  realPath?: string;
   exists: boolean;
   mount?: MountFact;
   /** From the mount table, else from statfs's magic number. */
@@ -145,6 +147,8 @@ export interface HostFacts {
   kernel: { release?: string; overlayAvailable: boolean; overlayEvidence: string };
   dataRoot: DataRootFact;
   backupDirectory: FilesystemFact;
+  /** --state-dir, when the caller named it (run, preflight). */
+  stateDirectory?: FilesystemFact;
   lvm: LvmFacts;
   targetDevice?: TargetDeviceFact;
   /** Probes that failed (permissions, odd output): the checks treat their facts as unknown. */

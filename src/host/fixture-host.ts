@@ -146,7 +146,7 @@ export class FixtureHost implements Host {
     return this.files.rmdir(hostPath);
   }
 
-  writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<void> {
+  writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<string> {
     return this.files.writeFile(hostPath, content, options);
   }
 

@@ -50,9 +50,13 @@ export interface MkdirOptions {
   gid?: number;
 }
 
+/** How host.writeFile creates a file that does not exist yet; an existing file keeps its own. */
 export interface WriteFileOptions {
-  /** Permission bits of the file (default: those of the file it replaces, else 0644). */
+  /** Permission bits of a new file (default 0644). */
   mode?: number;
+  /** Owner and group of a new file (both or neither; default: the writing process). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface Host {
@@ -78,8 +82,12 @@ export interface Host {
   mkdir(path: string, options?: MkdirOptions): Promise<void>;
   /** Removes an empty directory (throws ENOTEMPTY otherwise). */
   rmdir(path: string): Promise<void>;
-  /** Writes a file atomically (temporary file, fsync, rename). */
-  writeFile(path: string, content: string, options?: WriteFileOptions): Promise<void>;
+  /**
+   * Writes a file atomically (temporary file, fsync, rename), keeping an existing file's owner,
+   * group and mode; through a symlink, the file it names (the link stays). Returns the host
+   * path written.
+   */
+  writeFile(path: string, content: string, options?: WriteFileOptions): Promise<string>;
   /** Removes a file (not a directory); a missing file is not an error. */
   unlink(path: string): Promise<void>;
 }

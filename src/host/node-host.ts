@@ -128,7 +128,7 @@ export class NodeHost implements Host {
     return this.files.rmdir(hostPath);
   }
 
-  writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<void> {
+  writeFile(hostPath: string, content: string, options?: WriteFileOptions): Promise<string> {
     return this.files.writeFile(hostPath, content, options);
   }
 

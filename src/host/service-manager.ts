@@ -37,11 +37,25 @@ export interface ServiceAnswers {
 const SYSTEMD_RUNTIME = '/run/systemd/system';
 const INIT_SCRIPT = '/etc/init.d/docker';
 
-/** Picks the service manager: the one asked for, or with `auto` the first that fits (systemd, then sysvinit). */
+/** The dockerd behind --docker-host, as preflight found it: the daemon `auto` must be sure to control. */
+export interface ServingDaemon {
+  dockerHost: string;
+  /** Its pid; undefined when no running dockerd was found serving dockerHost. */
+  pid?: number;
+  /** The systemd service in whose cgroup it runs, when any. */
+  systemdUnit?: string;
+}
+
+/**
+ * Picks the service manager: the one asked for, or with `auto` the first that fits (systemd,
+ * then sysvinit). Given the daemon behind --docker-host, `auto` takes a manager only when it
+ * controls that very process: another daemon on the machine (a second dockerd on its own
+ * socket, the distribution's next to a hand-started one) must never be the one stopped.
+ */
 export async function detectServiceManager(
   host: Host,
   service: ServiceAnswers,
-  options: { unit?: string } = {},
+  options: { unit?: string; serving?: ServingDaemon } = {},
 ): Promise<ServiceManager> {
   const unit = options.unit ?? 'docker.service';
   switch (service.manager) {
@@ -62,22 +76,73 @@ export async function detectServiceManager(
         throw new OperatorError(`service.manager is sysvinit, but ${INIT_SCRIPT} does not exist.`, 'Set service.manager to systemd, or to command with the stop and start commands this host uses.');
       }
       return sysvinitManager(host, 'asked for: sysvinit');
-    case 'auto': {
-      if (await host.stat(SYSTEMD_RUNTIME)) {
-        const found = await systemdUnits(host, unit);
-        if (found.loaded) {
-          return systemdManager(unit, found.socket, `auto: ${SYSTEMD_RUNTIME} exists and systemd knows ${unit}${found.socket ? ` and ${found.socket}` : ''}`);
-        }
-      }
-      if (await host.stat(INIT_SCRIPT)) return sysvinitManager(host, `auto: ${INIT_SCRIPT} exists`);
-      throw new OperatorError(
-        `Cannot tell how Docker is run on this host: systemd does not know ${unit} and ${INIT_SCRIPT} does not exist.`,
-        'Set service.manager in the answers file: systemd, sysvinit, or command (with service.stop and service.start, shell commands that stop and start dockerd).',
-      );
-    }
+    case 'auto':
+      return autoManager(host, unit, options.serving);
     default:
       throw new UsageError(`service.manager "${String(service.manager)}" is not one of auto, systemd, sysvinit, command.`, 'Use one of those values.');
   }
+}
+
+/** `auto`: systemd, else the init script, each only when it controls the serving daemon (when that is given). */
+async function autoManager(host: Host, unit: string, serving: ServingDaemon | undefined): Promise<ServiceManager> {
+  const refusals: string[] = [];
+  if (await host.stat(SYSTEMD_RUNTIME)) {
+    const found = await systemdUnits(host, unit);
+    if (found.loaded) {
+      const reason = `auto: ${SYSTEMD_RUNTIME} exists and systemd knows ${unit}${found.socket ? ` and ${found.socket}` : ''}`;
+      const control = serving ? await unitControls(host, unit, serving) : { evidence: '' };
+      if ('evidence' in control) return systemdManager(unit, found.socket, reason + control.evidence);
+      refusals.push(control.refusal);
+    }
+  }
+  if (await host.stat(INIT_SCRIPT)) {
+    const control = serving ? await initScriptControls(host, serving) : { evidence: '' };
+    if ('evidence' in control) return sysvinitManager(host, `auto: ${INIT_SCRIPT} exists${control.evidence}`);
+    refusals.push(control.refusal);
+  }
+  if (refusals.length > 0) {
+    throw new OperatorError(
+      `service.manager auto found no service that controls the Docker daemon behind ${serving!.dockerHost}${serving!.pid ? ` (pid ${serving!.pid})` : ''}: ${refusals.join('; ')}. Stopping it could stop another daemon and leave this one running.`,
+      `Set service.manager: command in the answers file, with service.stop and service.start: the shell commands that stop and start the dockerd serving ${serving!.dockerHost}.`,
+    );
+  }
+  throw new OperatorError(
+    `Cannot tell how Docker is run on this host: systemd does not know ${unit} and ${INIT_SCRIPT} does not exist.`,
+    'Set service.manager in the answers file: systemd, sysvinit, or command (with service.stop and service.start, shell commands that stop and start dockerd).',
+  );
+}
+
+type Control = { evidence: string } | { refusal: string };
+
+/** Whether stopping the unit stops the serving daemon: it is the unit's MainPID, or runs in its cgroup. */
+async function unitControls(host: Host, unit: string, serving: ServingDaemon): Promise<Control> {
+  if (serving.pid === undefined) return { refusal: `no running dockerd serves ${serving.dockerHost}, so nothing shows that ${unit} controls it` };
+  const shown = await host.run('systemctl', ['show', '-p', 'MainPID', unit], { timeoutMs: 10_000 });
+  const mainPid = Number(/^MainPID=(\d+)$/m.exec(shown.stdout)?.[1] ?? 0);
+  if (mainPid === serving.pid) return { evidence: `, and its MainPID ${mainPid} is the dockerd serving ${serving.dockerHost}` };
+  if (serving.systemdUnit === unit) return { evidence: `, and the dockerd serving ${serving.dockerHost} (pid ${serving.pid}) runs in its cgroup` };
+  return { refusal: `${unit} runs ${mainPid > 0 ? `pid ${mainPid}` : 'no process'}${serving.systemdUnit ? `, and pid ${serving.pid} runs under ${serving.systemdUnit}` : ''}` };
+}
+
+/** Whether the init script stops the serving daemon: its pid file names that process. */
+async function initScriptControls(host: Host, serving: ServingDaemon): Promise<Control> {
+  if (serving.pid === undefined) return { refusal: `no running dockerd serves ${serving.dockerHost}, so nothing shows that ${INIT_SCRIPT} controls it` };
+  const pidFile = initScriptPidFile((await host.readFile(INIT_SCRIPT).catch(() => undefined)) ?? '');
+  const text = await host.readFile(pidFile).catch(() => undefined);
+  const pid = Number(text?.trim());
+  if (pid === serving.pid) return { evidence: ` and its pid file ${pidFile} names the dockerd serving ${serving.dockerHost} (pid ${pid})` };
+  const named = text === undefined ? 'no such file' : `pid ${text.trim() || '(empty)'}`;
+  return { refusal: `${INIT_SCRIPT} stops the process named in ${pidFile} (${named}), not pid ${serving.pid}` };
+}
+
+/**
+ * The pid file an init script stops by: its DOCKER_PIDFILE= (Debian), pidfile= (RHEL 6) or
+ * PIDFILE= with $BASE/$prog/$NAME read as "docker", else the default /var/run/docker.pid.
+ */
+export function initScriptPidFile(script: string): string {
+  const match = /^\s*(?:export\s+)?(?:DOCKER_PIDFILE|PIDFILE|pidfile)=["']?([^"'\s;]+)/m.exec(script)?.[1];
+  const expanded = match?.replace(/\$\{?(BASE|prog|NAME)\}?/g, 'docker');
+  return expanded && expanded.startsWith('/') && !expanded.includes('$') ? expanded : '/var/run/docker.pid';
 }
 
 function commandManager(service: ServiceAnswers): ServiceManager {

@@ -11,6 +11,7 @@ import { poolSpaceCheck, sourceDriverCheck } from './checks/driver.js';
 import { daemonJsonCheck, dockerdProcessCheck, storageFlagsCheck, storageSetupCheck } from './checks/config.js';
 import { backingFsCheck, baseSizeCheck, kernelCheck, mixedDriversCheck } from './checks/overlay2.js';
 import { spaceCheck } from './checks/space.js';
+import { runFilesPlaceCheck } from './checks/run-files-place.js';
 import { versionCheck } from './checks/version.js';
 import {
   containerStateCheck,
@@ -40,6 +41,7 @@ export const CHECKS: readonly Check[] = [
   backingFsCheck,
   baseSizeCheck,
   spaceCheck,
+  runFilesPlaceCheck,
   directLvmCheck,
   swarmCheck,
   liveRestoreCheck,

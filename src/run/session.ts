@@ -26,6 +26,37 @@ export async function lockStateDir(cli: CommandContext, command: string): Promis
   return lock;
 }
 
+/** A run by id (`status RUN-ID`, `rollback RUN-ID`), else the current one; an OperatorError when there is none. */
+export async function requireRun(cli: CommandContext, what: string, runId: string | undefined): Promise<RunStore> {
+  return runId === undefined ? requireCurrentRun(cli, what) : RunStore.open(cli.options.stateDir, runId);
+}
+
+/** After these a run holds nothing the host needs; until then its journal and backups are the way back. */
+const SETTLED_STATUSES = new Set(['rolled-back', 'finalized']);
+
+/**
+ * Refuses a new run while the current one is not settled: a new run becomes the current one,
+ * and the old run, whose backups are the only way back to the host as it was, would be left
+ * behind (`resume`, `verify`, `finalize` see only the current run). Run before and again under
+ * the lock: another process may have started a run in between.
+ */
+export async function refuseUnsettledRun(stateDir: string): Promise<void> {
+  // A current run whose state file cannot be read is not "no run": openCurrent throws, naming the file.
+  const current = await RunStore.openCurrent(stateDir);
+  if (!current || SETTLED_STATUSES.has(current.state.status)) return;
+  const id = current.runId;
+  if (current.state.status === 'completed') {
+    throw new OperatorError(
+      `Run ${id} in ${stateDir} migrated this host (completed ${current.state.updatedAt}) and is not finalized: its backups are the only way back to the host as it was, and a new run would leave them unreachable.`,
+      `Keep the migration with \`devmapper-migrate finalize\` (after a clean \`devmapper-migrate verify\`), or undo it with \`devmapper-migrate rollback ${id}\`, before starting another run.`,
+    );
+  }
+  throw new OperatorError(
+    `Run ${id} in ${stateDir} is not finished (${current.state.status}).`,
+    `Continue it with \`devmapper-migrate resume\`, or undo it with \`devmapper-migrate rollback ${id}\`, before starting another.`,
+  );
+}
+
 /** The current run, or an OperatorError saying there is none and what to type. */
 export async function requireCurrentRun(cli: CommandContext, what: string): Promise<RunStore> {
   const store = await RunStore.openCurrent(cli.options.stateDir);
@@ -101,7 +132,8 @@ export async function readRunParts(cli: CommandContext, store: RunStore): Promis
       'Nothing needs undoing. Start a new run with `devmapper-migrate run`.',
     );
   }
-  const host = new NodeHost(cli.options.hostRoot);
-  const service = await detectServiceManager(host, answers.service);
+  // The manager chosen when the run started, checked then against the running daemon; state
+  // files from before it was recorded detect it again.
+  const service = (store.state.notes.service as ServiceManager | undefined) ?? (await detectServiceManager(new NodeHost(cli.options.hostRoot), answers.service));
   return { store, answers, secrets: {}, recorded, daemon, service };
 }

@@ -1,6 +1,8 @@
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperatorError } from '../errors.js';
+import { lockDescriptor } from '../host/flock.js';
 
 /** Who holds the state dir's lock; written into `<state-dir>/lock`. */
 export interface LockOwner {
@@ -10,58 +12,58 @@ export interface LockOwner {
 }
 
 export interface HeldLock {
-  /** Set when a stale lock (its process is gone) was taken over. */
+  /** Set when the previous holder never released the lock (killed, crashed, rebooted). */
   takenOverFrom?: LockOwner;
   release(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
+async function readOwner(file: FileHandle): Promise<LockOwner | undefined> {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readOwner(path: string): Promise<LockOwner | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(path, 'utf8')) as LockOwner;
+    const owner = JSON.parse(await file.readFile({ encoding: 'utf8' })) as LockOwner;
     return Number.isInteger(owner.pid) ? owner : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** One run at a time: takes `<state-dir>/lock` or names the process that holds it. */
+/**
+ * One run at a time: an exclusive flock on `<state-dir>/lock`, or an OperatorError naming the
+ * process that holds it. The lock file is never removed (two processes could otherwise lock two
+ * different files of one name): whoever holds the flock holds the lock, and the kernel frees it
+ * when its holder dies, so a stale lock cannot exist and needs no takeover. The file's text only
+ * names the holder for the message; a clean release empties it.
+ */
 export async function acquireLock(stateDir: string, command: string): Promise<HeldLock> {
   const path = join(stateDir, 'lock');
-  const me: LockOwner = { pid: process.pid, startedAt: new Date().toISOString(), command };
-  let takenOverFrom: LockOwner | undefined;
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      await writeFile(path, JSON.stringify(me) + '\n', { flag: 'wx', mode: 0o600 });
-      return {
-        takenOverFrom,
-        release: async () => {
-          const owner = await readOwner(path);
-          if (owner?.pid === process.pid) await unlink(path).catch(() => undefined);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = await readOwner(path);
-    if (owner && isAlive(owner.pid) && owner.pid !== process.pid) {
+  const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    if ((await lockDescriptor(file.fd)) === 'busy') {
+      const owner = await readOwner(file);
       throw new OperatorError(
-        `Another devmapper-migrate is working on this host: "${owner.command}" (pid ${owner.pid}, started ${owner.startedAt}).`,
-        `Wait for it to finish, or watch it with "devmapper-migrate status". If that process is not devmapper-migrate, remove ${path}.`,
+        owner
+          ? `Another devmapper-migrate is working on this host: "${owner.command}" (pid ${owner.pid}, started ${owner.startedAt}).`
+          : `Another process holds the lock ${path} (it is just starting, or is not devmapper-migrate).`,
+        'Wait for it to finish, or watch it with "devmapper-migrate status".',
       );
     }
-    // The holder is gone (crash, kill -9, reboot): the lock is stale; take it over.
-    takenOverFrom = owner ?? { pid: 0, startedAt: 'unknown', command: 'unknown (unreadable lock file)' };
-    await unlink(path).catch(() => undefined);
+    // Ours now. A holder named in the file did not release it: it is gone, since the kernel freed its lock.
+    const previous = await readOwner(file);
+    const me: LockOwner = { pid: process.pid, startedAt: new Date().toISOString(), command };
+    await file.truncate(0);
+    await file.write(JSON.stringify(me) + '\n', 0);
+    await file.sync();
+    let released = false;
+    return {
+      takenOverFrom: previous,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await file.truncate(0).catch(() => undefined);
+        await file.close();
+      },
+    };
+  } catch (error) {
+    await file.close();
+    throw error;
   }
-  throw new OperatorError(`Could not take the lock ${path}.`, 'Another process keeps creating it; check for concurrent runs.');
 }

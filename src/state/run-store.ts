@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OperatorError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -115,17 +115,18 @@ export class RunStore {
 
   /** The run named by `<state-dir>/current`, or undefined when there is none. */
   static async openCurrent(stateDir: string): Promise<RunStore | undefined> {
-    let runId: string;
-    try {
-      runId = (await readFile(join(stateDir, 'current'), 'utf8')).trim();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    if (!/^[\w.-]+$/.test(runId)) {
+    const runId = await currentRunId(stateDir);
+    return runId === undefined ? undefined : new RunStore(stateDir, await readState(join(stateDir, 'runs', runId, 'state.json')));
+  }
+
+  /** A run by its id (`status RUN-ID`, `rollback RUN-ID`); an unknown id names the runs there are. */
+  static async open(stateDir: string, runId: string): Promise<RunStore> {
+    const known = await listRunIds(stateDir);
+    if (!RUN_ID.test(runId) || !known.includes(runId)) {
       throw new OperatorError(
-        `${join(stateDir, 'current')} does not name a run (found "${runId.slice(0, 40)}").`,
-        `Check the file; the runs are the directories under ${join(stateDir, 'runs')}.`,
+        `There is no run ${runId.slice(0, 40)} in ${stateDir}.`,
+        known.length ? `The runs there are: ${known.join(', ')}.` : 'There is no run at all there (pass the --state-dir the run used).',
+        2,
       );
     }
     return new RunStore(stateDir, await readState(join(stateDir, 'runs', runId, 'state.json')));
@@ -196,6 +197,39 @@ export class RunStore {
   async setNote(key: string, value: unknown): Promise<void> {
     this.state.notes[key] = value;
     await this.save();
+  }
+}
+
+const RUN_ID = /^[\w.-]+$/;
+
+/** The id in `<state-dir>/current`, or undefined when there is none. */
+export async function currentRunId(stateDir: string): Promise<string | undefined> {
+  let runId: string;
+  try {
+    runId = (await readFile(join(stateDir, 'current'), 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (!RUN_ID.test(runId)) {
+    throw new OperatorError(
+      `${join(stateDir, 'current')} does not name a run (found "${runId.slice(0, 40)}").`,
+      `Check the file; the runs are the directories under ${join(stateDir, 'runs')}.`,
+    );
+  }
+  return runId;
+}
+
+/** The ids of every run in the state dir (directories under runs/), oldest first: ids start with their time. */
+export async function listRunIds(stateDir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(stateDir, 'runs'), { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory() && RUN_ID.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   carriedVolumesFrom,
 } from '../host/data-root.js';
 import { removeLeftoverBridges } from '../host/bridges.js';
+import type { WriteFileOptions } from '../host/host.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import { directLvmCommands, directLvmStorageOpts, poolNames } from '../plan/direct-lvm.js';
 import { formatBytes } from '../report/format.js';
@@ -149,18 +150,31 @@ async function readOriginal(ctx: MigrationContext, file: string): Promise<string
   return ctx.host.readFile(file);
 }
 
-/** Backs a system file up into config-backup/, journals it, and writes the new text atomically. */
+/**
+ * Backs a system file up into config-backup/, journals it with the owner, group and mode of
+ * the real file (through a symlink: the file it names, not the link's 0777), and writes the new
+ * text atomically through the link.
+ */
 async function editFile(ctx: MigrationContext, file: string, text: string, mode: number): Promise<void> {
   let entry = ctx.store.state.journal.find((e) => e.kind === 'edited-file' && e.data.path === file && !e.undoneAt);
   if (!entry) {
     const before = await ctx.host.readFile(file);
-    const stat = before === undefined ? undefined : await ctx.host.stat(file);
+    const real = before === undefined ? undefined : await ctx.host.realpath(file);
+    const stat = real === undefined ? undefined : await ctx.host.stat(real);
     const backup = before === undefined ? null : ctx.store.path('config-backup', file.replace(/^\//, '').replace(/\//g, '__'));
     if (backup !== null) await writeFileAtomic(backup, before!); // our own file: 0600 in the run directory
-    entry = await ctx.store.journal('rewrite-config', 'edited-file', { path: file, backup, mode: stat ? stat.mode & 0o7777 : mode });
+    const kept = stat ? { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid } : { mode };
+    entry = await ctx.store.journal('rewrite-config', 'edited-file', { path: file, backup, ...kept });
   }
   if (!(await ctx.host.stat(path.dirname(file)))) await ctx.host.mkdir(path.dirname(file), { mode: 0o755 });
-  await ctx.host.writeFile(file, text, { mode: (entry.data.mode as number | undefined) ?? mode });
+  await ctx.host.writeFile(file, text, editedFileOwnership(entry.data));
+}
+
+/** How a journalled file is created again when it is missing: its recorded mode and owner. */
+export function editedFileOwnership(data: Record<string, unknown>): WriteFileOptions {
+  const options: WriteFileOptions = { mode: typeof data.mode === 'number' ? data.mode : 0o644 };
+  if (typeof data.uid === 'number' && typeof data.gid === 'number') Object.assign(options, { uid: data.uid, gid: data.gid });
+  return options;
 }
 
 /** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */

@@ -11,7 +11,7 @@ import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import type { MigrationContext } from '../run/context.js';
 import type { UndoHandler } from './undo.js';
-import { removeStoppedDaemonBridges } from './cutover.js';
+import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
@@ -58,11 +58,12 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 
   'edited-file': async (ctx, data) => {
     await ensureDaemonStopped(ctx);
-    const { path, backup, mode } = data as { path: string; backup: string | null; mode: number };
+    const { path, backup } = data as { path: string; backup: string | null };
     if (backup === null) {
       if (await ctx.host.stat(path)) await ctx.host.unlink(path);
     } else {
-      await ctx.host.writeFile(path, await readFile(backup, 'utf8'), { mode });
+      // Through a symlink to the file it names, keeping that file's owner, group and mode.
+      await ctx.host.writeFile(path, await readFile(backup, 'utf8'), editedFileOwnership(data));
     }
     if (path.includes('/systemd/')) await reloadServiceDefinitions(ctx.host, ctx.service);
   },

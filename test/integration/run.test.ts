@@ -4,7 +4,7 @@
 // compares the host before and after with its own snapshot (not the tool's verify), then
 // checks verify, a change verify must name, and a rollback that carries back later writes.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,19 @@ let daemon: DaemonHandle;
 let work: string;
 let stateDir: string;
 let before: HostSnapshot;
+let configTarget: string;
+let originalConfig: string;
+
+/** The symlinked daemon.json is still a link to the same file, 0640 root:4242, with this text. */
+function expectConfigKept(text: RegExp | string): void {
+  expect(lstatSync(daemon.configFile).isSymbolicLink()).toBe(true);
+  expect(readlinkSync(daemon.configFile)).toBe(configTarget);
+  const real = statSync(configTarget);
+  expect(real.mode & 0o7777).toBe(0o640);
+  expect([real.uid, real.gid]).toEqual([0, 4242]);
+  if (typeof text === 'string') expect(readFileSync(configTarget, 'utf8')).toBe(text);
+  else expect(readFileSync(configTarget, 'utf8')).toMatch(text);
+}
 
 function cli(...args: string[]): Promise<RunResult> {
   return runCli(['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
@@ -116,6 +129,15 @@ beforeAll(async () => {
   daemon = await startDockerd({ name: 'run-e2e', storageDriver: 'vfs' });
   await createWorkload();
   before = await hostSnapshot(daemon);
+  // daemon.json as config management leaves it: a symlink to a file of its own mode and group.
+  mkdirSync(join(work, 'managed'));
+  configTarget = join(work, 'managed', 'daemon.json');
+  originalConfig = readFileSync(daemon.configFile, 'utf8');
+  writeFileSync(configTarget, originalConfig, { mode: 0o640 });
+  chmodSync(configTarget, 0o640);
+  chownSync(configTarget, 0, 4242);
+  rmSync(daemon.configFile);
+  symlinkSync(configTarget, daemon.configFile);
   writeFileSync(
     join(work, 'answers.yaml'),
     [
@@ -146,6 +168,8 @@ describe('run: vfs → overlay2, unattended', () => {
     expect(result.code, explain(result)).toBe(0);
     expect(result.stdout).toMatch(/Plan: migrate to overlay2/);
     expect(result.stderr).toMatch(/matches its inventory/);
+    // Written through the link: the file keeps its mode and group, the link stays a link.
+    expectConfigKept(/"storage-driver": "overlay2"/);
   }, 900_000);
 
   it('leaves the host as it was, on overlay2 (the test’s own comparison)', async () => {
@@ -220,9 +244,29 @@ describe('run: vfs → overlay2, unattended', () => {
     }
   });
 
+  it('refuses a second run while the completed run is not finalized, and a run on a host already on overlay2', async () => {
+    const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
+    const again = await cli('run', '--answers', join(work, 'answers.yaml'), '--yes');
+    expect(again.code, explain(again)).toBe(4);
+    expect(again.stderr).toContain(`Run ${runId}`);
+    expect(again.stderr).toContain(`devmapper-migrate rollback ${runId}`);
+    expect(readFileSync(join(stateDir, 'current'), 'utf8').trim()).toBe(runId);
+    // Another state dir does not see that run, but the daemon already runs the target.
+    const elsewhere = await runCli(['--state-dir', join(work, 'other-state'), '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, 'run', '--answers', join(work, 'answers.yaml'), '--yes'], { CI: 'true' });
+    expect(elsewhere.code, `exit ${elsewhere.code}\n${elsewhere.stderr}`).toBe(1);
+    expect(elsewhere.stderr).toMatch(/already runs the target driver .*nothing to migrate/);
+    expect(existsSync(join(work, 'other-state', 'current'))).toBe(false);
+    expect((await hostSnapshot(daemon)).containers).toEqual(before.containers);
+    const status = await cli('status', runId);
+    expect(status.code, explain(status)).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^Run ${runId}: completed`));
+  }, 300_000);
+
   it('rollback puts the host back on vfs, with what was written after the cutover', async () => {
-    const result = await cli('rollback', '--yes');
+    const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
+    const result = await cli('rollback', '--yes', runId);
     expect(result.code, explain(result)).toBe(0);
+    expectConfigKept(originalConfig);
     const after = await hostSnapshot(daemon);
     expect(after.driver).toBe('vfs');
     expect(after.images).toEqual(before.images);

@@ -21,6 +21,7 @@ export async function preflightCommand(ctx: CommandContext, _options: Record<str
     dockerHost: ctx.options.dockerHost,
     daemonConfigPath: options.daemonConfigPath,
     backupDirectory: options.backupDirectory,
+    stateDirectory: ctx.options.stateDir,
     targetDevice: options.target === 'direct-lvm' ? options.device : undefined,
   });
   const entries = preflightChecks(facts, options);

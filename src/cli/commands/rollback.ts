@@ -1,6 +1,7 @@
 import { ExitCode, OperatorError, UsageError } from '../../errors.js';
 import { describeRollbackFailures, rollBack } from '../../run/execute.js';
-import { interruptSignal, lockStateDir, openMigration, readRunParts, requireCurrentRun, withRunOptions } from '../../run/session.js';
+import { interruptSignal, lockStateDir, openMigration, readRunParts, requireRun, withRunOptions } from '../../run/session.js';
+import { RunStore } from '../../state/run-store.js';
 import type { CommandContext } from '../context.js';
 import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
@@ -12,15 +13,33 @@ const LEFTOVERS_NOTE =
   "The run's archives, and the target's data-root if one was started, are kept; `devmapper-migrate finalize` deletes them when you no longer need them.";
 
 /**
- * `rollback [--yes]`: undoes the current run's journal newest first (from any point, also after
- * a finished run, until finalize), then verifies the host against the original inventory.
+ * The run to undo: the one named, else the current one. An older run is undone only when the
+ * newer current run is settled (rolled back or finalized): its changes were made on top of the
+ * older run's, and undoing the older first would put the host back under a half-undone newer run.
+ */
+async function runToRollBack(cli: CommandContext, runId: string | undefined): Promise<RunStore> {
+  const store = await requireRun(cli, 'roll back', runId);
+  if (runId === undefined) return store;
+  const current = await RunStore.openCurrent(cli.options.stateDir);
+  if (current && current.runId !== runId && !['rolled-back', 'finalized'].includes(current.state.status)) {
+    throw new OperatorError(
+      `Run ${runId} is older than the current run ${current.runId} (${current.state.status}), which changed the host after it.`,
+      `Roll back ${current.runId} first (\`devmapper-migrate rollback ${current.runId}\`), then ${runId}.`,
+    );
+  }
+  return store;
+}
+
+/**
+ * `rollback [--yes] [RUN-ID]`: undoes a run's journal (default: the current run's) newest first
+ * (from any point, also after a finished run, until finalize), then verifies the host against the original inventory.
  * An undo that fails does not stop the others; each is reported with what to do by hand.
  */
 export async function rollbackCommand(base: CommandContext, options: Record<string, unknown>): Promise<number> {
   const lock = await lockStateDir(base, 'rollback');
   const interrupt = interruptSignal(base.stderr);
   try {
-    const store = await requireCurrentRun(base, 'roll back');
+    const store = await runToRollBack(base, typeof options.runId === 'string' ? options.runId : undefined);
     const cli = withRunOptions(base, store);
     if (store.state.status === 'finalized') {
       throw new OperatorError(`Run ${store.runId} was finalized: its backups are deleted, so it cannot be rolled back.`, 'Migrate back with a new run if you must.');

@@ -25,12 +25,13 @@ import { analyse } from '../../preflight/analysis.js';
 import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
+import { NOT_WAIVABLE, unwaivedBlockers } from '../../preflight/waivers.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
 import { executeRun } from '../../run/execute.js';
 import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
-import { interruptSignal, lockStateDir, openMigration } from '../../run/session.js';
+import { interruptSignal, lockStateDir, openMigration, refuseUnsettledRun } from '../../run/session.js';
 import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
@@ -46,21 +47,10 @@ interface RunOptions {
   dryRun?: boolean;
 }
 
-/** Runs still open in the state dir: a new run would take their rollback away. */
-const OPEN_STATUSES = new Set(['in-progress', 'failed', 'rolling-back', 'rollback-failed']);
-
 export async function runCommand(cli: CommandContext, raw: Record<string, unknown>): Promise<number> {
   const options = raw as RunOptions;
   const interactive = canPrompt(cli);
-  // A current run whose state file cannot be read is not "no run": it may have stopped the
-  // containers and moved the data-root. openCurrent throws, naming the file, and nothing starts.
-  const current = await RunStore.openCurrent(cli.options.stateDir);
-  if (current && OPEN_STATUSES.has(current.state.status) && !options.dryRun) {
-    throw new OperatorError(
-      `Run ${current.runId} in ${cli.options.stateDir} is not finished (${current.state.status}).`,
-      'Continue it with `devmapper-migrate resume`, or undo it with `devmapper-migrate rollback`, before starting another.',
-    );
-  }
+  if (!options.dryRun) await refuseUnsettledRun(cli.options.stateDir);
   // The answers file first: a mistake in it is exit 2 before anything, Docker included, is asked.
   let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
   const host = new NodeHost(cli.options.hostRoot);
@@ -90,16 +80,19 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
   const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
-  const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
+  refuseAlreadyOnTarget(entries, cli);
+  const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure, then run again.\n`);
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure (${[...NOT_WAIVABLE].join(', ')} cannot be), then run again.\n`);
     if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
     return ExitCode.findings;
   }
 
-  const service = await detectServiceManager(host, answers.service);
+  // auto must stop the very dockerd behind --docker-host, not another one on the machine.
+  const serving = facts.host.dockerd;
+  const service = await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
   const selection = selectInventory(inventory, answers);
   const daemon = daemonPlace(facts, cli, answers);
   const flagEdits = flagEditTargets(facts, preflightOptions);
@@ -128,6 +121,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const lock = await lockStateDir(cli, 'run');
   const interrupt = interruptSignal(cli.stderr);
   try {
+    // Again under the lock: a run started by another process since the check above is seen here.
+    await refuseUnsettledRun(cli.options.stateDir);
     const recorded = await recordInventory(client, inventory, selection);
     const runId = newRunId();
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
@@ -137,6 +132,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       runId,
       notes: {
         daemon,
+        // resume and rollback use this one: with the daemon stopped, auto could no longer check it.
+        service,
         flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
         // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
@@ -153,6 +150,20 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     interrupt.dispose();
     await lock.release();
   }
+}
+
+/**
+ * A daemon that already runs the target driver has nothing to migrate, and a run would move its
+ * data-root aside and restore everything again: a full outage for nothing. Not waivable.
+ */
+function refuseAlreadyOnTarget(entries: ReportEntry[], cli: CommandContext): void {
+  const already = entries.find((e) => e.key === 'already-on-target');
+  if (!already) return;
+  throw new OperatorError(
+    `The daemon behind ${cli.options.dockerHost} already runs the target driver (${already.title}): there is nothing to migrate, and nothing was changed.`,
+    'If a run of this tool migrated it, see `devmapper-migrate status` (then `finalize` or `rollback`); otherwise check that --docker-host names the daemon you mean.',
+    ExitCode.findings,
+  );
 }
 
 /** Prompts are allowed: a terminal on both ends, no --json, not CI. */
@@ -199,6 +210,7 @@ function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, opti
     dockerHost: cli.options.dockerHost,
     daemonConfigPath: options.daemonConfigPath,
     backupDirectory: options.backupDirectory,
+    stateDirectory: cli.options.stateDir,
     targetDevice: options.target === 'direct-lvm' ? options.device : undefined,
   });
 }

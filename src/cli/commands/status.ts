@@ -65,9 +65,10 @@ function stepLine(step: RunState['steps'][number], rolledBack: boolean): string 
   return `  ${MARK[step.status] ?? ' '} ${step.title} [${step.id}]${detail}`;
 }
 
-/** `status [--json]`: the current run, its answers, its steps, and what to type next. */
-export async function statusCommand(cli: CommandContext, _options: Record<string, unknown>): Promise<number> {
-  const store = await RunStore.openCurrent(cli.options.stateDir);
+/** `status [--json] [RUN-ID]`: a run (default: the current one), its answers, its steps, and what to type next. */
+export async function statusCommand(cli: CommandContext, options: Record<string, unknown>): Promise<number> {
+  const runId = typeof options.runId === 'string' ? options.runId : undefined;
+  const store = runId === undefined ? await RunStore.openCurrent(cli.options.stateDir) : await RunStore.open(cli.options.stateDir, runId);
   if (!store) {
     if (cli.options.json) cli.stdout(JSON.stringify({ run: null, next: { command: 'devmapper-migrate run' } }, null, 2) + '\n');
     else cli.stdout(`No run in ${cli.options.stateDir}. Start one with \`devmapper-migrate run\`.\n`);

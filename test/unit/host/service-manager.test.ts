@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OperatorError, UsageError } from '../../../src/errors.js';
 import { FixtureHost, type CannedCommand } from '../../../src/host/fixture-host.js';
 import { NodeHost } from '../../../src/host/node-host.js';
-import { DaemonStartError, detectServiceManager, startDocker, stopDocker, type ServiceManager } from '../../../src/host/service-manager.js';
+import { DaemonStartError, detectServiceManager, initScriptPidFile, startDocker, stopDocker, type ServiceManager } from '../../../src/host/service-manager.js';
 
 let dir: string;
 beforeEach(() => {
@@ -77,6 +77,69 @@ describe('detectServiceManager', () => {
       stopCommands: ["sh -c '/opt/stop.sh'"],
     });
     await expect(detectServiceManager(host, { manager: 'systemd' })).rejects.toThrow(/systemctl is not on this host/);
+  });
+});
+
+describe('detectServiceManager auto, matched to the daemon behind --docker-host', () => {
+  const SOCK = 'unix:///var/run/docker.sock';
+  const mainPid = (unit: string, pid: number): CannedCommand => ({ command: 'systemctl', args: ['show', '-p', 'MainPID', unit], stdout: `MainPID=${pid}\n` });
+  const DEBIAN_INIT = '#!/bin/sh\nBASE=docker\nDOCKER_SSD_PIDFILE=/var/run/$BASE-ssd.pid\nDOCKER_PIDFILE=/var/run/$BASE.pid\n';
+
+  it('takes docker.service when its MainPID is the serving dockerd', async () => {
+    const host = fixture({ '/run/systemd/system/': '' }, [loaded('docker.service'), notFound('docker.socket'), mainPid('docker.service', 1500)]);
+    const manager = await detectServiceManager(host, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500 } });
+    expect(manager.kind).toBe('systemd');
+    expect(manager.reason).toContain('its MainPID 1500 is the dockerd serving unix:///var/run/docker.sock');
+  });
+
+  it('refuses docker.service when it runs another dockerd, naming both and service.manager: command', async () => {
+    // The distribution's daemon under systemd, the one to migrate started by hand on its own socket.
+    const host = fixture({ '/run/systemd/system/': '' }, [loaded('docker.service'), notFound('docker.socket'), mainPid('docker.service', 900)]);
+    const error = await detectServiceManager(host, { manager: 'auto' }, { serving: { dockerHost: 'unix:///srv/other.sock', pid: 1500 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toContain('unix:///srv/other.sock (pid 1500)');
+    expect((error as OperatorError).message).toContain('docker.service runs pid 900');
+    expect((error as OperatorError).remedy).toContain('service.manager: command');
+    expect((error as OperatorError).remedy).toContain('service.stop and service.start');
+  });
+
+  it('refuses when no running dockerd serves the Docker host (nothing to match)', async () => {
+    const host = fixture({ '/run/systemd/system/': '', '/etc/init.d/docker': DEBIAN_INIT }, [loaded('docker.service'), notFound('docker.socket'), mainPid('docker.service', 900)]);
+    const error = await detectServiceManager(host, { manager: 'auto' }, { serving: { dockerHost: SOCK } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toMatch(/no running dockerd serves unix:\/\/\/var\/run\/docker.sock/);
+  });
+
+  it('takes a unit whose cgroup holds the serving dockerd (a wrapper as MainPID)', async () => {
+    const host = fixture({ '/run/systemd/system/': '' }, [loaded('docker.service'), notFound('docker.socket'), mainPid('docker.service', 1499)]);
+    const manager = await detectServiceManager(host, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500, systemdUnit: 'docker.service' } });
+    expect(manager.kind).toBe('systemd');
+  });
+
+  it('takes /etc/init.d/docker when its pid file names the serving dockerd, and refuses it otherwise', async () => {
+    const matching = fixture({ '/etc/init.d/docker': DEBIAN_INIT, '/var/run/docker.pid': '1500\n' }, [{ command: 'service' }]);
+    const manager = await detectServiceManager(matching, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500 } });
+    expect(manager.kind).toBe('sysvinit');
+    expect(manager.reason).toContain('/var/run/docker.pid names the dockerd serving');
+
+    rmSync(join(dir, 'root'), { recursive: true, force: true });
+    const other = fixture({ '/etc/init.d/docker': DEBIAN_INIT, '/var/run/docker.pid': '900\n' }, [{ command: 'service' }]);
+    const error = await detectServiceManager(other, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toContain('/etc/init.d/docker stops the process named in /var/run/docker.pid (pid 900), not pid 1500');
+  });
+
+  it('passes over a unit that runs another daemon to the init script that controls this one', async () => {
+    const host = fixture({ '/run/systemd/system/': '', '/etc/init.d/docker': DEBIAN_INIT, '/var/run/docker.pid': '1500' }, [loaded('docker.service'), notFound('docker.socket'), mainPid('docker.service', 900), { command: 'service' }]);
+    expect((await detectServiceManager(host, { manager: 'auto' }, { serving: { dockerHost: SOCK, pid: 1500 } })).kind).toBe('sysvinit');
+  });
+
+  it('reads the pid file an init script names', () => {
+    expect(initScriptPidFile(DEBIAN_INIT)).toBe('/var/run/docker.pid');
+    expect(initScriptPidFile('prog="docker"\npidfile="/var/run/$prog.pid"\n')).toBe('/var/run/docker.pid');
+    expect(initScriptPidFile('PIDFILE=/run/dockerd-main.pid\n')).toBe('/run/dockerd-main.pid');
+    expect(initScriptPidFile('pidfile=$(get_pid)\n')).toBe('/var/run/docker.pid');
+    expect(initScriptPidFile('#!/bin/sh\n')).toBe('/var/run/docker.pid');
   });
 });
 

@@ -292,6 +292,17 @@ const CASES: Record<string, Case> = {
     },
     says: ['overlay2.size=20G', 'the run writes overlay2.size=20G', 'Nothing to do'],
   },
+  'state-dir-inside-data-root (a link into it)': {
+    key: 'state-dir-inside-data-root',
+    severity: 'blocker',
+    parts: { host: { stateDirectory: { path: '/srv/state', resolvedPath: '/var/lib/docker/keep', realPath: '/var/lib/docker/keep', exists: true } } },
+    says: ['/srv/state (really /var/lib/docker/keep)', 'cannot be ignored'],
+  },
+  'backup-dir-inside-data-root': {
+    key: 'backup-dir-inside-data-root',
+    severity: 'blocker',
+    parts: { host: { backupDirectory: { path: '/var/lib/docker/archives', resolvedPath: '/var/lib/docker', realPath: '/var/lib/docker/archives', exists: false } } },
+  },
   'backup-space-insufficient': {
     key: 'backup-space-insufficient',
     severity: 'blocker',

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InterruptedError, OperatorError } from '../../../src/errors.js';
-import { acquireLock } from '../../../src/state/lock.js';
+import { InterruptedError } from '../../../src/errors.js';
 import { RunStore } from '../../../src/state/run-store.js';
 import { executeStep, nextStep } from '../../../src/steps/runner.js';
 import type { BaseStepContext, Step } from '../../../src/steps/step.js';
@@ -51,32 +49,7 @@ describe('run store', () => {
   });
 });
 
-describe('lock', () => {
-  it('refuses a second holder while the first lives, naming its pid and command', async () => {
-    await RunStore.create(stateDir, OPTIONS, STEPS);
-    const sleeper = spawn('sleep', ['30']);
-    try {
-      writeFileSync(join(stateDir, 'lock'), JSON.stringify({ pid: sleeper.pid, startedAt: 'then', command: 'run' }));
-      const error = await acquireLock(stateDir, 'resume').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(OperatorError);
-      expect((error as Error).message).toContain(`pid ${sleeper.pid}`);
-      expect((error as Error).message).toContain('"run"');
-    } finally {
-      sleeper.kill('SIGKILL');
-    }
-  });
-
-  it('takes over a stale lock whose process is gone, and releases it', async () => {
-    await RunStore.create(stateDir, OPTIONS, STEPS);
-    writeFileSync(join(stateDir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 1, startedAt: 'then', command: 'run' }));
-    const lock = await acquireLock(stateDir, 'resume');
-    expect(lock.takenOverFrom?.pid).toBe(2 ** 22 + 1);
-    await lock.release();
-    const again = await acquireLock(stateDir, 'status');
-    expect(again.takenOverFrom).toBeUndefined();
-    await again.release();
-  });
-});
+// The lock is tested against real racing processes in lock.test.ts.
 
 describe('step runner and journal', () => {
   it('records start and end, skips done steps, keeps a failed one for resume', async () => {
