@@ -4,7 +4,7 @@
  * pieces, and at most OUTPUT_BUFFER bytes wait for the output.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, readlinkSync, WriteStream } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, WriteStream, type BigIntStats } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pack as createPack, type Pack } from 'tar-stream';
 import { ArchiveError } from './errors.js';
@@ -177,18 +177,55 @@ async function produce(tar: Pack, root: string, xattrs: TreeXattrs, pool: Buffer
   const firstNames = new Map<string, string>();
   for await (const entry of walkTree(root, (skip) => result.skipped.push(skip))) {
     options.signal?.throwIfAborted();
-    const header = headerFor(entry, firstNames, xattrs, result);
-    if (header === undefined) continue;
+    let fd: number | undefined;
     try {
+      const content = openContent(entry, result);
+      if (content === null) continue;
+      fd = content;
+      const header = headerFor(entry, firstNames, xattrs, result);
+      if (header === undefined) continue;
       if (header.type === 'symlink') header.linkname = readlinkSync(entry.abs);
-      await emit(tar, entry, header, pool, result, options.signal);
+      await emit(tar, entry, header, fd, pool, result, options.signal);
     } catch (error) {
       if (error instanceof ArchiveError || (error as Error).name === 'AbortError') throw error;
       throw new ArchiveError(entry.rel || '.', `could not be archived: ${(error as Error).message}`, 'Check that the directory is readable and not changing, then retry.', {
         cause: error,
       });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
+}
+
+/** Never follows a symlink at the last component, and never blocks on a FIFO swapped in. */
+const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a regular file's content before its header is written (an unreadable file fails
+ * cleanly), and makes sure it is the file the walk saw: a name swapped for a symlink, a FIFO or
+ * another file between the walk's lstat and this open is left out (null) and reported, never
+ * followed. Undefined when there is no content to read.
+ */
+function openContent(entry: WalkEntry, result: PackResult): number | null | undefined {
+  if (!entry.stat.isFile() || entry.stat.size === 0n) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(entry.abs, NOFOLLOW_READ);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ELOOP' && code !== 'ENOENT') throw error;
+    result.skipped.push({ path: entry.rel, reason: code === 'ELOOP' ? 'replaced by a symlink while the tree was read; not followed' : 'vanished while the tree was read' });
+    return null;
+  }
+  const opened = fstatSync(fd, { bigint: true });
+  if (sameFile(opened, entry.stat)) return fd;
+  closeSync(fd);
+  result.skipped.push({ path: entry.rel, reason: 'replaced by another file while the tree was read; not archived' });
+  return null;
+}
+
+function sameFile(a: BigIntStats, b: BigIntStats): boolean {
+  return a.isFile() && b.isFile() && a.dev === b.dev && a.ino === b.ino;
 }
 
 function headerFor(entry: WalkEntry, firstNames: Map<string, string>, xattrs: TreeXattrs, result: PackResult): TarHeader | undefined {
@@ -271,27 +308,22 @@ function ustarTime(ns: bigint): Date {
   return new Date(Math.min(Math.max(seconds, 0), 2 ** 31 - 1) * 1000);
 }
 
-async function emit(tar: Pack, entry: WalkEntry, header: TarHeader, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
+/** Writes one entry; `fd` is the file's content (opened by openContent), for files with any. */
+async function emit(tar: Pack, entry: WalkEntry, header: TarHeader, fd: number | undefined, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
   const size = header.type === 'file' ? (header.size ?? 0) : 0;
-  // Opened before the header is written, so that an unreadable file fails cleanly.
-  const fd = size > 0 ? openSync(entry.abs, 'r') : undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const sink = tar.entry(header as Parameters<Pack['entry']>[0], (error?: Error | null) => (error ? reject(error) : resolve())) as unknown as EntrySink;
-      sink.on('error', () => {}); // surfaces through the entry callback
-      if (header.type !== 'file') return;
-      if (fd === undefined) return sink.end();
-      writeBody(sink, fd, size, entry.rel, pool, result, signal).then(
-        () => sink.end(),
-        (error: Error) => {
-          sink.destroy(error);
-          reject(error);
-        },
-      );
-    });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  await new Promise<void>((resolve, reject) => {
+    const sink = tar.entry(header as Parameters<Pack['entry']>[0], (error?: Error | null) => (error ? reject(error) : resolve())) as unknown as EntrySink;
+    sink.on('error', () => {}); // surfaces through the entry callback
+    if (header.type !== 'file') return;
+    if (fd === undefined || size === 0) return sink.end();
+    writeBody(sink, fd, size, entry.rel, pool, result, signal).then(
+      () => sink.end(),
+      (error: Error) => {
+        sink.destroy(error);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
