@@ -16,7 +16,7 @@
  * changes the target while it is restored.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, linkSync, mkdirSync, openSync, symlinkSync, utimesSync, writevSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, symlinkSync, utimesSync, writevSync } from 'node:fs';
 import { lchown, lstat, lutimes, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,6 +24,7 @@ import { extract as createExtract, type Extract } from 'tar-stream';
 import { ArchiveError, UnsafeArchiveError } from './errors.js';
 import { parentsOf, resolveSymlink, safeRelativePath } from './entry-path.js';
 import { emptyCounts, type EntryCounts, type SkippedEntry } from './pack.js';
+import { checkMap, SparseMapReader, type Region } from './sparse.js';
 import { parsePaxTime, xattrsFromPax, type TarHeader } from './tar-format.js';
 import type { TreeXattrs, XattrWriter } from './xattr.js';
 
@@ -205,10 +206,11 @@ function metaOf(header: TarHeader): Meta {
 }
 
 async function restoreEntry(state: State, header: TarHeader, body: AsyncIterable<Buffer> & { resume(): void }): Promise<void> {
-  const entry = header.name;
-  const rel = safeRelativePath(entry);
   const pax = header.pax ?? {};
-  if (Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) throw new ArchiveError(entry, 'GNU sparse entries are not supported', 'Create the archive without --sparse.');
+  const sparse = sparseOf(header, pax);
+  // A sparse file's header names a stand-in (GNUSparseFile.0/…): its real name is in the PAX records.
+  const entry = sparse?.name ?? header.name;
+  const rel = safeRelativePath(entry);
   const meta = metaOf(header);
   collectXattrs(state, rel, pax);
   if (header.type === 'directory') {
@@ -222,6 +224,7 @@ async function restoreEntry(state: State, header: TarHeader, body: AsyncIterable
     case 'file':
     case 'contiguous-file':
       state.result.entries.files += 1;
+      if (sparse) return restoreSparseFile(state, entry, rel, meta, body, sparse.realSize, header.size ?? 0);
       return restoreFile(state, entry, rel, meta, body);
     case 'symlink':
       body.resume();
@@ -326,6 +329,70 @@ async function restoreFile(state: State, entry: string, rel: string, meta: Meta,
     }
     if (batchBytes > 0) writeAll(fd, batch, position);
     // chown before chmod: chown clears setuid/setgid bits.
+    if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
+    fchmodSync(fd, meta.mode);
+    futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The real name and size of a PAX 1.0 sparse entry (see sparse.ts); other GNU sparse formats are refused. */
+function sparseOf(header: TarHeader, pax: Record<string, string>): { name: string; realSize: number } | undefined {
+  if (!Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) return undefined;
+  const name = pax['GNU.sparse.name'];
+  const realSize = Number(pax['GNU.sparse.realsize']);
+  if (pax['GNU.sparse.major'] !== '1' || pax['GNU.sparse.minor'] !== '0' || name === undefined || !Number.isSafeInteger(realSize) || realSize < 0) {
+    throw new ArchiveError(header.name, 'only the PAX 1.0 format of GNU sparse files is supported', 'Create the archive with GNU tar --format=posix --sparse (format 1.0, the default).');
+  }
+  if (header.type !== 'file' && header.type !== 'contiguous-file') throw new UnsafeArchiveError(header.name, 'sparse records on an entry that is no file');
+  return { name, realSize };
+}
+
+/**
+ * Writes a sparse file: only its data regions are written, each at its offset, and the file
+ * is then cut to its real size, so the holes stay holes (nothing is written there).
+ */
+async function restoreSparseFile(state: State, entry: string, rel: string, meta: Meta, body: AsyncIterable<Buffer>, realSize: number, entryBytes: number): Promise<void> {
+  const fd = creating(entry, () => openSync(path.join(state.root, rel), NOFOLLOW_CREATE, 0o600));
+  state.nodes.set(rel, 'file');
+  const fail = (reason: string): never => {
+    throw new UnsafeArchiveError(entry, reason);
+  };
+  try {
+    const reader = new SparseMapReader(fail);
+    let regions: Region[] | undefined;
+    let index = 0;
+    let within = 0;
+    const write = (data: Buffer) => {
+      let rest = data;
+      while (rest.length > 0) {
+        const region = (regions as Region[])[index];
+        if (region === undefined) return fail('it has more data than its sparse map describes');
+        const take = Math.min(rest.length, region.length - within);
+        if (take > 0) writeAll(fd, [rest.subarray(0, take)], region.offset + within);
+        rest = rest.subarray(take);
+        within += take;
+        if (within === region.length) {
+          index += 1;
+          within = 0;
+        }
+      }
+    };
+    for await (const chunk of body) {
+      if (regions !== undefined) {
+        write(chunk);
+        continue;
+      }
+      const parsed = reader.push(chunk);
+      if (parsed === undefined) continue;
+      regions = parsed.regions.filter((r) => r.length > 0);
+      checkMap(regions, realSize, entryBytes - parsed.mapBytes, fail);
+      write(parsed.rest);
+    }
+    if (regions === undefined) fail('its sparse map is cut off');
+    if (index < (regions as Region[]).length) fail('it has less data than its sparse map describes');
+    ftruncateSync(fd, realSize);
     if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
     fchmodSync(fd, meta.mode);
     futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));

@@ -137,6 +137,18 @@ describe('extraction of hostile archives', () => {
     await expectRefused(items, 'd', /the directory was replaced while the archive was restored/, { writeXattrs: swap });
   });
 
+  it('refuses a sparse entry whose real name climbs out or whose map lies', async () => {
+    const sparse = (name: string, map: string, data: string): Item => {
+      const block = Buffer.alloc(512);
+      block.write(map);
+      const pax = { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': name, 'GNU.sparse.realsize': '10' };
+      return { header: { name: 'GNUSparseFile.0/x', type: 'file', pax }, body: Buffer.concat([block, Buffer.from(data)]) };
+    };
+    await expectRefused([sparse('../evil', '1\n0\n3\n', 'abc')], '../evil', /'\.\.'/);
+    await expectRefused([sparse('x', '1\n8\n5\n', 'abcde')], 'x', /beyond the file's size/);
+    await expectRefused([sparse('y', '1\n0\n2\n', 'abcde')], 'y', /describes 2 bytes of data, the entry holds 5/);
+  });
+
   it('refuses a device node without allowDevices', async () => {
     const device: Item = { header: { name: 'mem', type: 'character-device', devmajor: 1, devminor: 1 } };
     await expectRefused([device], 'mem', /allowDevices/, { makeNode });
