@@ -7,6 +7,7 @@ import { NodeHost } from '../../host/node-host.js';
 import { poolState, splitDmName } from '../../preflight/analysis.js';
 import { formatBytes } from '../../report/format.js';
 import { ANSWERS_FILE, INVENTORY_FILE, REPORT_JSON_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { withoutEnvValues } from '../../run/secrets-at-rest.js';
 import { lockStateDir, requireCurrentRun } from '../../run/session.js';
 import type { RunStore } from '../../state/run-store.js';
 import type { CommandContext } from '../context.js';
@@ -29,12 +30,14 @@ export async function finalizeCommand(cli: CommandContext, options: Record<strin
     const sizes = await Promise.all(targets.map((t) => allocatedBytes(host, t)));
     const total = sizes.reduce((a, b) => a + b, 0);
     const pool = await oldThinPool(store);
-    cli.stdout(['Finalize deletes:', ...targets.map((t, i) => `  ${t} (${formatBytes(sizes[i]!)})`), ...(pool ? [`and offers to remove the old thin pool ${pool}`] : [])].join('\n') + '\n');
+    const lines = ['Finalize deletes:', ...targets.map((t, i) => `  ${t} (${formatBytes(sizes[i]!)})`), `  the containers' environment values in ${store.path(INVENTORY_FILE)} (their names stay)`];
+    cli.stdout([...lines, ...(pool ? [`and offers to remove the old thin pool ${pool}`] : [])].join('\n') + '\n');
     if (!options.yes) {
       if (!canPrompt(cli)) throw new UsageError('Finalize needs a confirmation, and there is no terminal to ask on.', 'Run `devmapper-migrate finalize --yes`.');
       if (!(await confirmPlan(inquirerPrompter(), `Delete these backups (${formatBytes(total)})? Rollback will no longer be possible.`))) return ExitCode.needsOperator;
     }
     for (const target of targets) await removeTree(host, target);
+    await removeSecretsAtRest(store);
     let poolNote = '';
     if (pool && (options.yes || (canPrompt(cli) && (await confirmPlan(inquirerPrompter(), `Remove the old thin pool ${pool} (its data is no longer used)?`))))) {
       const result = await host.run('lvremove', ['-y', pool], { timeoutMs: 120_000 });
@@ -66,7 +69,14 @@ async function deletionTargets(store: RunStore): Promise<string[]> {
   const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
   const kept = store.state.journal.find((e) => e.kind === 'kept-data-root' && !e.undoneAt)?.data.keptPath;
   const base = answers && path.resolve(answers.backup.directory) !== path.resolve(store.stateDir) ? path.join(answers.backup.directory, 'runs', store.runId) : store.runDir;
-  return [...(typeof kept === 'string' ? [kept] : []), ...['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind))];
+  // config-backup/ holds the configuration files verbatim (proxy passwords too): kept only while rollback may need it.
+  return [...(typeof kept === 'string' ? [kept] : []), ...['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind)), store.path('config-backup')];
+}
+
+/** The containers' environment values leave inventory.json (they often hold passwords); the names stay for verify. */
+async function removeSecretsAtRest(store: RunStore): Promise<void> {
+  const recorded = await store.readJson<RecordedInventory>(INVENTORY_FILE);
+  if (recorded) await store.writeJson(INVENTORY_FILE, withoutEnvValues(recorded));
 }
 
 /** "vg/lv" of the thin pool the host used before, when it was a direct-lvm pool (a loop-lvm pool lives in the kept data-root). */
