@@ -44,6 +44,19 @@ describe('packing a tree that changes while it is read', () => {
     expect(result.skipped).toContainEqual({ path: 'b', reason: 'replaced by a symlink while the tree was read; not followed' });
   });
 
+  it('leaves out a directory swapped for a symlink to outside: nothing below it is read through the link', async () => {
+    await mkdir(path.join(source, 'd'));
+    await writeFile(path.join(source, 'd', 'inside'), 'inside\n');
+    await mkdir(path.join(work, 'outside'));
+    await writeFile(path.join(work, 'outside', 'inside'), secret);
+    const { result, bytes } = await packSwapping(async () => {
+      await rename(path.join(source, 'd'), path.join(source, 'd.old'));
+      await symlink(path.join(work, 'outside'), path.join(source, 'd'));
+    });
+    expect(bytes.includes(Buffer.from('TOP-SECRET'))).toBe(false);
+    expect(result.skipped).toContainEqual({ path: 'd', reason: 'replaced by a symlink or a file while the tree was read; not followed' });
+  });
+
   it('leaves out a file swapped for a FIFO, without blocking on it', async () => {
     const { result } = await packSwapping(async (b) => {
       await rename(b, `${b}.old`);
