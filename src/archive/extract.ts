@@ -9,7 +9,10 @@
  * - symlinks are created only at the end, after every other entry, so no entry can be written
  *   through one; an entry whose parent is (to be) a symlink is refused;
  * - files are created with O_CREAT|O_EXCL|O_NOFOLLOW: an existing name is never opened;
- * - a hard link must name an entry extracted earlier by this archive;
+ * - a hard link must name an entry extracted earlier by this archive; one to a symlink is
+ *   checked from where it lands (a relative target reads differently from another directory);
+ * - owner, mode and times are set through descriptors (O_NOFOLLOW, O_PATH), never by a name
+ *   that could have become a symlink meanwhile;
  * - device nodes only with `allowDevices` and as root.
  * Absolute symlink targets are kept as they are (inside a container they name the container's
  * files); relative ones that climb above the target are refused. This assumes nothing else
