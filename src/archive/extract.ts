@@ -9,21 +9,25 @@
  * - symlinks are created only at the end, after every other entry, so no entry can be written
  *   through one; an entry whose parent is (to be) a symlink is refused;
  * - files are created with O_CREAT|O_EXCL|O_NOFOLLOW: an existing name is never opened;
- * - a hard link must name an entry extracted earlier by this archive;
+ * - a hard link must name an entry extracted earlier by this archive; one to a symlink is
+ *   checked from where it lands (a relative target reads differently from another directory);
+ * - owner, mode and times are set through descriptors (O_NOFOLLOW, O_PATH), never by a name
+ *   that could have become a symlink meanwhile;
  * - device nodes only with `allowDevices` and as root.
  * Absolute symlink targets are kept as they are (inside a container they name the container's
  * files); relative ones that climb above the target are refused. This assumes nothing else
  * changes the target while it is restored.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, mkdirSync, openSync, symlinkSync, writevSync } from 'node:fs';
-import { chmod, chown, lchown, lstat, lutimes, realpath, utimes } from 'node:fs/promises';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, symlinkSync, utimesSync, writevSync } from 'node:fs';
+import { lchown, lstat, lutimes, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract as createExtract, type Extract } from 'tar-stream';
 import { ArchiveError, UnsafeArchiveError } from './errors.js';
 import { parentsOf, resolveSymlink, safeRelativePath } from './entry-path.js';
 import { emptyCounts, type EntryCounts, type SkippedEntry } from './pack.js';
+import { checkMap, SparseMapReader, type Region } from './sparse.js';
 import { parsePaxTime, xattrsFromPax, type TarHeader } from './tar-format.js';
 import type { TreeXattrs, XattrWriter } from './xattr.js';
 
@@ -98,6 +102,13 @@ const WRITE_BATCH = 1024 * 1024;
 /** Two zero blocks end a tar archive. */
 const END_MARKER = 1024;
 const NOFOLLOW_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** A directory's metadata is set through a descriptor of the directory itself, never through a name that could have become a symlink. */
+const NOFOLLOW_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/**
+ * Linux O_PATH (x86-64, arm64; Node does not export it): a handle on a FIFO or device node
+ * without opening it (opening one can block or act on the device).
+ */
+const O_PATH = 0o10000000;
 
 /** Restores the tar archive read from `input` into `targetDir`; refuses unsafe entries (UnsafeArchiveError). */
 export async function extractArchive(input: Readable, targetDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
@@ -198,10 +209,11 @@ function metaOf(header: TarHeader): Meta {
 }
 
 async function restoreEntry(state: State, header: TarHeader, body: AsyncIterable<Buffer> & { resume(): void }): Promise<void> {
-  const entry = header.name;
-  const rel = safeRelativePath(entry);
   const pax = header.pax ?? {};
-  if (Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) throw new ArchiveError(entry, 'GNU sparse entries are not supported', 'Create the archive without --sparse.');
+  const sparse = sparseOf(header, pax);
+  // A sparse file's header names a stand-in (GNUSparseFile.0/…): its real name is in the PAX records.
+  const entry = sparse?.name ?? header.name;
+  const rel = safeRelativePath(entry);
   const meta = metaOf(header);
   collectXattrs(state, rel, pax);
   if (header.type === 'directory') {
@@ -215,6 +227,7 @@ async function restoreEntry(state: State, header: TarHeader, body: AsyncIterable
     case 'file':
     case 'contiguous-file':
       state.result.entries.files += 1;
+      if (sparse) return restoreSparseFile(state, entry, rel, meta, body, sparse.realSize, header.size ?? 0);
       return restoreFile(state, entry, rel, meta, body);
     case 'symlink':
       body.resume();
@@ -327,6 +340,70 @@ async function restoreFile(state: State, entry: string, rel: string, meta: Meta,
   }
 }
 
+/** The real name and size of a PAX 1.0 sparse entry (see sparse.ts); other GNU sparse formats are refused. */
+function sparseOf(header: TarHeader, pax: Record<string, string>): { name: string; realSize: number } | undefined {
+  if (!Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) return undefined;
+  const name = pax['GNU.sparse.name'];
+  const realSize = Number(pax['GNU.sparse.realsize']);
+  if (pax['GNU.sparse.major'] !== '1' || pax['GNU.sparse.minor'] !== '0' || name === undefined || !Number.isSafeInteger(realSize) || realSize < 0) {
+    throw new ArchiveError(header.name, 'only the PAX 1.0 format of GNU sparse files is supported', 'Create the archive with GNU tar --format=posix --sparse (format 1.0, the default).');
+  }
+  if (header.type !== 'file' && header.type !== 'contiguous-file') throw new UnsafeArchiveError(header.name, 'sparse records on an entry that is no file');
+  return { name, realSize };
+}
+
+/**
+ * Writes a sparse file: only its data regions are written, each at its offset, and the file
+ * is then cut to its real size, so the holes stay holes (nothing is written there).
+ */
+async function restoreSparseFile(state: State, entry: string, rel: string, meta: Meta, body: AsyncIterable<Buffer>, realSize: number, entryBytes: number): Promise<void> {
+  const fd = creating(entry, () => openSync(path.join(state.root, rel), NOFOLLOW_CREATE, 0o600));
+  state.nodes.set(rel, 'file');
+  const fail = (reason: string): never => {
+    throw new UnsafeArchiveError(entry, reason);
+  };
+  try {
+    const reader = new SparseMapReader(fail);
+    let regions: Region[] | undefined;
+    let index = 0;
+    let within = 0;
+    const write = (data: Buffer) => {
+      let rest = data;
+      while (rest.length > 0) {
+        const region = (regions as Region[])[index];
+        if (region === undefined) return fail('it has more data than its sparse map describes');
+        const take = Math.min(rest.length, region.length - within);
+        if (take > 0) writeAll(fd, [rest.subarray(0, take)], region.offset + within);
+        rest = rest.subarray(take);
+        within += take;
+        if (within === region.length) {
+          index += 1;
+          within = 0;
+        }
+      }
+    };
+    for await (const chunk of body) {
+      if (regions !== undefined) {
+        write(chunk);
+        continue;
+      }
+      const parsed = reader.push(chunk);
+      if (parsed === undefined) continue;
+      regions = parsed.regions.filter((r) => r.length > 0);
+      checkMap(regions, realSize, entryBytes - parsed.mapBytes, fail);
+      write(parsed.rest);
+    }
+    if (regions === undefined) fail('its sparse map is cut off');
+    if (index < (regions as Region[]).length) fail('it has less data than its sparse map describes');
+    ftruncateSync(fd, realSize);
+    if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
+    fchmodSync(fd, meta.mode);
+    futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function writeAll(fd: number, buffers: Buffer[], position: number): void {
   let pending = buffers;
   let at = position;
@@ -407,16 +484,32 @@ async function restoreNode(state: State, entry: string, rel: string, header: Tar
   const abs = path.join(state.root, rel);
   if (await lstat(abs).then(() => true, () => false)) throw new UnsafeArchiveError(entry, 'the name already exists in the target (it is never overwritten)');
   await state.options.makeNode(abs, { kind, mode: meta.mode, major: header.devmajor ?? 0, minor: header.devminor ?? 0 });
-  const made = await lstat(abs);
-  const expected = kind === 'fifo' ? made.isFIFO() : kind === 'character-device' ? made.isCharacterDevice() : made.isBlockDevice();
-  if (!expected) throw new ArchiveError(entry, `makeNode did not create a ${kind}`, 'Check the mknod helper.');
-  state.nodes.set(rel, 'other');
-  if (kind === 'fifo') state.result.entries.fifos += 1;
-  else if (kind === 'character-device') state.result.entries.characterDevices += 1;
-  else state.result.entries.blockDevices += 1;
-  if (state.preserveOwner) await lchown(abs, meta.uid, meta.gid);
-  await chmod(abs, meta.mode);
-  await utimes(abs, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+  // The check and the metadata act on one handle: a name swapped for a symlink meanwhile is refused, never followed.
+  const fd = creatingNode(entry, abs);
+  try {
+    const made = fstatSync(fd);
+    const expected = kind === 'fifo' ? made.isFIFO() : kind === 'character-device' ? made.isCharacterDevice() : made.isBlockDevice();
+    if (!expected) throw new ArchiveError(entry, `makeNode did not create a ${kind}`, 'Check the mknod helper.');
+    state.nodes.set(rel, 'other');
+    if (kind === 'fifo') state.result.entries.fifos += 1;
+    else if (kind === 'character-device') state.result.entries.characterDevices += 1;
+    else state.result.entries.blockDevices += 1;
+    // An O_PATH handle takes no fchmod; /proc/self/fd/N names exactly the inode it holds.
+    const handle = `/proc/self/fd/${fd}`;
+    if (state.preserveOwner) chownSync(handle, meta.uid, meta.gid);
+    chmodSync(handle, meta.mode);
+    utimesSync(handle, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function creatingNode(entry: string, abs: string): number {
+  try {
+    return openSync(abs, O_PATH | constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new ArchiveError(entry, `the node made by makeNode cannot be opened: ${(error as Error).message}`, 'Check the mknod helper.', { cause: error });
+  }
 }
 
 /** After every entry: symlinks (checked against the whole archive), then xattrs, then directories' metadata, deepest first. */
@@ -429,6 +522,7 @@ async function finishTree(state: State): Promise<void> {
       throw new UnsafeArchiveError(entry, `the symlink target ${JSON.stringify(target)} leads to an absolute path (through other symlinks)`);
     }
   }
+  checkDeferredLinks(state, targets);
   for (const [rel, { entry, target, meta }] of state.symlinks) {
     const abs = path.join(state.root, rel);
     creating(entry, () => symlinkSync(target, abs));
@@ -439,14 +533,60 @@ async function finishTree(state: State): Promise<void> {
   await restoreXattrs(state);
   const dirs = [...state.dirs].sort(([a], [b]) => depth(b) - depth(a));
   for (const [rel, meta] of dirs) {
-    const abs = path.join(state.root, rel);
-    if (meta === undefined) {
-      if (rel !== '') await chmod(abs, 0o755);
-      continue;
+    if (meta === undefined && rel === '') continue;
+    withDirectory(state, rel, (fd) => {
+      if (meta === undefined) return fchmodSync(fd, 0o755);
+      if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+    });
+  }
+}
+
+/**
+ * A hard link to a symlink is the same symlink at another place: its target is read from
+ * there, so a relative target that stays inside from a deep directory can climb out from a
+ * shallower one. Each such link is checked where it will be, with every symlink of the archive.
+ */
+function checkDeferredLinks(state: State, targets: Map<string, string>): void {
+  const linked = new Map<string, string>();
+  const targetOf = (rel: string): string | undefined => targets.get(rel) ?? linked.get(rel);
+  for (const { entry, rel, target } of state.deferredLinks) {
+    const symlinkTarget = targetOf(target);
+    if (symlinkTarget === undefined) throw new UnsafeArchiveError(entry, `the hard link target ${JSON.stringify(target)} is not a symlink restored from this archive`);
+    linked.set(rel, symlinkTarget);
+  }
+  const all = new Map([...targets, ...linked]);
+  for (const { entry, rel } of state.deferredLinks) {
+    const symlinkTarget = all.get(rel) as string;
+    const resolution = resolveSymlink(rel, symlinkTarget, all);
+    if (resolution.kind === 'outside') throw new UnsafeArchiveError(entry, `a hard link to a symlink to ${JSON.stringify(symlinkTarget)}: from ${JSON.stringify(rel)} it resolves outside the target directory`);
+    if (resolution.kind === 'absolute' && state.options.absoluteSymlinks === 'refuse') {
+      throw new UnsafeArchiveError(entry, `a hard link to a symlink to ${JSON.stringify(symlinkTarget)}: from ${JSON.stringify(rel)} it leads to an absolute path`);
     }
-    if (state.preserveOwner) await chown(abs, meta.uid, meta.gid);
-    await chmod(abs, meta.mode);
-    await utimes(abs, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+  }
+  // Plain symlinks may also lead through these links: check them again with the full map.
+  for (const [rel, { entry, target }] of state.symlinks) {
+    if (resolveSymlink(rel, target, all).kind === 'outside') throw new UnsafeArchiveError(entry, `the symlink target ${JSON.stringify(target)} resolves outside the target directory (through other symlinks)`);
+  }
+}
+
+/** Runs `apply` on a descriptor of the directory `rel`; a directory replaced by anything else meanwhile is refused, never followed. */
+function withDirectory(state: State, rel: string, apply: (fd: number) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path.join(state.root, rel), NOFOLLOW_DIRECTORY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') {
+      throw new UnsafeArchiveError(rel === '' ? '.' : rel, 'the directory was replaced while the archive was restored; its owner, mode and times are not set through what replaced it');
+    }
+    throw error;
+  }
+  try {
+    apply(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

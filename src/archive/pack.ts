@@ -4,10 +4,11 @@
  * pieces, and at most OUTPUT_BUFFER bytes wait for the output.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, readlinkSync, WriteStream } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, WriteStream, type BigIntStats } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pack as createPack, type Pack } from 'tar-stream';
 import { ArchiveError } from './errors.js';
+import { dataRegions, encodeMap, mayHaveHoles, sparseRecords, standInName, type Region } from './sparse.js';
 import { walkTree, type WalkEntry } from './walk.js';
 import { formatPaxTime, splitDev, USTAR_ID_MAX, USTAR_SIZE_MAX, xattrPaxRecord, type TarHeader } from './tar-format.js';
 import type { TreeXattrs, XattrReader } from './xattr.js';
@@ -47,6 +48,8 @@ export interface PackResult {
   warnings: SkippedEntry[];
   /** Entries that carried extended attributes. */
   xattrEntries: number;
+  /** Files with holes, archived as PAX 1.0 sparse entries (their holes are not stored). */
+  sparseFiles: number;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function packDirectory(sourceDir: string, output: Writable, options
     skipped: [],
     warnings: [],
     xattrEntries: 0,
+    sparseFiles: 0,
   };
   const xattrs = options.readXattrs ? await options.readXattrs(sourceDir) : new Map();
   const tar = createPack();
@@ -177,18 +181,57 @@ async function produce(tar: Pack, root: string, xattrs: TreeXattrs, pool: Buffer
   const firstNames = new Map<string, string>();
   for await (const entry of walkTree(root, (skip) => result.skipped.push(skip))) {
     options.signal?.throwIfAborted();
-    const header = headerFor(entry, firstNames, xattrs, result);
-    if (header === undefined) continue;
+    let fd: number | undefined;
     try {
+      const content = openContent(entry, result);
+      if (content === null) continue;
+      fd = content;
+      const header = headerFor(entry, firstNames, xattrs, result);
+      if (header === undefined) continue;
       if (header.type === 'symlink') header.linkname = readlinkSync(entry.abs);
-      await emit(tar, entry, header, pool, result, options.signal);
+      const sparse = fd !== undefined && header.type === 'file' ? sparseLayout(entry, header, fd, pool, options.signal) : undefined;
+      if (sparse) result.sparseFiles += 1;
+      await emit(tar, entry, header, fd, pool, result, options.signal, sparse);
     } catch (error) {
       if (error instanceof ArchiveError || (error as Error).name === 'AbortError') throw error;
       throw new ArchiveError(entry.rel || '.', `could not be archived: ${(error as Error).message}`, 'Check that the directory is readable and not changing, then retry.', {
         cause: error,
       });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
+}
+
+/** Never follows a symlink at the last component, and never blocks on a FIFO swapped in. */
+const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a regular file's content before its header is written (an unreadable file fails
+ * cleanly), and makes sure it is the file the walk saw: a name swapped for a symlink, a FIFO or
+ * another file between the walk's lstat and this open is left out (null) and reported, never
+ * followed. Undefined when there is no content to read.
+ */
+function openContent(entry: WalkEntry, result: PackResult): number | null | undefined {
+  if (!entry.stat.isFile() || entry.stat.size === 0n) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(entry.abs, NOFOLLOW_READ);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ELOOP' && code !== 'ENOENT') throw error;
+    result.skipped.push({ path: entry.rel, reason: code === 'ELOOP' ? 'replaced by a symlink while the tree was read; not followed' : 'vanished while the tree was read' });
+    return null;
+  }
+  const opened = fstatSync(fd, { bigint: true });
+  if (sameFile(opened, entry.stat)) return fd;
+  closeSync(fd);
+  result.skipped.push({ path: entry.rel, reason: 'replaced by another file while the tree was read; not archived' });
+  return null;
+}
+
+function sameFile(a: BigIntStats, b: BigIntStats): boolean {
+  return a.isFile() && b.isFile() && a.dev === b.dev && a.ino === b.ino;
 }
 
 function headerFor(entry: WalkEntry, firstNames: Map<string, string>, xattrs: TreeXattrs, result: PackResult): TarHeader | undefined {
@@ -271,27 +314,57 @@ function ustarTime(ns: bigint): Date {
   return new Date(Math.min(Math.max(seconds, 0), 2 ** 31 - 1) * 1000);
 }
 
-async function emit(tar: Pack, entry: WalkEntry, header: TarHeader, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
+interface SparseLayout {
+  map: Buffer;
+  regions: Region[];
+}
+
+/**
+ * For a file with holes: its data regions, and the header turned into a PAX 1.0 sparse one
+ * (see sparse.ts) whose data is the map and the regions only. Undefined for other files.
+ */
+function sparseLayout(entry: WalkEntry, header: TarHeader, fd: number, pool: BufferPool, signal: AbortSignal | undefined): SparseLayout | undefined {
+  if (!mayHaveHoles(entry.stat.size, entry.stat.blocks)) return undefined;
+  const size = header.size ?? 0;
+  const buffer = pool.take(CHUNK);
+  const regions = dataRegions(fd, size, buffer, signal);
+  pool.give(buffer);
+  if (regions === undefined) return undefined;
+  const map = encodeMap(regions, size);
+  const stored = map.length + regions.reduce((sum, r) => sum + r.length, 0);
+  const pax: Record<string, string> = { ...(header.pax ?? {}), ...sparseRecords(header.name, size) };
+  delete pax.size;
+  if (stored > USTAR_SIZE_MAX) pax.size = String(stored);
+  Object.assign(header, { name: standInName(header.name), size: stored, pax });
+  return { map, regions };
+}
+
+/** Writes one entry; `fd` is the file's content (opened by openContent), for files with any. */
+async function emit(
+  tar: Pack,
+  entry: WalkEntry,
+  header: TarHeader,
+  fd: number | undefined,
+  pool: BufferPool,
+  result: PackResult,
+  signal: AbortSignal | undefined,
+  sparse?: SparseLayout,
+): Promise<void> {
   const size = header.type === 'file' ? (header.size ?? 0) : 0;
-  // Opened before the header is written, so that an unreadable file fails cleanly.
-  const fd = size > 0 ? openSync(entry.abs, 'r') : undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const sink = tar.entry(header as Parameters<Pack['entry']>[0], (error?: Error | null) => (error ? reject(error) : resolve())) as unknown as EntrySink;
-      sink.on('error', () => {}); // surfaces through the entry callback
-      if (header.type !== 'file') return;
-      if (fd === undefined) return sink.end();
-      writeBody(sink, fd, size, entry.rel, pool, result, signal).then(
-        () => sink.end(),
-        (error: Error) => {
-          sink.destroy(error);
-          reject(error);
-        },
-      );
-    });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  await new Promise<void>((resolve, reject) => {
+    const sink = tar.entry(header as Parameters<Pack['entry']>[0], (error?: Error | null) => (error ? reject(error) : resolve())) as unknown as EntrySink;
+    sink.on('error', () => {}); // surfaces through the entry callback
+    if (header.type !== 'file') return;
+    if (fd === undefined || size === 0) return sink.end();
+    const body = sparse ? writeSparseBody(sink, fd, sparse, entry.rel, pool, result, signal) : writeBody(sink, fd, size, entry.rel, pool, result, signal);
+    body.then(
+      () => sink.end(),
+      (error: Error) => {
+        sink.destroy(error);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -321,6 +394,30 @@ async function writeBody(sink: EntrySink, fd: number, size: number, rel: string,
       if (!sink.write(zeros)) await sinkDrained(sink);
     }
   }
+}
+
+/** The map, then each data region read at its offset. */
+async function writeSparseBody(sink: EntrySink, fd: number, sparse: SparseLayout, rel: string, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
+  if (!sink.write(sparse.map)) await sinkDrained(sink);
+  let shrankAt: number | undefined;
+  for (const region of sparse.regions) {
+    let done = 0;
+    while (done < region.length) {
+      signal?.throwIfAborted();
+      const buffer = pool.take(Math.min(CHUNK, region.length - done));
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, region.offset + done);
+      const chunk = bytesRead === buffer.length ? buffer : Buffer.alloc(buffer.length);
+      if (bytesRead !== buffer.length) {
+        // Shrank since its holes were found: keep the archive well formed, and say so.
+        buffer.copy(chunk, 0, 0, bytesRead);
+        pool.give(buffer);
+        shrankAt ??= region.offset + done + bytesRead;
+      }
+      done += chunk.length;
+      if (!sink.write(chunk)) await sinkDrained(sink);
+    }
+  }
+  if (shrankAt !== undefined) result.warnings.push({ path: rel, reason: `shrank while it was read; padded with zeros from byte ${shrankAt}` });
 }
 
 /**

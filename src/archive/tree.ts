@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, readlink } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { splitDev } from './tar-format.js';
 import { walkTree } from './walk.js';
 import type { XattrReader } from './xattr.js';
@@ -54,7 +54,7 @@ export async function describeTree(dir: string, options: DescribeOptions = {}): 
       if (first === undefined) inodes.set(inode, key);
       else if (entry.kind === 'file') entry.sha256 = tree.get(first)?.sha256;
     }
-    if (entry.kind === 'file' && entry.sha256 === undefined) entry.sha256 = await hashFile(abs, buffer);
+    if (entry.kind === 'file' && entry.sha256 === undefined) entry.sha256 = await hashFile(abs, stat, buffer);
     if (entry.kind === 'symlink') entry.linkTarget = await readlink(abs);
     const attrs = xattrs?.get(rel);
     if (attrs && attrs.size > 0) {
@@ -94,10 +94,20 @@ function kindOf(stat: BigIntStats): TreeEntryKind {
   return 'other';
 }
 
-async function hashFile(file: string, buffer: Buffer): Promise<string> {
+/** What a file's checksum reads as when the name was swapped (for a symlink, a FIFO, another file) after the walk saw it. */
+export const REPLACED_WHILE_READ = 'replaced while it was read';
+
+async function hashFile(file: string, stat: BigIntStats, buffer: Buffer): Promise<string> {
   const hash = createHash('sha256');
-  const handle = await open(file, 'r');
+  // Never through a symlink, never blocking on a FIFO: only the inode the walk saw is read.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ELOOP') return undefined;
+    throw error;
+  });
+  if (handle === undefined) return REPLACED_WHILE_READ;
   try {
+    const opened = await handle.stat({ bigint: true });
+    if (!opened.isFile() || opened.dev !== stat.dev || opened.ino !== stat.ino) return REPLACED_WHILE_READ;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;

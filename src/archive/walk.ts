@@ -2,7 +2,13 @@
  * Depth-first walk of a tree in a fixed order (parents before children, siblings sorted by
  * the bytes of their names, as `strcmp` would), without following symlinks. Memory is
  * proportional to the depth times the directories' widths, not to the tree's size.
+ *
+ * Each directory is opened (O_NOFOLLOW) and checked against its lstat before it is read, and
+ * its children are reached through that descriptor (`/proc/self/fd/N/name`), never by its name
+ * again: a directory swapped for a symlink while the tree is walked (by a process writing to
+ * the volume) cannot lead the walk, or anyone opening an entry's `abs`, outside the tree.
  */
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
@@ -10,9 +16,16 @@ import path from 'node:path';
 export interface WalkEntry {
   /** Path relative to the root, '' for the root itself, '/'-separated. */
   rel: string;
+  /**
+   * Where to open the entry, valid until the walk moves past its directory: below the root,
+   * a path through the parent directory's descriptor (open it without following the last
+   * component: O_NOFOLLOW, readlink, lstat).
+   */
   abs: string;
   stat: BigIntStats;
 }
+
+const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export interface WalkSkip {
   path: string;
@@ -26,10 +39,41 @@ export async function* walkTree(root: string, onSkip: (skip: WalkSkip) => void =
   const abs = path.resolve(root);
   const stat = await lstat(abs, { bigint: true });
   yield { rel: '', abs, stat };
-  if (stat.isDirectory()) yield* walkDir(abs, '', onSkip);
+  if (stat.isDirectory()) yield* walkDir(abs, '', stat, onSkip);
 }
 
-async function* walkDir(abs: string, rel: string, onSkip: (skip: WalkSkip) => void): AsyncGenerator<WalkEntry> {
+/** A descriptor of the directory the walk saw at `abs`, or undefined (reported) when it was replaced since. */
+function openSeenDirectory(abs: string, rel: string, seen: BigIntStats, onSkip: (skip: WalkSkip) => void): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(abs, OPEN_DIRECTORY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // With O_DIRECTORY, Linux answers ENOTDIR for a symlink too (ELOOP without it).
+    const replaced = code === 'ELOOP' || code === 'ENOTDIR';
+    const reason = replaced ? 'replaced by a symlink or a file while the tree was read; not followed' : code === 'ENOENT' ? 'vanished while the tree was read' : undefined;
+    if (reason === undefined) throw error;
+    onSkip({ path: rel === '' ? '.' : rel, reason });
+    return undefined;
+  }
+  const opened = fstatSync(fd, { bigint: true });
+  if (opened.dev === seen.dev && opened.ino === seen.ino) return fd;
+  closeSync(fd);
+  onSkip({ path: rel === '' ? '.' : rel, reason: 'replaced by another directory while the tree was read; its contents are not archived' });
+  return undefined;
+}
+
+async function* walkDir(dirPath: string, rel: string, seen: BigIntStats, onSkip: (skip: WalkSkip) => void): AsyncGenerator<WalkEntry> {
+  const fd = openSeenDirectory(dirPath, rel, seen, onSkip);
+  if (fd === undefined) return;
+  try {
+    yield* walkOpenDir(`/proc/self/fd/${fd}`, rel, onSkip);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function* walkOpenDir(abs: string, rel: string, onSkip: (skip: WalkSkip) => void): AsyncGenerator<WalkEntry> {
   const raw = await readdir(abs, { encoding: 'buffer' });
   raw.sort(Buffer.compare);
   const names: string[] = [];
@@ -54,7 +98,7 @@ async function* walkDir(abs: string, rel: string, onSkip: (skip: WalkSkip) => vo
       }
       const childAbs = path.join(abs, name);
       yield { rel: childRel, abs: childAbs, stat: childStat };
-      if (childStat.isDirectory()) yield* walkDir(childAbs, childRel, onSkip);
+      if (childStat.isDirectory()) yield* walkDir(childAbs, childRel, childStat, onSkip);
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   type GlobalOptions,
 } from './context.js';
 import { VERSION } from '../version.js';
+import { escapeForTerminal } from '../report/escape.js';
 
 type Handler = (ctx: CommandContext, options: Record<string, unknown>) => Promise<number>;
 
@@ -204,8 +205,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (chosen.options.json) options.json = true;
   const ctx: CommandContext = {
     options,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    // One place for every line a command prints: control characters from container-made names are shown, not obeyed.
+    stdout: (text) => process.stdout.write(escapeForTerminal(text)),
+    stderr: (text) => process.stderr.write(escapeForTerminal(text)),
   };
   try {
     const handler = await chosen.spec.load();

@@ -9,6 +9,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { escapeControls } from '../report/escape.js';
 
 export class RunLog {
   private failure: Error | undefined;
@@ -35,7 +36,8 @@ export class RunLog {
   line(text: string, now: Date = new Date()): void {
     const time = now.toISOString();
     const lines = text.replace(/\n+$/, '').split(/\r?\n/);
-    const chunk = lines.map((l) => `${time} ${l}\n`).join('');
+    // A CR or an ESC in a name must not rewrite the line when the log is read with cat or less.
+    const chunk = lines.map((l) => `${time} ${escapeControls(l)}\n`).join('');
     try {
       appendFileSync(this.path, chunk, { mode: 0o600 });
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { Inventory } from '../docker/types.js';
 import type { Phase } from '../steps/step.js';
 import type { Selection } from './select.js';
+import { excludedVolumeUsers } from '../run/selection.js';
 
 /** What the plan needs from the resolved answers (a structural subset of them). */
 export interface PlanAnswers {
@@ -53,7 +54,9 @@ const name = (tagsOrId: { tags: string[]; id: string }) => tagsOrId.tags[0] ?? t
 /** The ordered steps of a run, with every action each will take (pure: `run --dry-run` prints it). */
 export function buildPlan(inventory: Inventory, selection: Selection, answers: PlanAnswers, facts: PlanFacts): Plan {
   const { images, containers, volumes, networks } = selection;
+  const leftOut = excludedVolumeUsers(inventory.containers, containers.map((c) => c.name), volumes);
   const running = containers.filter((c) => c.running).map((c) => c.name);
+  const stopping = [...leftOut.map((u) => u.name), ...running];
   const keptDataRoot = `${facts.dataRoot}.devmapper-migrate-${facts.runId ?? '<run-id>'}`;
   const steps: PlannedStep[] = [];
   const add = (step: Omit<PlannedStep, 'downtime'> & { downtime?: boolean }) =>
@@ -88,9 +91,9 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
   add({
     id: 'stop-containers',
     phase: 'quiesce',
-    title: `Stop ${running.length} running container(s)`,
+    title: `Stop ${stopping.length} running container(s)`,
     downtime: true,
-    actions: running.map((c) => `POST /containers/${c}/stop`),
+    actions: stopping.map((c) => `POST /containers/${c}/stop`),
   });
   if (answers.containers.keepWritableLayer) {
     add({
@@ -179,5 +182,13 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
   });
   add({ id: 'start-containers', phase: 'restore', title: `Start ${running.length} container(s)`, downtime: true, actions: running.map((c) => `POST /containers/${c}/start`) });
   add({ id: 'verify', phase: 'verify', title: 'Verify the host against the inventory', actions: ['GET /info, /images/json, /containers/json, /volumes, /networks; compare; write report.json, report.txt'] });
-  return { target: answers.target, steps, notes: [...selection.notes, `Source driver: ${inventory.daemon.driver}`] };
+  return {
+    target: answers.target,
+    steps,
+    notes: [
+      ...selection.notes,
+      ...leftOut.map((u) => `container ${u.name} is not migrated but mounts ${u.volumes.join(', ')}: it is stopped with the others while the volumes are read (a rollback starts it again)`),
+      `Source driver: ${inventory.daemon.driver}`,
+    ],
+  };
 }

@@ -1,5 +1,6 @@
 /** Rendering of report entries: text for people (blockers first), pretty JSON for automation. */
 import { sortEntries, type ReportEntry, type Severity } from './entry.js';
+import { escapeControls, escapeForTerminal } from './escape.js';
 
 export interface EntrySummary {
   blockers: number;
@@ -55,11 +56,12 @@ export function formatEntriesText(entries: readonly ReportEntry[], options: Text
   const lines: string[] = [];
   for (const entry of sortEntries(entries)) {
     const label = LABEL[entry.severity].padEnd(7);
-    const heading = `${options.color ? `${COLOUR[entry.severity]}${label}${RESET}` : label} ${entry.title} [${entry.key}]`;
+    // Titles and summaries quote names from containers (files, labels): escaped before any colour is added.
+    const heading = `${options.color ? `${COLOUR[entry.severity]}${label}${RESET}` : label} ${escapeControls(entry.title)} [${escapeControls(entry.key)}]`;
     lines.push(heading);
-    lines.push(...wrap(entry.summary, width - 4).map((l) => `    ${l}`));
+    lines.push(...wrap(escapeControls(entry.summary), width - 4).map((l) => `    ${l}`));
     if (entry.remediation) {
-      const fix = wrap(`Fix: ${entry.remediation}`, width - 4);
+      const fix = wrap(`Fix: ${escapeControls(entry.remediation)}`, width - 4);
       lines.push(...fix.map((l, i) => (i === 0 ? `    ${l}` : `         ${l}`)));
     }
     lines.push('');
@@ -81,7 +83,8 @@ export function formatRows(rows: readonly [string, string][]): string {
 
 /** Pretty JSON with a final newline, for automation. */
 export function formatJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  // JSON.stringify escapes C0 controls but not C1 (U+0080–U+009F, which some terminals obey): these become \u00HH, the same JSON value.
+  return `${escapeForTerminal(JSON.stringify(value, null, 2))}\n`;
 }
 
 /** Wraps text at word boundaries; existing line breaks are kept. */

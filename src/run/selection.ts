@@ -34,3 +34,17 @@ export function inspectOf(recorded: RecordedInventory, name: string): ContainerI
 export function imageName(image: Pick<ImageRecord, 'id' | 'tags'>): string {
   return image.tags[0] ?? image.id.replace(/^sha256:/, '').slice(0, 12);
 }
+
+/**
+ * Running containers the run leaves out that mount one of its local volumes: they must stop
+ * with the others, before those volumes are described and archived, or they write to files
+ * while they are read. Each with the volumes it mounts.
+ */
+export function excludedVolumeUsers(containers: readonly ContainerRecord[], selectedNames: readonly string[], volumes: readonly VolumeRecord[]): { name: string; volumes: string[] }[] {
+  const carried = new Set(selectedNames);
+  const local = new Set(volumes.filter((v) => !v.remote).map((v) => v.name));
+  return containers
+    .filter((c) => c.running && !carried.has(c.name))
+    .map((c) => ({ name: c.name, volumes: [...new Set(c.mounts.filter((m) => m.type === 'volume' && m.name !== undefined && local.has(m.name)).map((m) => m.name as string))] }))
+    .filter((user) => user.volumes.length > 0);
+}

@@ -17,7 +17,7 @@ import { stopOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { archiveBaseDir, VOLUME_TREES_FILE } from '../run/run-files.js';
-import { inspectOf, selectedContainers, selectedVolumes } from '../run/selection.js';
+import { excludedVolumeUsers, inspectOf, selectedContainers, selectedVolumes } from '../run/selection.js';
 import { recordVolumeTrees } from '../verify/index.js';
 import { journalOnce } from './journal.js';
 import { testKillPoint } from './runner.js';
@@ -27,10 +27,19 @@ import type { Step } from './step.js';
 /** Seconds a container gets to stop before SIGKILL (docker stop's default is 10). */
 const STOP_TIMEOUT_SECONDS = 30;
 
-/** The selected running containers, in the order they must stop (dependents first). */
+/**
+ * The running containers to stop, in order: first those the run leaves out but that mount one
+ * of its volumes (they could depend on the others, never the reverse), then the selected ones,
+ * dependents first. Rollback starts them all again, in the reverse order.
+ */
 export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
   const running = selectedContainers(ctx.recorded).filter((c) => c.running);
-  return stopOrder(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
+  return [...volumeUsersLeftOut(ctx).map((u) => u.name), ...stopOrder(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))))];
+}
+
+function volumeUsersLeftOut(ctx: Pick<MigrationContext, 'recorded'>) {
+  const { inventory, selection } = ctx.recorded;
+  return excludedVolumeUsers(inventory.containers, selection.containers, selectedVolumes(ctx.recorded));
 }
 
 export const stopContainersStep: Step<MigrationContext> = {
@@ -41,6 +50,9 @@ export const stopContainersStep: Step<MigrationContext> = {
     const names = containersToStop(ctx);
     if (!names.length) return progress.say('No container is running');
     await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names });
+    for (const user of volumeUsersLeftOut(ctx)) {
+      progress.say(`Stopping ${user.name} too: it is not migrated, but it mounts ${user.volumes.join(', ')}, whose files are read now (a rollback starts it again)`);
+    }
     progress.say(`Stopping ${names.join(', ')}…`);
     const started = Date.now();
     const results = await stopContainers((await ctx.docker()).api, names, STOP_TIMEOUT_SECONDS);

@@ -11,6 +11,7 @@ import { sortEntries, type ReportEntry } from '../report/entry.js';
 import type { RecordedInventory, VerifyExpectation } from '../run/run-files.js';
 import { normalizeContainer, RESOURCE_KEYS, type NormalizedContainer } from './normalize.js';
 import type { RecordedTreeEntry, RecordedVolumeTrees, VerifyCounts, VerifyResult } from './types.js';
+import { ENV_VALUE_REMOVED } from '../run/secrets-at-rest.js';
 
 /** At most this many file differences are listed per volume; the rest are counted in one entry. */
 export const MAX_FILE_ENTRIES_PER_VOLUME = 50;
@@ -212,6 +213,8 @@ function containerDiffs(f: Findings, name: string, want: NormalizedContainer, ha
   }
   // Values of environment variables are not shown: they often hold secrets.
   for (const d of mapDiff(want.env, have.env)) {
+    // After finalize the recorded values are gone (secrets at rest): only the names are compared.
+    if (d.before === ENV_VALUE_REMOVED && d.after !== undefined) continue;
     const how = d.before === undefined ? 'added' : d.after === undefined ? 'removed' : 'value changed';
     diff('verify-container-env', `environment variable ${d.item}`, `environment variable ${q(d.item)}: ${how}`, { field: 'env', item: d.item, change: how });
   }

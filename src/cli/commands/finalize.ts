@@ -7,6 +7,7 @@ import { NodeHost } from '../../host/node-host.js';
 import { poolState, splitDmName } from '../../preflight/analysis.js';
 import { formatBytes } from '../../report/format.js';
 import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, REPORT_JSON_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { withoutEnvValues } from '../../run/secrets-at-rest.js';
 import { lockStateDir, requireCurrentRun } from '../../run/session.js';
 import { TARGET_DATA_ROOT_NOTE } from '../../steps/undo-handlers.js';
 import type { RunStore } from '../../state/run-store.js';
@@ -36,7 +37,8 @@ export async function finalizeCommand(cli: CommandContext, options: Record<strin
     const total = sizes.reduce((a, b) => a + b, 0);
     // After a rollback the old pool is the one in use again: never offered for removal.
     const pool = afterRollback ? undefined : await oldThinPool(store);
-    cli.stdout(['Finalize deletes:', ...targets.map((t, i) => `  ${t} (${formatBytes(sizes[i]!)})`), ...(pool ? [`and offers to remove the old thin pool ${pool}`] : [])].join('\n') + '\n');
+    const lines = ['Finalize deletes:', ...targets.map((t, i) => `  ${t} (${formatBytes(sizes[i]!)})`), `  the containers' environment values in ${store.path(INVENTORY_FILE)} (their names stay)`];
+    cli.stdout([...lines, ...(pool ? [`and offers to remove the old thin pool ${pool}`] : [])].join('\n') + '\n');
     if (!options.yes) {
       if (!canPrompt(cli)) throw new UsageError('Finalize needs a confirmation, and there is no terminal to ask on.', 'Run `devmapper-migrate finalize --yes`.');
       const question = afterRollback
@@ -48,6 +50,7 @@ export async function finalizeCommand(cli: CommandContext, options: Record<strin
       }
     }
     for (const target of targets) await removeTree(host, target);
+    await removeSecretsAtRest(store);
     if (afterRollback) {
       cli.stdout(`Cleaned up after rolled-back run ${store.runId}: freed ${formatBytes(total)}.\n`);
       return ExitCode.ok;
@@ -92,11 +95,20 @@ async function deletionTargets(store: RunStore): Promise<string[]> {
   return [...(typeof kept === 'string' ? [kept] : []), ...(await archiveDirectories(store))];
 }
 
-/** Where the run's image, volume, layer and data-root archives went. */
+/**
+ * Where the run's image, volume, layer and data-root archives went, and config-backup/: it holds
+ * the configuration files verbatim (proxy passwords too), kept only while rollback may need it.
+ */
 async function archiveDirectories(store: RunStore): Promise<string[]> {
   const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
   const base = answers ? archiveBaseDir(answers.backup.directory, store.stateDir, store.runId) : store.runDir;
-  return ['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind));
+  return [...['images', 'volumes', 'layers', 'data-root'].map((kind) => path.join(base, kind)), store.path('config-backup')];
+}
+
+/** The containers' environment values leave inventory.json (they often hold passwords); the names stay for verify. */
+async function removeSecretsAtRest(store: RunStore): Promise<void> {
+  const recorded = await store.readJson<RecordedInventory>(INVENTORY_FILE);
+  if (recorded) await store.writeJson(INVENTORY_FILE, withoutEnvValues(recorded));
 }
 
 /** "vg/lv" of the thin pool the host used before, when it was a direct-lvm pool (a loop-lvm pool lives in the kept data-root). */

@@ -3,6 +3,7 @@
  * whatever draws it, so that all modes report the same start/say/transfer/done/skipped/failed.
  */
 import type { Phase, StepProgress } from '../../steps/step.js';
+import { escapeControls } from '../../report/escape.js';
 import { TransferMeter } from './transfer-meter.js';
 
 export type StepEventKind = 'start' | 'say' | 'transfer' | 'done' | 'skipped' | 'failed';
@@ -40,9 +41,10 @@ export async function runStepWithEvents(step: RunnableStep, emit: EventSink): Pr
   const meter = new TransferMeter();
   const base = { phase: step.phase, step: step.id };
   const started = Date.now();
-  emit({ ...base, time: new Date(), event: 'start', text: step.title });
+  // Every mode draws these texts (and run.log keeps them): names in them are shown, never obeyed as control codes.
+  emit({ ...base, time: new Date(), event: 'start', text: escapeControls(step.title) });
   const progress: StepProgress = {
-    say: (text) => emit({ ...base, time: new Date(), event: 'say', text }),
+    say: (text) => emit({ ...base, time: new Date(), event: 'say', text: escapeControls(text) }),
     transfer: (update) => {
       const now = new Date();
       const text = meter.update(update, now.getTime());
@@ -53,7 +55,7 @@ export async function runStepWithEvents(step: RunnableStep, emit: EventSink): Pr
   try {
     outcome = await step.run(progress);
   } catch (error) {
-    emit({ ...base, time: new Date(), event: 'failed', message: errorMessage(error) });
+    emit({ ...base, time: new Date(), event: 'failed', message: escapeControls(errorMessage(error)) });
     throw error;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

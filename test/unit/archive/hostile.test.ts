@@ -116,6 +116,39 @@ describe('extraction of hostile archives', () => {
     await expectRefused([hardlink('later', 'missing'), file('missing')], 'later', /not restored earlier/);
   });
 
+  it('refuses a hard link that moves a relative symlink to where it climbs out', async () => {
+    // d/e/l -> ../../x stays inside from d/e; the same inode linked at the top climbs two levels out.
+    const items = [dir('d/'), dir('d/e/'), symlink('d/e/l', '../../etc/passwd')];
+    await expectRefused([...items, hardlink('h', 'd/e/l')], 'h', /from "h" it resolves outside/);
+    await expectRefused([...items, hardlink('d/h1', 'd/e/l'), hardlink('h2', 'd/h1')], 'd/h1', /resolves outside/);
+    // Another symlink that leads through such a link is refused too.
+    await expectRefused([...items, dir('d/e/f/'), hardlink('d/e/f/h', 'd/e/l'), symlink('p', 'd/e/f/h/../../../..')], 'p', /resolves outside/);
+  });
+
+  it('sets a directory\'s mode, owner and times through the directory itself, never through a symlink swapped in for it', async () => {
+    const outside = path.join(sandbox, 'etc');
+    const items: Item[] = [dir('./'), { header: { name: 'd/', type: 'directory', mode: 0o777, mtime: new Date(86_400_000) } }, { header: { name: 'd/f', type: 'file', pax: { 'SCHILY.xattr.user.x': 'y' } }, body: 'x' }];
+    // The xattr writer runs after every entry is written and before the directories' metadata: swap d for a link there.
+    const swap = async () => {
+      const { rename, symlink: makeLink } = await import('node:fs/promises');
+      await rename(path.join(target, 'd'), path.join(target, 'd-moved'));
+      await makeLink(outside, path.join(target, 'd'));
+    };
+    await expectRefused(items, 'd', /the directory was replaced while the archive was restored/, { writeXattrs: swap });
+  });
+
+  it('refuses a sparse entry whose real name climbs out or whose map lies', async () => {
+    const sparse = (name: string, map: string, data: string): Item => {
+      const block = Buffer.alloc(512);
+      block.write(map);
+      const pax = { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': name, 'GNU.sparse.realsize': '10' };
+      return { header: { name: 'GNUSparseFile.0/x', type: 'file', pax }, body: Buffer.concat([block, Buffer.from(data)]) };
+    };
+    await expectRefused([sparse('../evil', '1\n0\n3\n', 'abc')], '../evil', /'\.\.'/);
+    await expectRefused([sparse('x', '1\n8\n5\n', 'abcde')], 'x', /beyond the file's size/);
+    await expectRefused([sparse('y', '1\n0\n2\n', 'abcde')], 'y', /describes 2 bytes of data, the entry holds 5/);
+  });
+
   it('refuses a device node without allowDevices', async () => {
     const device: Item = { header: { name: 'mem', type: 'character-device', devmajor: 1, devminor: 1 } };
     await expectRefused([device], 'mem', /allowDevices/, { makeNode });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
@@ -32,6 +33,9 @@ describe('pack and extract round trip', () => {
   });
 
   it('counts every kind of entry and reports the sha256 sha256sum sees', () => {
+    // big.bin is 6 MB of mostly holes: stored as a sparse entry, only its data is in the archive.
+    expect(packed.sparseFiles).toBe(1);
+    expect(packed.bytes).toBeLessThan(1024 * 1024);
     expect(packed.sha256).toBe(sha256File(archive));
     expect(packed.sha256).toBe(execFileSync('sha256sum', [archive], { encoding: 'utf8' }).split(' ')[0]);
     expect(packed.bytes).toBe(Number(execFileSync('stat', ['-c', '%s', archive], { encoding: 'utf8' }).trim()));
@@ -126,10 +130,18 @@ describe('pack and extract round trip', () => {
     expect(progress.at(-1)).toBe(result.bytes);
   });
 
+  /** A tree with 6 MB of data and no holes (the rich tree's big file is sparse: its archive is small). */
+  async function denseTree(): Promise<string> {
+    const dense = path.join(work, 'dense');
+    await mkdir(dense, { recursive: true });
+    await writeFile(path.join(dense, 'data.bin'), randomBytes(6 * 1024 * 1024));
+    return dense;
+  }
+
   it('stops when aborted and destroys the output', async () => {
     const controller = new AbortController();
     const output = createWriteStream(path.join(work, 'aborted.tar'));
-    const packing = packDirectory(source, output, {
+    const packing = packDirectory(await denseTree(), output, {
       signal: controller.signal,
       onProgress: (bytes) => bytes > 1024 * 1024 && controller.abort(),
     });
@@ -156,6 +168,6 @@ describe('pack and extract round trip', () => {
         callback(written > 2 * 1024 * 1024 ? Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }) : null);
       },
     });
-    await expect(packDirectory(source, full)).rejects.toThrow(/"\(archive output\)": could not be written: ENOSPC/);
+    await expect(packDirectory(await denseTree(), full)).rejects.toThrow(/"\(archive output\)": could not be written: ENOSPC/);
   });
 });

@@ -75,6 +75,16 @@ describe('plan', () => {
     expect(actions).toContain('systemctl stop docker.socket docker.service');
   });
 
+  it('stops a running container left out of the run that mounts a carried volume, before the volumes are read, and does not start it on the target', () => {
+    const host: Inventory = { ...inventory, containers: [...inventory.containers, container('sidecar', 'sha256:bbb', ['data', 'scratch']), container('other', 'sha256:bbb', ['scratch'])] };
+    const selection = selectInventory(host, { images: ALL, containers: { include: ['*'], exclude: ['sidecar', 'other'] }, volumes: { include: ['data'], exclude: [] } });
+    const plan = buildPlan(host, selection, { ...answers, volumes: { archive: true } }, facts);
+    const step = (id: string) => plan.steps.find((s) => s.id === id)!;
+    expect(step('stop-containers').actions).toEqual(['POST /containers/sidecar/stop', 'POST /containers/web/stop']);
+    expect(step('start-containers').actions).toEqual(['POST /containers/web/start']);
+    expect(plan.notes).toContain('container sidecar is not migrated but mounts data: it is stopped with the others while the volumes are read (a rollback starts it again)');
+  });
+
   it('builds the pool only for a direct-lvm target, after the config and before the start', () => {
     const plan = buildPlan(inventory, selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL }),
       { ...answers, target: 'direct-lvm', directLvm: { device: '/dev/sdb' } }, facts);
