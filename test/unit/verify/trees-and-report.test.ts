@@ -129,9 +129,10 @@ describe('verify command', () => {
     expect(expectationFor({ status: 'rolled-back' }, rec, { target: 'overlay2' })).toEqual({ driver: 'devicemapper', configMustBeClean: false });
   });
 
-  it('without a run says there is none and names `run` (exit 4)', async () => {
+  // Nothing to act on is exit 2 for every command (resume, rollback, finalize, verify).
+  it('without a run says there is none and names `run` (exit 2)', async () => {
     const result = await runCli(['--state-dir', join(work, 'state'), '--docker-host', 'unix:///nonexistent.sock', 'verify']);
-    expect(result.code).toBe(4);
+    expect(result.code).toBe(2);
     expect(result.err).toContain('No run to verify');
     expect(result.err).toContain('devmapper-migrate run');
   });
