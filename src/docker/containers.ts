@@ -198,22 +198,31 @@ export async function startContainers(client: Docker, names: readonly string[]):
 }
 
 /**
- * Stops the named containers one after the other, in the order given (see stopOrder), each
- * with timeoutSeconds before SIGKILL. A container already stopped is fine; one that is gone
- * (a --rm container removes itself when it stops) is reported as 'gone'.
+ * Stops containers wave after wave (see stopWaves), every container of a wave at once. Without
+ * `timeoutSeconds` each gets its own stop timeout (its Config.StopTimeout, else the engine's
+ * default) before SIGKILL, as `docker stop` does. A container already stopped is fine; one that
+ * is gone (a --rm container removes itself when it stops) is reported as 'gone'. A container
+ * that will not stop fails the call once its wave has finished.
  */
-export async function stopContainers(client: Docker, names: readonly string[], timeoutSeconds: number): Promise<Record<string, StopResult>> {
+export async function stopContainers(client: Docker, waves: readonly (readonly string[])[], timeoutSeconds?: number): Promise<Record<string, StopResult>> {
   const results: Record<string, StopResult> = {};
-  for (const name of names) {
-    try {
-      await client.getContainer(name).stop({ t: timeoutSeconds });
-      results[name] = 'stopped';
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 304) results[name] = 'already-stopped';
-      else if (status === 404) results[name] = 'gone';
-      else throw new OperatorError(`Container ${name} did not stop: ${messageOf(error)}`, `Stop it by hand (docker stop ${name}) and resume.`);
-    }
+  const options = timeoutSeconds === undefined ? {} : { t: timeoutSeconds };
+  for (const wave of waves) {
+    const failures: OperatorError[] = [];
+    await Promise.all(
+      wave.map(async (name) => {
+        try {
+          await client.getContainer(name).stop(options);
+          results[name] = 'stopped';
+        } catch (error) {
+          const status = statusOf(error);
+          if (status === 304) results[name] = 'already-stopped';
+          else if (status === 404) results[name] = 'gone';
+          else failures.push(new OperatorError(`Container ${name} did not stop: ${messageOf(error)}`, `Stop it by hand (docker stop ${name}) and resume.`));
+        }
+      }),
+    );
+    if (failures.length) throw failures[0];
   }
   return results;
 }

@@ -13,7 +13,7 @@ import { orderableOf, stopContainers } from '../docker/containers.js';
 import { captureWritableLayer } from '../docker/writable-layer.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
-import { stopOrder } from '../plan/container-order.js';
+import { stopWaves } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { archiveBaseDir, VOLUME_TREES_FILE } from '../run/run-files.js';
@@ -24,17 +24,21 @@ import { testKillPoint } from './runner.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
 
-/** Seconds a container gets to stop before SIGKILL (docker stop's default is 10). */
-const STOP_TIMEOUT_SECONDS = 30;
-
 /**
- * The running containers to stop, in order: first those the run leaves out but that mount one
- * of its volumes (they could depend on the others, never the reverse), then the selected ones,
- * dependents first. Rollback starts them all again, in the reverse order.
+ * The running containers to stop, in waves stopped at once: first those the run leaves out but
+ * that mount one of its volumes (they could depend on the others, never the reverse), then the
+ * selected ones, dependents first. Rollback starts them all again, in the reverse order.
  */
-export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
+export function containerStopWaves(ctx: Pick<MigrationContext, 'recorded'>): string[][] {
   const running = selectedContainers(ctx.recorded).filter((c) => c.running);
-  return [...volumeUsersLeftOut(ctx).map((u) => u.name), ...stopOrder(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))))];
+  const users = volumeUsersLeftOut(ctx).map((u) => u.name);
+  const selected = stopWaves(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
+  return users.length ? [users, ...selected] : selected;
+}
+
+/** The containers to stop, in the order of their waves (what the journal records for rollback). */
+export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
+  return containerStopWaves(ctx).flat();
 }
 
 function volumeUsersLeftOut(ctx: Pick<MigrationContext, 'recorded'>) {
@@ -53,9 +57,11 @@ export const stopContainersStep: Step<MigrationContext> = {
     for (const user of volumeUsersLeftOut(ctx)) {
       progress.say(`Stopping ${user.name} too: it is not migrated, but it mounts ${user.volumes.join(', ')}, whose files are read now (a rollback starts it again)`);
     }
-    progress.say(`Stopping ${names.join(', ')}…`);
+    const waves = containerStopWaves(ctx);
+    progress.say(`Stopping ${waves.map((wave) => wave.join(', ')).join(', then ')}…`);
     const started = Date.now();
-    const results = await stopContainers((await ctx.docker()).api, names, STOP_TIMEOUT_SECONDS);
+    // Each container gets its own stop timeout (Config.StopTimeout, else the engine's default).
+    const results = await stopContainers((await ctx.docker()).api, waves);
     const gone = Object.entries(results).filter(([, r]) => r === 'gone').map(([n]) => n);
     if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; it is recreated from the inventory`);
     progress.say(`Stopped ${names.length} container(s) in ${secondsSince(started)}`);

@@ -23,7 +23,7 @@ import type { Inventory } from '../../src/docker/types.js';
 import { createVolume } from '../../src/docker/volumes.js';
 import { captureWritableLayer, restoreWritableLayer, type LayerCapture } from '../../src/docker/writable-layer.js';
 import { OperatorError } from '../../src/errors.js';
-import { startOrder, stopOrder } from '../../src/plan/container-order.js';
+import { startOrder, stopWaves } from '../../src/plan/container-order.js';
 import { normalize } from '../rig/container-shape.js';
 import { BASE_IMAGE, buildImage, docker, dockerWith, freePort, seedBaseImage, startDockerd, subnetFor, type DaemonHandle } from '../rig/index.js';
 
@@ -95,8 +95,8 @@ beforeAll(async () => {
   before = await inspectContainers(api, inventory.containers.map((c) => c.id));
   wasRunning = before.filter((c) => c.State.Running).map(nameOf);
   const running = before.filter((c) => c.State.Running).map(orderableOf);
-  stopResults.push(await stopContainers(api, stopOrder(running), 5));
-  stopResults.push(await stopContainers(api, stopOrder(running), 5));
+  stopResults.push(await stopContainers(api, stopWaves(running), 5));
+  stopResults.push(await stopContainers(api, stopWaves(running), 5));
   for (const inspect of before) {
     layers.set(nameOf(inspect), await captureWritableLayer(api, inspect.Id, join(work, `${nameOf(inspect)}.tar`)));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dependenciesOf, startOrder, stopOrder, type OrderableContainer } from '../../../src/plan/container-order.js';
+import { dependenciesOf, startOrder, stopWaves, type OrderableContainer } from '../../../src/plan/container-order.js';
 
 const id = (n: number) => n.toString(16).repeat(64).slice(0, 64);
 
@@ -36,7 +36,7 @@ describe('dependenciesOf', () => {
   });
 });
 
-describe('startOrder / stopOrder', () => {
+describe('startOrder / stopWaves', () => {
   const containers: OrderableContainer[] = [
     { name: 'sidecar', networkMode: `container:${id(1)}`, ipcMode: 'container:shr' },
     { name: 'app', id: id(1), links: ['/db:/app/database'], volumesFrom: ['data:ro'] },
@@ -55,12 +55,18 @@ describe('startOrder / stopOrder', () => {
     before(order, 'shr', 'sidecar');
   });
 
-  it('stops dependents first', () => {
-    const order = stopOrder(containers);
-    before(order, 'sidecar', 'app');
-    before(order, 'sidecar', 'shr');
-    before(order, 'app', 'db');
-    before(order, 'app', 'data');
+  it('stops dependents first, each wave at once', () => {
+    expect(stopWaves(containers)).toEqual([
+      ['lonely', 'sidecar'],
+      ['app', 'shr'],
+      ['data', 'db'],
+    ]);
+  });
+
+  it('puts at most the wave width in one wave', () => {
+    const many = Array.from({ length: 10 }, (_, i) => ({ name: `c${String(i).padStart(2, '0')}` }));
+    expect(stopWaves(many).map((wave) => wave.length)).toEqual([8, 2]);
+    expect(stopWaves(many, 3).map((wave) => wave.length)).toEqual([3, 3, 3, 1]);
   });
 
   it('is deterministic: free containers go by name, whatever the input order', () => {
@@ -78,11 +84,11 @@ describe('startOrder / stopOrder', () => {
     const order = startOrder(cyclic);
     expect(order).toEqual(['a', 'b', 'c', 'd']);
     expect(startOrder([...cyclic].reverse())).toEqual(order);
-    expect(stopOrder(cyclic)).toEqual(['d', 'c', 'b', 'a']);
+    expect(stopWaves(cyclic)).toEqual([['d'], ['a'], ['c'], ['b']]);
   });
 
   it('handles an empty list', () => {
     expect(startOrder([])).toEqual([]);
-    expect(stopOrder([])).toEqual([]);
+    expect(stopWaves([])).toEqual([]);
   });
 });
