@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { questionFor } from '../../src/config/questions.js';
-import { BASE_IMAGE, buildImage, DIST, docker, ensureDist, REPO_ROOT, seedBaseImage, startDockerd, type DaemonHandle } from '../rig/index.js';
+import { BASE_IMAGE, buildImage, DIST, docker, ensureDist, REPO_ROOT, seedBaseImage, startDockerd, startRegistry, type DaemonHandle, type RegistryHandle } from '../rig/index.js';
 import { TmuxTerminal } from '../tty/tmux-terminal.js';
 
 const APP = 'wizard-test/app:1';
@@ -16,6 +16,7 @@ const VOLUME = 'wizard-data';
 const message = (key: string) => questionFor(key)!.message;
 
 let daemon: DaemonHandle;
+let registry: RegistryHandle;
 let work: string;
 let stateDir: string;
 
@@ -25,6 +26,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dmm-wiz-'));
   stateDir = join(work, 'state');
   daemon = await startDockerd({ name: 'wizard-run', storageDriver: 'vfs' });
+  registry = await startRegistry({ auth: true });
   await seedBaseImage(daemon);
   await buildImage(daemon, APP, `FROM ${BASE_IMAGE}\nCMD ["sleep","3600"]\n`);
   await docker(daemon, 'volume', 'create', VOLUME);
@@ -34,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.stop();
+  await registry?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -100,7 +103,15 @@ describe('run with the wizard on a terminal', () => {
       await term.answer(message('target'), 'Enter'); // overlay2, the first choice
       await term.answer(message('images.include'), 'Enter'); // all, as preselected
       await term.answer(message('images.save'), 'Enter');
-      await term.answer(message('images.push'), 'Enter');
+      // Push to the rig's registry with a password typed at the masked prompt.
+      await term.answer(message('images.push'), 'y', 'Enter');
+      await term.typeAnswer(message('registry.address'), registry.address);
+      await term.typeAnswer(message('registry.repositoryPrefix'), '');
+      await term.typeAnswer(message('registry.username'), registry.username);
+      await term.typeAnswer(message('registry.passwordEnv'), '');
+      await term.typeAnswer(message('registry.passwordFile'), '');
+      await term.typeAnswer(message('registry.password'), registry.password);
+      await term.answer(message('registry.insecure'), 'y', 'Enter'); // plain HTTP on 127.0.0.1
       await term.answer(message('containers.include'), 'Enter');
       await term.answer(message('containers.keepWritableLayer'), 'Enter');
       await term.answer(message('volumes.include'), 'Enter');
@@ -138,12 +149,18 @@ describe('run with the wizard on a terminal', () => {
     expect(await docker(daemon, 'exec', 'wiz-db', 'cat', '/data/note.txt')).toBe('kept');
     expect(await docker(daemon, 'image', 'inspect', '--format', '{{.Id}}', APP)).toMatch(/^sha256:/);
 
-    // The wizard's answers are saved (no secret in them) for an unattended repeat.
+    // The wizard's answers are saved (no secret in them) for an unattended repeat, and the
+    // screen says what to add first, since the typed password is not saved.
+    expect(screen).toMatch(/the registry password you typed is not saved, so add registry\.passwordEnv or registry\.passwordFile/);
     const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
-    const saved = JSON.parse(readFileSync(join(stateDir, 'runs', runId, 'answers.json'), 'utf8')) as Record<string, unknown>;
+    const savedText = readFileSync(join(stateDir, 'runs', runId, 'answers.json'), 'utf8');
+    expect(savedText).not.toContain(registry.password);
+    expect(screen).not.toContain(registry.password); // typed at a masked prompt
+    const saved = JSON.parse(savedText) as Record<string, unknown>;
     expect(saved).toMatchObject({
       target: 'overlay2',
-      images: { include: ['*'], exclude: [], save: true, push: false },
+      images: { include: ['*'], exclude: [], save: true, push: true },
+      registry: { address: registry.address, username: registry.username, insecure: true },
       service: { manager: 'command', stop: `bash ${daemon.stopScript}`, start: `bash ${daemon.startScript}`, timeoutSeconds: 300 },
       rollbackOnFailure: true,
     });
