@@ -24,6 +24,7 @@ import {
 } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from './answers-types.js';
+import { NON_WAIVABLE_BLOCKERS } from '../preflight/non-waivable.js';
 import {
   allowedText,
   checkListItem,
@@ -548,6 +549,16 @@ export function crossCheck(answers: Answers): AnswersProblem[] {
       message:
         `directLvm.thinpoolPercent (${thinpool}) and directLvm.metadataPercent (${metadata}) add up to ` +
         `${thinpool + metadata}: together they must be at most 100 (percent of one volume group)`,
+    });
+  }
+  const ignored = getAnswer(answers, 'ignoreBlockers');
+  const refused = Array.isArray(ignored) ? ignored.filter((key): key is string => typeof key === 'string' && NON_WAIVABLE_BLOCKERS.includes(key)) : [];
+  if (refused.length) {
+    problems.push({
+      key: 'ignoreBlockers',
+      message:
+        `ignoreBlockers names ${refused.map((k) => `"${k}"`).join(', ')}: device blockers cannot be overridden ` +
+        '(the disk would be wiped, or the current pool lost); remove the key from the list and fix what preflight says',
     });
   }
   return problems;

@@ -18,7 +18,9 @@ import type { PreflightFacts } from '../../facts/types.js';
 import type { Host } from '../../host/host.js';
 import { NodeHost } from '../../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
-import { directLvmCommands, formatPoolCommand } from '../../plan/direct-lvm.js';
+import { directLvmCommands, formatPoolCommand, runPool } from '../../plan/direct-lvm.js';
+import { probeDeviceIdentity } from '../../facts/device-identity.js';
+import { NON_WAIVABLE_BLOCKERS } from '../../preflight/non-waivable.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
@@ -84,11 +86,12 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
   const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
-  const blockers = entries.filter((e) => e.severity === 'blocker' && !answers.ignoreBlockers.includes(e.key));
+  const blockers = entries.filter((e) => e.severity === 'blocker' && (!answers.ignoreBlockers.includes(e.key) || NON_WAIVABLE_BLOCKERS.includes(e.key)));
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure, then run again.\n`);
+    const waivable = blockers.every((b) => !NON_WAIVABLE_BLOCKERS.includes(b.key));
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${waivable ? 'Fix them, or name them in ignoreBlockers if you are sure, then run again.' : 'Fix them, then run again (device blockers cannot be overridden).'}\n`);
     return ExitCode.findings;
   }
 
@@ -96,17 +99,19 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const selection = selectInventory(inventory, answers);
   const daemon = daemonPlace(facts, cli, answers);
   const flagEdits = flagEditTargets(facts, preflightOptions);
-  const planFor = (runDir: string, runId?: string, archiveDir = runDir) =>
+  // The run id names the new thin pool (its volume group and LVM tag), so the plan shown is the one run.
+  const runId = newRunId();
+  const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
     buildPlan(inventory, selection, answers, {
       dataRoot: daemon.dataRoot,
-      runId,
+      runId: planRunId,
       daemonConfigPath: daemon.configPath,
       runDir,
       archiveDir,
       stopCommands: service.stopCommands,
       startCommands: service.startCommands,
       flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes })),
-      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm }).map(formatPoolCommand) : [],
+      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
     });
 
   if (options.dryRun) {
@@ -122,10 +127,11 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const interrupt = interruptSignal(cli.stderr);
   try {
     const recorded = await recordInventory(client, inventory, selection);
-    const runId = newRunId();
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
     const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
     const plan = planFor(runDir, runId, archiveBase);
+    // Which disk directLvm.device is now: the pool is built only on that same disk (a resume after a reboot may find another one under the name).
+    const targetDevice = answers.directLvm ? await probeDeviceIdentity(host, answers.directLvm.device) : undefined;
     const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
       runId,
       notes: {
@@ -133,6 +139,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
         flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
         // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
+        ...(targetDevice && { targetDevice }),
       },
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
@@ -198,7 +205,7 @@ function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, opti
 async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightFacts, cli: CommandContext) {
   const options = resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig });
   const analysis = analyse(facts, options);
-  const blockers: ReportEntry[] = preflightChecks(facts, options).filter((e) => e.severity === 'blocker');
+  const blockers: ReportEntry[] = preflightChecks(facts, options).filter((e) => e.severity === 'blocker' && !NON_WAIVABLE_BLOCKERS.includes(e.key));
   return {
     blockDevices: await listBlockDevices(host),
     images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
