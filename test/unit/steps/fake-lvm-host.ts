@@ -16,6 +16,8 @@ export interface FakeDisk {
   sizeBytes: number;
   serial?: string;
   holders?: string[];
+  /** Partitions (e.g. vdc1) and where each is mounted, if anywhere. */
+  partitions?: { name: string; mountedAt?: string }[];
 }
 
 export interface FakeLvm {
@@ -49,6 +51,10 @@ export function diskTree(disks: FakeDisk[], bootId = 'boot-1'): string {
     put(`sys/class/block/${disk.kname}/size`, `${disk.sizeBytes / 512}\n`);
     mkdirSync(join(root, `sys/class/block/${disk.kname}/holders`), { recursive: true });
     for (const holder of disk.holders ?? []) put(`sys/class/block/${disk.kname}/holders/${holder}`, '');
+    for (const part of disk.partitions ?? []) {
+      put(`sys/class/block/${disk.kname}/${part.name}/partition`, '1\n');
+      if (part.mountedAt) writeFileSync(join(root, 'proc/mounts'), `/dev/${part.name} ${part.mountedAt} xfs rw 0 0\n`, { flag: 'a' });
+    }
     if (disk.serial) {
       put(`sys/class/block/${disk.kname}/serial`, disk.serial);
       symlinkSync(`../../${disk.kname}`, join(root, `dev/disk/by-id/virtio-${disk.serial}`));

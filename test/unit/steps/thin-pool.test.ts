@@ -215,6 +215,12 @@ describe('the disk to wipe is checked right before it is written (issue 19, item
     expect(host.changes).toEqual([]);
   });
 
+  it('refuses a disk with a mounted partition', async () => {
+    const { host, build } = await setup({ disks: [OLD_DISK, { ...NEW_DISK, partitions: [{ name: 'vdc1', mountedAt: '/srv/data' }] }] });
+    await expect(build()).rejects.toThrow(/in use now: \/dev\/vdc1 is mounted at \/srv\/data/);
+    expect(host.changes).toEqual([]);
+  });
+
   it('refuses a disk that cannot be opened exclusively (EBUSY)', async () => {
     const { host, build } = await setup({ busy: ['/dev/vdc'] });
     await expect(build()).rejects.toThrow(/cannot be opened exclusively \(EBUSY\)/);
