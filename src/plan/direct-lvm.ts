@@ -117,6 +117,8 @@ export function directLvmCommands(options: DirectLvmOptions): PoolCommand[] {
       why: 'Convert the two volumes into a thin pool (512K chunks, no zeroing, as Docker recommends)',
       creates: { kind: 'thin-pool', name: n.pool },
     },
+    // lvconvert makes a new LV of the pool: the data volume's tag does not carry over.
+    ...(options.tag ? [{ argv: ['lvchange', '--addtag', options.tag, `${n.vg}/${n.pool}`], why: 'Tag the pool with the run, as the volumes were' }] : []),
     {
       argv: ['tee', n.profilePath],
       input: thinPoolProfile(options),

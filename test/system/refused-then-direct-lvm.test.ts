@@ -84,7 +84,7 @@ describe('a refused cutover, then loop-lvm → direct-lvm (real device-mapper ke
     const facts = outputFile(result, 'facts-after.txt');
     const runTag = `devmapper-migrate-run-${runVg!.slice('dmmigrate_'.length).replace(/_/g, '-')}`;
     // The volume group carries the run's tag: undo removes nothing without it.
-    expect(facts).toMatch(new RegExp(`${runVg}\\s+thinpool\\s+twi-a`));
+    expect(facts).toMatch(new RegExp(`${runVg}\\s+thinpool\\s+twi-a\\S*\\s+\\S+\\s+${runTag}\\s*$`, 'm'));
     expect(facts).toMatch(new RegExp(`^\\s*${runVg}\\s+${runTag}\\s*$`, 'm'));
     expect(facts).toMatch(new RegExp(`/dev/vd[a-z]\\s+${runVg}`));
     // Docker's documented pool on the third disk is the same LV as before the run.

@@ -107,8 +107,13 @@ export class FakeLvmHost extends FixtureHost {
       case 'lvs':
         return report ? ok(this.lvm.lvs.map((lv) => `  ${lv.vg}|${lv.name}|${lv.attr}\n`).join('')) : ok('  LV VG Attr\n');
       case 'wipefs':
-      case 'lvchange':
         return ok();
+      case 'lvchange': {
+        const [vg, name] = (words[0] ?? '').split('/');
+        const lv = this.lvm.lvs.find((l) => l.vg === vg && l.name === name);
+        if (lv && tag && !lv.tags.includes(tag)) lv.tags.push(tag);
+        return ok();
+      }
       case 'tee':
         await this.mkdir(dirname(words[0]!));
         await this.writeFile(words[0]!, options.input ?? '');
@@ -142,6 +147,8 @@ export class FakeLvmHost extends FixtureHost {
         const lv = this.lvm.lvs.find((l) => l.vg === vg && l.name === pool);
         if (!lv) return fail('no such LV');
         lv.attr = 'twi-a-tz--';
+        // Like LVM: the pool is a new LV, without the data volume's tags.
+        lv.tags = [];
         return ok();
       }
       case 'lvremove': {
