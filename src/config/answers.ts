@@ -24,6 +24,7 @@ import {
 } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from './answers-types.js';
+import { NOT_WAIVABLE } from '../preflight/waivers.js';
 import {
   allowedText,
   checkListItem,
@@ -548,6 +549,16 @@ export function crossCheck(answers: Answers): AnswersProblem[] {
       message:
         `directLvm.thinpoolPercent (${thinpool}) and directLvm.metadataPercent (${metadata}) add up to ` +
         `${thinpool + metadata}: together they must be at most 100 (percent of one volume group)`,
+    });
+  }
+  const ignored = getAnswer(answers, 'ignoreBlockers');
+  const refused = Array.isArray(ignored) ? ignored.filter((key): key is string => typeof key === 'string' && NOT_WAIVABLE.has(key)) : [];
+  if (refused.length) {
+    problems.push({
+      key: 'ignoreBlockers',
+      message:
+        `ignoreBlockers names ${refused.map((k) => `"${k}"`).join(', ')}: ${refused.length === 1 ? 'it' : 'they'} cannot be overridden ` +
+        '(a disk would be wiped, the current pool lost, or the run files moved away with the data-root); remove it from the list and fix what preflight says',
     });
   }
   return problems;

@@ -8,6 +8,7 @@ import { execStartArgv, serviceCommand } from '../config/dockerd-flags.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
 import { fsTypeName } from '../host/fs-magic.js';
 import type { Host } from '../host/host.js';
+import { deviceHolders } from './device-identity.js';
 import { findServingDockerd, listDockerds } from './dockerd-process.js';
 import {
   flattenBlockDevice,
@@ -397,6 +398,8 @@ async function readTargetDevice(
     if (swapDevice && names.has(swapDevice)) mounted.add(`swap (${swapDevice})`);
   }
   fact.mountedAt = [...mounted];
+  const { holders } = await deviceHolders(host, path.posix.basename(name));
+  fact.heldBy = holders.map((h) => `${h.device} held by ${h.holders.join(', ')}`);
 
   const blkid = await host.run('blkid', ['-p', '-o', 'export', name], RUN);
   // blkid exits 2 when it finds no signature at all.

@@ -123,6 +123,8 @@ export interface TargetDeviceFact {
   lsblk?: BlockDeviceNode;
   /** Where it or one of its partitions is mounted or used as swap. */
   mountedAt: string[];
+  /** Devices that hold it or one of its partitions (/sys/class/block/X/holders: dm, md, multipath, dm-crypt), e.g. "/dev/sdb held by /dev/dm-3". */
+  heldBy?: string[];
   /** Signatures found (blkid -p): filesystem, partition table, LVM2_member, swap... undefined when not probed. */
   signatures?: { type: string; usage?: string }[];
 }

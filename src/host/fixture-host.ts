@@ -32,6 +32,8 @@ export interface FixtureSpec {
   filesystems?: CannedFilesystem[];
   /** Paths that are block devices (a fixture tree cannot hold device nodes). */
   blockDevices?: string[];
+  /** Block devices the kernel has in use: claimExclusive fails with EBUSY. */
+  busyDevices?: string[];
 }
 
 /**
@@ -66,6 +68,7 @@ export class FixtureHost implements Host {
       commands: [...(extra.commands ?? []), ...(spec.commands ?? [])],
       filesystems: [...(extra.filesystems ?? []), ...(spec.filesystems ?? [])],
       blockDevices: [...(extra.blockDevices ?? []), ...(spec.blockDevices ?? [])],
+      busyDevices: [...(extra.busyDevices ?? []), ...(spec.busyDevices ?? [])],
     });
   }
 
@@ -152,6 +155,11 @@ export class FixtureHost implements Host {
 
   unlink(hostPath: string): Promise<void> {
     return this.files.unlink(hostPath);
+  }
+
+  async claimExclusive(hostPath: string): Promise<void> {
+    const code = this.spec.busyDevices?.includes(hostPath) ? 'EBUSY' : this.spec.blockDevices?.includes(hostPath) ? undefined : 'ENOENT';
+    if (code) throw Object.assign(new Error(`${code}: fixture: cannot open ${hostPath} exclusively`), { code });
   }
 }
 

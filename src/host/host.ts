@@ -90,4 +90,9 @@ export interface Host {
   writeFile(path: string, content: string, options?: WriteFileOptions): Promise<string>;
   /** Removes a file (not a directory); a missing file is not an error. */
   unlink(path: string): Promise<void>;
+  /**
+   * Opens a block device with O_EXCL and closes it again: throws Node's error, EBUSY when the
+   * kernel has it in use (mounted, swap, held by device-mapper or md, or claimed by a program).
+   */
+  claimExclusive(path: string): Promise<void>;
 }

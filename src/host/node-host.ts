@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, open } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { CommandResult, FileStat, FsSpace, Host, MkdirOptions, RunOptions, WriteFileOptions } from './host.js';
@@ -134,6 +134,12 @@ export class NodeHost implements Host {
 
   unlink(hostPath: string): Promise<void> {
     return this.files.unlink(hostPath);
+  }
+
+  async claimExclusive(hostPath: string): Promise<void> {
+    // O_EXCL on a block device (without O_CREAT) is Linux's exclusive claim: EBUSY while anything holds it.
+    const handle = await open(this.files.map(hostPath), constants.O_RDONLY | constants.O_EXCL);
+    await handle.close();
   }
 }
 

@@ -11,6 +11,8 @@ export interface DirectLvmOptions {
   device: string;
   vg?: string;
   pool?: string;
+  /** An LVM tag put on the volume group and volumes the run creates: undo removes only what carries it. */
+  tag?: string;
   /** Data LV size, % of the VG (Docker's docs: 95). */
   thinpoolPercent: number;
   /** Metadata LV size, % of the VG (Docker's docs: 1). */
@@ -23,15 +25,38 @@ export interface DirectLvmOptions {
   wipeSignatures: boolean;
 }
 
+/** An LVM object (or the profile file) a command creates: journalled once it exists, undone by kind. */
+export interface PoolObject {
+  kind: 'pv' | 'vg' | 'lv' | 'thin-pool' | 'profile';
+  /** The device (pv), the VG name (vg), the LV name (lv, thin-pool) or the file (profile). */
+  name: string;
+}
+
 /** One command of the sequence; `input` is fed to its standard input (the profile file's text). */
 export interface PoolCommand {
   argv: string[];
   why: string;
   input?: string;
+  creates?: PoolObject;
 }
 
 /** LVM's profile directory (lvm.conf: config/profile_dir). */
 export const LVM_PROFILE_DIR = '/etc/lvm/profile';
+
+/**
+ * The pool of one run: a volume group named after the run (never Docker's documented `docker`,
+ * which the host's current pool most likely uses: that pool is the rollback until finalize),
+ * and the run's LVM tag. E.g. run 20261207-003120-ab12 builds
+ * dmmigrate_20261207_003120_ab12/thinpool, /dev/mapper/dmmigrate_20261207_003120_ab12-thinpool.
+ */
+export function runPool(runId: string): Required<Pick<DirectLvmOptions, 'vg' | 'pool' | 'tag'>> {
+  return { vg: `dmmigrate_${runId.replace(/[^A-Za-z0-9]/g, '_')}`, pool: 'thinpool', tag: runTag(runId) };
+}
+
+/** The LVM tag of a run's objects (LVM allows letters, digits and _+.-/=!:&# in tags). */
+export function runTag(runId: string): string {
+  return `devmapper-migrate-run-${runId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
 
 /** The LVM names of the pool: volume group, pool LV, metadata LV, profile, and the device dockerd uses. */
 export function poolNames(options: Pick<DirectLvmOptions, 'vg' | 'pool'> = {}) {
@@ -73,25 +98,32 @@ export function directLvmCommands(options: DirectLvmOptions): PoolCommand[] {
       why: `Wipe the old signatures off ${options.device} (wipeSignatures: true); pvcreate would otherwise stop at them`,
     });
   }
+  const tag = options.tag ? ['--addtag', options.tag] : [];
   commands.push(
-    { argv: ['pvcreate', options.device], why: `Make ${options.device} an LVM physical volume` },
-    { argv: ['vgcreate', n.vg, options.device], why: `Create the "${n.vg}" volume group on it` },
+    { argv: ['pvcreate', options.device], why: `Make ${options.device} an LVM physical volume`, creates: { kind: 'pv', name: options.device } },
+    { argv: ['vgcreate', ...tag, n.vg, options.device], why: `Create the "${n.vg}" volume group on it`, creates: { kind: 'vg', name: n.vg } },
     {
-      argv: ['lvcreate', ...yes, '--wipesignatures', 'y', '-n', n.pool, n.vg, '-l', `${options.thinpoolPercent}%VG`],
+      argv: ['lvcreate', ...yes, ...tag, '--wipesignatures', 'y', '-n', n.pool, n.vg, '-l', `${options.thinpoolPercent}%VG`],
       why: `Create the data volume (${options.thinpoolPercent}% of the group; the rest leaves room to extend)`,
+      creates: { kind: 'lv', name: n.pool },
     },
     {
-      argv: ['lvcreate', ...yes, '--wipesignatures', 'y', '-n', n.meta, n.vg, '-l', `${options.metadataPercent}%VG`],
+      argv: ['lvcreate', ...yes, ...tag, '--wipesignatures', 'y', '-n', n.meta, n.vg, '-l', `${options.metadataPercent}%VG`],
       why: `Create the metadata volume (${options.metadataPercent}% of the group)`,
+      creates: { kind: 'lv', name: n.meta },
     },
     {
       argv: ['lvconvert', '-y', '--zero', 'n', '-c', '512K', '--thinpool', `${n.vg}/${n.pool}`, '--poolmetadata', `${n.vg}/${n.meta}`],
       why: 'Convert the two volumes into a thin pool (512K chunks, no zeroing, as Docker recommends)',
+      creates: { kind: 'thin-pool', name: n.pool },
     },
+    // lvconvert makes a new LV of the pool: the data volume's tag does not carry over.
+    ...(options.tag ? [{ argv: ['lvchange', '--addtag', options.tag, `${n.vg}/${n.pool}`], why: 'Tag the pool with the run, as the volumes were' }] : []),
     {
       argv: ['tee', n.profilePath],
       input: thinPoolProfile(options),
       why: `Write the LVM profile: extend the pool by ${options.autoextendPercent}% when it is ${options.autoextendThreshold}% full`,
+      creates: { kind: 'profile', name: n.profilePath },
     },
     {
       argv: ['lvchange', '--metadataprofile', n.profile, `${n.vg}/${n.pool}`],

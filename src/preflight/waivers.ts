@@ -2,10 +2,24 @@
 import type { ReportEntry } from '../report/entry.js';
 
 /**
- * Blockers no answers file can override: ignoring them loses data or the way back, whatever
- * the operator accepts.
+ * Blockers no answers file can override: ignoring one loses data or the way back, whatever the
+ * operator accepts. The direct-lvm device checks (the disk would be wiped, or is not one the run
+ * can build on, or holds the current pool), and run files inside the data-root (moved away with
+ * it at the cutover, so no rollback could find them). An answers file that names one is refused.
  */
-export const NOT_WAIVABLE: ReadonlySet<string> = new Set(['state-dir-inside-data-root', 'backup-dir-inside-data-root']);
+export const NOT_WAIVABLE: ReadonlySet<string> = new Set([
+  'target-device-not-given',
+  'lvm-tools-missing',
+  'target-device-not-found',
+  'target-device-not-block-device',
+  'target-device-mounted',
+  'target-device-held',
+  'target-device-in-current-pool',
+  'target-device-in-volume-group',
+  'target-device-has-signature',
+  'state-dir-inside-data-root',
+  'backup-dir-inside-data-root',
+]);
 
 /** The blockers that stop a run: every blocker not named in `ignoreBlockers`, and the unwaivable ones always. */
 export function unwaivedBlockers(entries: readonly ReportEntry[], ignoreBlockers: readonly string[]): ReportEntry[] {

@@ -1,11 +1,12 @@
 /** Every step a run can have, by the id the plan gives it (src/plan/plan.ts). */
 import type { MigrationContext } from '../run/context.js';
 import { INVENTORY_FILE } from '../run/run-files.js';
-import { buildThinPoolStep, carryVolumesStep, keepDataRootStep, rewriteConfigStep, startDaemonStep, stopDaemonStep } from './cutover.js';
+import { carryVolumesStep, keepDataRootStep, rewriteConfigStep, startDaemonStep, stopDaemonStep } from './cutover.js';
 import { pushImagesStep, saveImagesStep } from './export.js';
 import { archiveVolumesStep, recordVolumesStep, saveWritableLayersStep, stopContainersStep } from './quiesce.js';
 import { createContainersStep, createNetworksStep, createVolumesStep, loadImagesStep, startContainersStep } from './restore.js';
 import type { Step } from './step.js';
+import { buildThinPoolStep } from './thin-pool.js';
 import { checkVolumesStep, verifyStep } from './verify-step.js';
 
 /**

@@ -22,7 +22,7 @@ import {
 import { removeLeftoverBridges } from '../host/bridges.js';
 import type { WriteFileOptions } from '../host/host.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
-import { directLvmCommands, directLvmStorageOpts, poolNames } from '../plan/direct-lvm.js';
+import { directLvmStorageOpts, runPool } from '../plan/direct-lvm.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { selectedNetworks } from '../run/selection.js';
@@ -126,7 +126,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
     }
     const rewrite = rewriteDaemonConfig(parsed?.value, {
       driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
-      storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts() : undefined,
+      storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
       // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
       backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
     }, { crlf: parsed?.crlf });
@@ -206,30 +206,6 @@ async function validateConfig(ctx: MigrationContext, configPath: string, say: (l
   }
   say(`dockerd --validate: ${configPath} is valid`);
 }
-
-export const buildThinPoolStep: Step<MigrationContext> = {
-  id: 'build-thin-pool',
-  title: 'Build the direct-lvm thin pool',
-  phase: 'cutover',
-  async run(ctx, progress) {
-    const lvm = ctx.answers.directLvm;
-    if (!lvm) throw new Error('build-thin-pool without directLvm answers');
-    const names = poolNames();
-    const exists = await ctx.host.run('lvs', ['--noheadings', '-o', 'lv_attr', `${names.vg}/${names.pool}`], { timeoutMs: 30_000 });
-    if (exists.exitCode === 0 && /^\s*t/.test(exists.stdout) && journalled(ctx, 'build-thin-pool', 'built-thin-pool')) {
-      return progress.say(`The pool ${names.vg}/${names.pool} was built before`);
-    }
-    await journalOnce(ctx, 'build-thin-pool', 'built-thin-pool', { device: lvm.device, vg: names.vg, pool: names.pool, profilePath: names.profilePath });
-    for (const command of directLvmCommands({ ...lvm })) {
-      progress.say(`${command.why}: ${command.argv.join(' ')}`);
-      const [program, ...args] = command.argv as [string, ...string[]];
-      const result = await ctx.host.run(program, args, { input: command.input, timeoutMs: 300_000 });
-      if (result.exitCode !== 0) {
-        throw new OperatorError(`${command.argv.join(' ')} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, 'Look at the device and the LVM state (pvs, vgs, lvs); roll back, or fix it and resume.');
-      }
-    }
-  },
-};
 
 export const startDaemonStep: Step<MigrationContext> = {
   id: 'start-daemon',

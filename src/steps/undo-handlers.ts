@@ -12,6 +12,7 @@ import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/servi
 import type { MigrationContext } from '../run/context.js';
 import type { UndoHandler } from './undo.js';
 import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
+import { thinPoolUndoHandlers } from './thin-pool.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
@@ -39,22 +40,7 @@ export const TARGET_DATA_ROOT_NOTE = 'targetDataRootKeptAt';
 export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
   'started-target-daemon': async (ctx) => ensureDaemonStopped(ctx),
 
-  'built-thin-pool': async (ctx, data) => {
-    await ensureDaemonStopped(ctx);
-    const { vg, pool, device } = data as { vg: string; pool: string; device: string };
-    // The new pool held only what this run restored into it; the old data is untouched.
-    const steps: [string, string[]][] = [
-      ['lvremove', ['-y', `${vg}/${pool}`]],
-      ['vgremove', ['-y', vg]],
-      ['pvremove', ['-y', device]],
-    ];
-    for (const [program, args] of steps) {
-      const result = await ctx.host.run(program, args, { timeoutMs: 120_000 });
-      if (result.exitCode !== 0 && !/not found|Failed to find|No PV/i.test(result.stderr)) {
-        throw new OperatorError(`${program} ${args.join(' ')} failed: ${result.stderr.trim()}`, `Remove the new pool by hand (lvremove ${vg}/${pool}; vgremove ${vg}; pvremove ${device}).`);
-      }
-    }
-  },
+  ...thinPoolUndoHandlers(ensureDaemonStopped),
 
   'edited-file': async (ctx, data) => {
     await ensureDaemonStopped(ctx);

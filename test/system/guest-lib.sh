@@ -328,7 +328,8 @@ dmm_host_facts() {
   {
     echo "# daemon.json"; cat /etc/docker/daemon.json 2>/dev/null
     echo "# data-root"; ls -A /var/lib/docker
-    echo "# lvs"; lvs --noheadings -o vg_name,lv_name,lv_attr,devices 2>/dev/null
+    echo "# lvs"; lvs --noheadings -o vg_name,lv_name,lv_attr,devices,lv_tags 2>/dev/null
+    echo "# vgs"; vgs --noheadings -o vg_name,vg_tags 2>/dev/null
     echo "# pvs"; pvs --noheadings -o pv_name,vg_name 2>/dev/null
     echo "# loop devices"; losetup -a 2>/dev/null
     echo "# dmsetup"; dmsetup ls 2>/dev/null

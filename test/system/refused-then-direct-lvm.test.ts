@@ -34,6 +34,7 @@ beforeAll(async () => {
     disks: [
       { name: 'data', sizeMB: 8192 },
       { name: 'spare', sizeMB: 4096 },
+      { name: 'oldpool', sizeMB: 1024 },
     ],
     timeoutMs: 1_500_000,
   });
@@ -69,17 +70,28 @@ describe('a refused cutover, then loop-lvm → direct-lvm (real device-mapper ke
     expect(stages(result), explain(result, 'run-refused', 'after-refused')).toContain('refused-and-rolled-back');
   });
 
-  it('scenario 3: run to direct-lvm builds docker-thinpool on the spare disk; no loop files; verify clean', () => {
+  it("scenario 3: run to direct-lvm builds the run's own tagged pool on the spare disk, docker/thinpool untouched; no loop files; verify clean", () => {
     const run = toolRun(result, 'run-lvm');
     expect(run?.rc, explain(result, 'run-lvm', 'after-lvm')).toBe(0);
     const after = dockerInfo(result, 'after');
     expect(after.Driver).toBe('devicemapper');
-    expect(after.status.get('Pool Name')).toBe('docker-thinpool');
+    // Issue 19, item 1: the new pool has a name of its own (the run's), never Docker's docker/thinpool.
+    const poolName = after.status.get('Pool Name') ?? '';
+    const runVg = /^(dmmigrate_\d{8}_\d{6}_[0-9a-f]{4})-thinpool$/.exec(poolName)?.[1];
+    expect(runVg, `Pool Name ${poolName}`).toBeDefined();
     expect(after.status.has('Data loop file')).toBe(false);
     expect(after.status.has('Metadata loop file')).toBe(false);
     const facts = outputFile(result, 'facts-after.txt');
+    const runTag = `devmapper-migrate-run-${runVg!.slice('dmmigrate_'.length).replace(/_/g, '-')}`;
+    // The volume group carries the run's tag: undo removes nothing without it.
+    expect(facts).toMatch(new RegExp(`${runVg}\\s+thinpool\\s+twi-a\\S*\\s+\\S+\\s+${runTag}\\s*$`, 'm'));
+    expect(facts).toMatch(new RegExp(`^\\s*${runVg}\\s+${runTag}\\s*$`, 'm'));
+    expect(facts).toMatch(new RegExp(`/dev/vd[a-z]\\s+${runVg}`));
+    // Docker's documented pool on the third disk is the same LV as before the run.
     expect(facts).toMatch(/docker\s+thinpool\s+twi-a/);
-    expect(facts).toMatch(/\/dev\/vd[a-z]\s+docker/);
+    const uuidBefore = outputFile(result, 'oldpool-uuid-before.txt').trim();
+    expect(uuidBefore).not.toBe('');
+    expect(outputFile(result, 'oldpool-uuid-after.txt').trim()).toBe(uuidBefore);
     expect(facts.split('# loop devices')[1]?.split('# dmsetup')[0]?.trim()).toBe('');
     expect(toolRun(result, 'verify')?.rc, explain(result, 'verify', 'after-lvm')).toBe(0);
     expect(failedChecks(result).filter((f) => f.startsWith('direct-lvm:')), explain(result, 'run-lvm', 'after-lvm')).toEqual([]);

@@ -18,7 +18,8 @@ import type { PreflightFacts } from '../../facts/types.js';
 import type { Host } from '../../host/host.js';
 import { NodeHost } from '../../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
-import { directLvmCommands, formatPoolCommand } from '../../plan/direct-lvm.js';
+import { directLvmCommands, formatPoolCommand, runPool } from '../../plan/direct-lvm.js';
+import { probeDeviceIdentity } from '../../facts/device-identity.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
@@ -85,7 +86,9 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\nFix them, or name them in ignoreBlockers if you are sure (${[...NOT_WAIVABLE].join(', ')} cannot be), then run again.\n`);
+    const fixed = blockers.filter((b) => NOT_WAIVABLE.has(b.key)).map((b) => b.key);
+    const how = fixed.length ? `Fix them, then run again (${fixed.join(', ')} cannot be overridden).` : 'Fix them, or name them in ignoreBlockers if you are sure, then run again.';
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${how}\n`);
     if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
     return ExitCode.findings;
   }
@@ -96,17 +99,19 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const selection = selectInventory(inventory, answers);
   const daemon = daemonPlace(facts, cli, answers);
   const flagEdits = flagEditTargets(facts, preflightOptions);
-  const planFor = (runDir: string, runId?: string, archiveDir = runDir) =>
+  // The run id names the new thin pool (its volume group and LVM tag), so the plan shown is the one run.
+  const runId = newRunId();
+  const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
     buildPlan(inventory, selection, answers, {
       dataRoot: daemon.dataRoot,
-      runId,
+      runId: planRunId,
       daemonConfigPath: daemon.configPath,
       runDir,
       archiveDir,
       stopCommands: service.stopCommands,
       startCommands: service.startCommands,
       flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes })),
-      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm }).map(formatPoolCommand) : [],
+      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
     });
 
   if (options.dryRun) {
@@ -124,10 +129,11 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     // Again under the lock: a run started by another process since the check above is seen here.
     await refuseUnsettledRun(cli.options.stateDir);
     const recorded = await recordInventory(client, inventory, selection);
-    const runId = newRunId();
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
     const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
     const plan = planFor(runDir, runId, archiveBase);
+    // Which disk directLvm.device is now: the pool is built only on that same disk (a resume after a reboot may find another one under the name).
+    const targetDevice = answers.directLvm ? await probeDeviceIdentity(host, answers.directLvm.device) : undefined;
     const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
       runId,
       notes: {
@@ -139,6 +145,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
         // The report puts the measured downtime beside it.
         [DOWNTIME_ESTIMATE_NOTE]: entries.find((e) => e.key === 'downtime-estimate')?.details?.totalSeconds,
+        ...(targetDevice && { targetDevice }),
       },
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
@@ -252,7 +259,8 @@ async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightF
     preflightChecks(facts, checked)
       .filter((e) => e.severity === 'blocker' && !ANSWERED_LATER.has(e.key))
       .map((b) => ({ key: b.key, title: b.title }));
-  const blockers = blockersOf(options);
+  // What the ignoreBlockers question offers: only what may be overridden.
+  const blockers = blockersOf(options).filter((b) => !NOT_WAIVABLE.has(b.key));
   return {
     blockersFor: async (target) => blockersOf(resolvePreflightOptions({ ...options, target: target as PreflightOptions['target'] })),
     blockDevices: await listBlockDevices(host),

@@ -20,6 +20,7 @@ export const directLvmCheck: Check = {
     'target-device-not-found',
     'target-device-not-block-device',
     'target-device-mounted',
+    'target-device-held',
     'target-device-in-current-pool',
     'target-device-in-volume-group',
     'target-device-has-signature',
@@ -88,6 +89,18 @@ export const directLvmCheck: Check = {
           `${device} (or a partition of it) is mounted or used as swap: ${listText(fact.mountedAt)}. Building a pool on it destroys that data.`,
           'Choose another device, or unmount it and remove it from /etc/fstab if its data is not needed.',
           { mountedAt: fact.mountedAt },
+        ),
+      );
+    }
+    if (fact.heldBy?.length) {
+      entries.push(
+        entry(
+          'target-device-held',
+          'blocker',
+          `${device} is held by another device`,
+          `${listText(fact.heldBy)}: a multipath map, RAID (md), dm-crypt or LVM volume is built on it. Building a pool on it destroys that device's data.`,
+          'Choose another device; this blocker cannot be overridden.',
+          { heldBy: fact.heldBy },
         ),
       );
     }

@@ -6,8 +6,11 @@
 #     project quota). The run must exit 3, back on devicemapper, old containers running,
 #     the host as before (snapshot-before/after-refused and networks-*, asserted by the test).
 #  3. then the same host → a fresh direct-lvm pool on the spare disk built by the tool
-#     (target: direct-lvm, directLvm.device: the spare disk): devicemapper with Pool Name
-#     docker-thinpool and no loop files; the workload as before; verify clean.
+#     (target: direct-lvm, directLvm.device: the spare disk): devicemapper with the run's own
+#     pool (dmmigrate_<run>/thinpool, tagged with the run) and no loop files; the workload as
+#     before; verify clean. Before it, Docker's documented pool docker/thinpool is built on a
+#     third disk (issue 19, item 1: a new pool of that same name made vgcreate fail and the
+#     rollback remove the host's pool): it must come out of the run untouched.
 # Outputs: docker-info-{before,after-refused,after}.json, run-refused.*, run-lvm.*, verify.*,
 # snapshot-*.txt, networks-*.txt, facts-*.txt, run-*/, stage.txt, check-failures.txt.
 # A failed workload check is recorded and the scenario goes on (see loop-lvm-to-overlay2.sh).
@@ -61,11 +64,15 @@ dmm_check refused dmm_check_writable_layer || ok=0
 [ "$ok" = 1 ] && stage refused-and-rolled-back
 
 # --- scenario 3: the same host → a fresh direct-lvm pool built by the tool
+# A pool by Docker's guide (VG docker, LV thinpool) that the run must leave alone.
+dmm_direct_lvm_pool "$DMM_DISK_oldpool"
+lvs --noheadings -o lv_uuid docker/thinpool >"$DMM_OUT/oldpool-uuid-before.txt"
 dmm_answers /tmp/answers-lvm.yaml direct-lvm "" "directLvm:" "  device: $DMM_DISK_spare"
 dmm_tool_saved run-lvm.txt run --answers /tmp/answers-lvm.yaml --yes
 dmm_collect_run after-lvm
 dmm_docker_info after
 dmm_host_facts after
+lvs --noheadings -o lv_uuid docker/thinpool >"$DMM_OUT/oldpool-uuid-after.txt" 2>&1 || true
 dmm_expect_rc run-lvm 0
 dmm_expect_driver devicemapper
 ok=1

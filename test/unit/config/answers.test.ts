@@ -393,6 +393,16 @@ describe('missingAnswers and resolveAnswers', () => {
     ).toThrow(/add up to 101/);
   });
 
+  it('refuses device blockers in ignoreBlockers: they cannot be overridden (issue 19, item 3)', () => {
+    const answers = { target: 'direct-lvm', directLvm: { device: '/dev/sdb' }, ignoreBlockers: ['swarm-active', 'target-device-in-current-pool', 'target-device-mounted'] } as const;
+    expect(() => resolveAnswers({ ...answers, ignoreBlockers: [...answers.ignoreBlockers] })).toThrow(
+      /ignoreBlockers names "target-device-in-current-pool", "target-device-mounted": they cannot be overridden \(a disk would be wiped/,
+    );
+    // Run files inside the data-root are as final: they would be moved away with it.
+    expect(() => resolveAnswers({ target: 'overlay2', ignoreBlockers: ['state-dir-inside-data-root'] })).toThrow(/"state-dir-inside-data-root": it cannot be overridden/);
+    expect(resolveAnswers({ ...answers, ignoreBlockers: ['swarm-active'] }).ignoreBlockers).toEqual(['swarm-active']);
+  });
+
   it('fills in the state dir as the backup directory, and drops answers that do not apply', () => {
     const resolved = resolveAnswers(
       { target: 'overlay2', directLvm: { device: '/dev/sdb' }, registry: { address: 'r:5000' }, service: { stop: 'x' } },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directLvmCommands, directLvmStorageOpts, formatPoolCommand, poolNames, thinPoolProfile } from '../../../src/plan/direct-lvm.js';
+import { directLvmCommands, directLvmStorageOpts, formatPoolCommand, poolNames, runPool, thinPoolProfile } from '../../../src/plan/direct-lvm.js';
 
 const DOCS_DEFAULTS = { device: '/dev/xvdf', thinpoolPercent: 95, metadataPercent: 1, autoextendThreshold: 80, autoextendPercent: 20, wipeSignatures: false };
 
@@ -38,6 +38,18 @@ describe('directLvmCommands', () => {
     expect(commands[1]!.argv).toEqual(['pvcreate', '/dev/xvdf']);
     expect(commands[3]!.argv).toEqual(['lvcreate', '--yes', '--wipesignatures', 'y', '-n', 'thinpool', 'docker', '-l', '95%VG']);
     expect(directLvmCommands(DOCS_DEFAULTS).some((c) => c.argv[0] === 'wipefs' || c.argv.includes('--yes'))).toBe(false);
+  });
+});
+
+describe("a run's pool (issue 19, item 1)", () => {
+  it('is named after the run, never docker/thinpool, and tags what it creates with the run', () => {
+    const pool = runPool('20261207-003120-ab12');
+    expect(pool).toEqual({ vg: 'dmmigrate_20261207_003120_ab12', pool: 'thinpool', tag: 'devmapper-migrate-run-20261207-003120-ab12' });
+    const argv = directLvmCommands({ ...DOCS_DEFAULTS, ...pool }).map((c) => c.argv);
+    expect(argv[1]).toEqual(['vgcreate', '--addtag', pool.tag, pool.vg, '/dev/xvdf']);
+    expect(argv[2]).toEqual(['lvcreate', '--addtag', pool.tag, '--wipesignatures', 'y', '-n', 'thinpool', pool.vg, '-l', '95%VG']);
+    expect(argv.flat().some((word) => word === 'docker' || word.startsWith('docker/'))).toBe(false);
+    expect(directLvmStorageOpts(pool)[0]).toBe('dm.thinpooldev=/dev/mapper/dmmigrate_20261207_003120_ab12-thinpool');
   });
 });
 

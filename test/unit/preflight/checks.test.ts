@@ -436,6 +436,13 @@ const CASES: Record<string, Case> = {
     options: DIRECT_LVM,
     says: ['/srv/data'],
   },
+  'target-device-held': {
+    key: 'target-device-held',
+    severity: 'blocker',
+    parts: { host: { targetDevice: { ...emptyDisk, heldBy: ['/dev/sdc held by /dev/dm-3'] } } },
+    options: DIRECT_LVM,
+    says: ['/dev/dm-3', 'multipath'],
+  },
   'target-device-in-current-pool': {
     key: 'target-device-in-current-pool',
     severity: 'blocker',
