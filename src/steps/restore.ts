@@ -19,7 +19,7 @@ import {
   untaggedTargetRef,
 } from '../docker/images.js';
 import { createNetwork } from '../docker/networks.js';
-import type { ImageRecord } from '../docker/types.js';
+import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
 import { createVolume } from '../docker/volumes.js';
 import { restoreWritableLayer } from '../docker/writable-layer.js';
 import { OperatorError } from '../errors.js';
@@ -121,8 +121,9 @@ export const createVolumesStep: Step<MigrationContext> = {
       throwIfInterrupted(ctx, 'the volume restore');
       await createVolume(client.api, volume);
       const key = `volume-restored:${volume.name}`;
-      if (carriedByRename || volume.remote || ctx.store.isUnitDone(key)) {
-        progress.say(`Volume ${volume.name}${volume.remote ? ' (remote: options only)' : ''}`);
+      const definitionOnly = !keepsFilesOnHost(volume);
+      if (carriedByRename || definitionOnly || ctx.store.isUnitDone(key)) {
+        progress.say(`Volume ${volume.name}${definitionOnly ? ` (${volume.remote ? 'remote' : 'tmpfs'}: options only)` : ''}`);
         continue;
       }
       // Not carried (the old data-root had none to carry): extract the archive, safely.
