@@ -91,9 +91,7 @@ async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: s
   }
   for (const tag of image.tags) await tagImage(client, image.id, tag);
   // The pull named the image after the registry; the host had no such tag before the run.
-  if (!image.tags.includes(ref) && (await removeTemporaryTag(client, image.id, ref))) {
-    say(`${ref} stays on the untagged image ${image.id}: removing its only name would delete it.`);
-  }
+  if (!image.tags.includes(ref)) await removeTemporaryTag(client, image.id, ref);
 }
 
 export const createNetworksStep: Step<MigrationContext> = {

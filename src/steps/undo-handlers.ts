@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { startContainers } from '../docker/containers.js';
+import { listImageTags, removeHolds, removeTemporaryTag } from '../docker/images.js';
 import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot } from '../host/data-root.js';
@@ -86,6 +87,16 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     const facts = await readDaemonFacts(await ctx.docker());
     if (facts.driver !== ctx.daemon.sourceDriver) {
       throw new OperatorError(`Docker came back on ${facts.driver}, not on the original ${ctx.daemon.sourceDriver}.`, 'Check the daemon configuration against the run’s config-backup/.');
+    }
+  },
+
+  // The tags put on images to push them (removed right after each push; left by a kill in between).
+  'tagged-for-push': async (ctx, data) => {
+    const client = await ctx.docker();
+    await removeHolds(client);
+    const present = await listImageTags(client);
+    for (const { imageId, ref } of (data.tags as { imageId: string; ref: string }[] | undefined) ?? []) {
+      if (present.get(imageId)?.includes(ref)) await removeTemporaryTag(client, imageId, ref);
     }
   },
 
