@@ -26,7 +26,7 @@ import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
 
 /** Seconds a container gets to stop before SIGKILL (docker stop's default is 10). */
-const STOP_TIMEOUT_SECONDS = 30;
+export const STOP_TIMEOUT_SECONDS = 30;
 
 /** The selected running containers, in the order they must stop (dependents first). */
 export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
