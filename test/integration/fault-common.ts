@@ -50,7 +50,7 @@ export async function createWorkload(daemon: DaemonHandle, options: WorkloadOpti
   await d('run', '-d', '--name', 'fault-worker', '-e', 'ROLE=worker', 'fault/app:latest');
   await d('exec', 'fault-worker', 'sh', '-c', 'echo layer > /root/layer.txt');
   await d('create', '--name', 'fault-idle', APP);
-  await addRollbackTraps(daemon, VOLUME);
+  await addRollbackTraps(daemon);
 }
 
 export const PLAIN_NETWORK = 'plain-net';
@@ -62,25 +62,16 @@ export const REBUILT = 'rebuilt/app:1';
  * What trips a rollback on ordinary hosts (issue 24), added to every workload whose rollback is
  * tested: a network created with a subnet and no gateway (dockerd shows the default gateway
  * only after a restart), an untagged image (pushed under a tag of its ID when images.push is
- * on), and a stopped `on-failure` container that a restarted dockerd would start and keep
- * running (it failed twice, then `armed` was put into its volume).
+ * on), and a stopped `on-failure` container: `docker stop` ended it with exit 3, and dockerd
+ * starts such a container again whenever dockerd itself starts.
  */
-export async function addRollbackTraps(daemon: DaemonHandle, volume: string): Promise<void> {
+export async function addRollbackTraps(daemon: DaemonHandle): Promise<void> {
   const d = (...args: string[]) => docker(daemon, ...args);
   await d('network', 'create', '--subnet', subnetFor(daemon, 2), '--label', 'subnet-only=1', PLAIN_NETWORK);
   await buildImage(daemon, REBUILT, `FROM ${BASE_IMAGE}\nLABEL build=first\n`);
   await buildImage(daemon, REBUILT, `FROM ${BASE_IMAGE}\nLABEL build=second\n`);
-  await d(
-    'run', '-d', '--name', CRASHED, '--restart', 'on-failure:1', '--network', PLAIN_NETWORK, '-v', `${volume}:/state`, BASE_IMAGE,
-    'sh', '-c', "[ -e /state/armed ] || exit 1; trap 'exit 0' TERM; while :; do sleep 1; done",
-  );
-  // Its one retry used up: exited for good until dockerd starts again.
-  const deadline = Date.now() + 60_000;
-  while ((await d('inspect', '--format', '{{.State.Status}} {{.RestartCount}}', CRASHED)) !== 'exited 1') {
-    if (Date.now() > deadline) throw new Error(`${CRASHED} did not settle: ${await d('inspect', '--format', '{{json .State}} {{.RestartCount}}', CRASHED)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  await d('run', '--rm', '-v', `${volume}:/state`, BASE_IMAGE, 'touch', '/state/armed');
+  await d('run', '-d', '--name', CRASHED, '--restart', 'on-failure', '--network', PLAIN_NETWORK, BASE_IMAGE, 'sh', '-c', "trap 'exit 3' TERM; while :; do sleep 1; done");
+  await d('stop', CRASHED);
 }
 
 /** Writes an answers file for the rig (overlay2, volumes archived, service through start.sh/stop.sh) plus `extra` YAML. */

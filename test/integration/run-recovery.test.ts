@@ -35,7 +35,7 @@ async function setUp(name: string): Promise<Rig> {
   await docker(daemon, 'exec', 'db', 'sh', '-c', 'echo precious > /data/file && echo layer > /root.txt');
   await docker(daemon, 'run', '-d', '--name', 'app', '--link', 'db:db', '-e', 'X=1', APP);
   await docker(daemon, 'create', '--name', 'idle', APP);
-  await addRollbackTraps(daemon, 'rec-data');
+  await addRollbackTraps(daemon);
   rig.before = await hostSnapshot(daemon);
   writeAnswers(rig, `bash ${daemon.startScript}`);
   return rig;
