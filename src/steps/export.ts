@@ -12,6 +12,7 @@ import {
   listImageTags,
   pushImage,
   registryTargetRef,
+  removeHolds,
   removePartialArchives,
   saveImage,
   untaggedTargetRef,
@@ -121,7 +122,10 @@ async function tagsToAdd(ctx: MigrationContext, pushes: { image: { id: string };
  */
 async function closeWhenUntagged(ctx: MigrationContext, entry: JournalEntry): Promise<void> {
   try {
-    const present = await listImageTags(await ctx.docker());
+    const client = await ctx.docker();
+    // A hold a kill left (see removeTemporaryTag) goes too: a resumed step whose pushes were all done makes no other call that would.
+    await removeHolds(client);
+    const present = await listImageTags(client);
     const left = ((entry.data.tags as { imageId: string; ref: string }[] | undefined) ?? []).filter(({ imageId, ref }) => present.get(imageId)?.includes(ref));
     if (left.length) return;
     entry.undoneAt = new Date().toISOString();
