@@ -428,8 +428,14 @@ function skipBytes(buffers: Buffer[], count: number): Buffer[] {
   return rest;
 }
 
+/**
+ * Seconds for utimes: libuv keeps whole microseconds, truncating, and at today's epoch a double
+ * is only about 0.24 µs fine, so x.418180 could land at x.4181799… and come back as x.418179.
+ * Half a microsecond up makes the truncation land on the intended microsecond.
+ */
 function seconds(ns: bigint): number {
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  // (Before 1970 the fraction is negative, and so is the nudge: libuv truncates toward zero.)
+  return Number(ns / 1_000_000_000n) + (Number((ns % 1_000_000_000n) / 1000n) + (ns < 0n ? -0.5 : 0.5)) / 1e6;
 }
 
 function deferSymlink(state: State, entry: string, rel: string, target: string, meta: Meta): void {

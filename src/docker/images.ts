@@ -294,13 +294,13 @@ export interface PushRequest {
   auth?: RegistryAuth;
   signal?: AbortSignal;
   onMessage?(message: ProgressMessage): void;
+  /** The target tag is the run's own (journalled before an earlier attempt was cut off): remove it after the push although it exists already. */
+  ownTag?: boolean;
 }
 
 export interface PushResult {
   /** The manifest digest the registry stored ("sha256:<hex>"). */
   digest: string;
-  /** Set when the temporary tag had to stay: it was the image's only name, and removing it would delete the image. */
-  temporaryTagKept?: boolean;
 }
 
 /**
@@ -322,7 +322,7 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
       'Remove or rename that tag (docker rmi / docker tag), or choose another registry.repositoryPrefix.',
     );
   }
-  const created = existing === undefined;
+  const created = existing === undefined || request.ownTag === true;
   if (created) await tagImage(client, imageId, targetRef);
   let digest: string | undefined;
   let failure: unknown;
@@ -335,16 +335,15 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
     failure = error;
   }
   // Also after a failure: the temporary tag must not outlive the push.
-  let kept = false;
   if (created) {
     try {
-      kept = await removeTemporaryTag(client, imageId, targetRef);
+      await removeTemporaryTag(client, imageId, targetRef);
     } catch (error) {
       failure ??= error;
     }
   }
   if (failure !== undefined || digest === undefined) throw failure;
-  return kept ? { digest, temporaryTagKept: true } : { digest };
+  return { digest };
 }
 
 async function runPush(client: DockerClient, repo: string, tag: string, request: PushRequest, registry: string): Promise<ProgressMessage[]> {
@@ -373,20 +372,51 @@ export function pushedDigest(messages: readonly ProgressMessage[], tag: string):
   return undefined;
 }
 
+/** Label of the container and child image that hold an untagged image while its only name is removed. */
+export const HOLD_LABEL = 'devmapper-migrate.hold';
+
 /**
- * Removes a tag this module added, unless it is the image's only name: untagging the last name
- * deletes an unused image, and nothing may be deleted before finalize. Returns true when kept.
+ * Removes a tag this tool added and keeps the image, also when the tag is its only name
+ * (an untagged image pushed or pulled under its ID). dockerd deletes an image with its last
+ * name, so a child image holds it meanwhile: the commit of a container created from it (never
+ * started). With a child, dockerd removes only the name (and the digest reference the push or
+ * pull added to that repository) and keeps the image; the child then goes without pruning its
+ * parent. The image ends with exactly the names it had before. Nothing when the tag is not on the image.
  */
-export async function removeTemporaryTag(client: DockerClient, imageId: string, ref: string): Promise<boolean> {
+export async function removeTemporaryTag(client: DockerClient, imageId: string, ref: string): Promise<void> {
+  await removeHolds(client);
   const tags = (await listImageTags(client)).get(imageId) ?? [];
-  const others = tags.filter((t) => t !== ref);
-  if (others.length === 0) return true;
+  if (!tags.includes(ref)) return;
+  const hold = tags.length === 1 ? await holdImage(client, imageId) : undefined;
   try {
-    await client.api.getImage(ref).remove({ noprune: true });
+    // Forced only when held: a stopped container of the image would otherwise refuse the untag, and the child keeps the image.
+    await client.api.getImage(ref).remove({ noprune: true, ...(hold ? { force: true } : {}) });
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    if ((error as { statusCode?: number }).statusCode !== 404) throw apiError(client, error, `Removing the temporary tag ${ref}`, `Remove it by hand (docker rmi ${ref}) once the image has another name.`);
+  } finally {
+    if (hold) await client.api.getImage(hold).remove({ noprune: true });
   }
-  return false;
+}
+
+async function holdImage(client: DockerClient, imageId: string): Promise<string> {
+  const container = await client.api.createContainer({ Image: imageId, Cmd: ['true'], Labels: { [HOLD_LABEL]: imageId }, HostConfig: { NetworkMode: 'none' } });
+  try {
+    const child = (await container.commit({ comment: 'devmapper-migrate: holds its parent while a temporary tag is removed' })) as { Id: string };
+    return child.Id;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Removes the holds a killed process may have left (containers and child images labelled HOLD_LABEL); never their parents. */
+export async function removeHolds(client: DockerClient): Promise<void> {
+  const filters = JSON.stringify({ label: [HOLD_LABEL] });
+  for (const container of await client.api.listContainers({ all: true, filters })) await client.api.getContainer(container.Id).remove({ force: true });
+  for (const image of await client.api.listImages({ filters })) {
+    // Only images that are nothing but a hold: a child the operator tagged is theirs.
+    if ((image.RepoTags ?? []).some(isRealTag)) continue;
+    await client.api.getImage(image.Id).remove({ noprune: true });
+  }
 }
 
 export interface PullOptions {

@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { OperatorError } from '../errors.js';
+import { effectivePool } from './ipam.js';
 import type { IpamPoolRecord, NetworkRecord } from './types.js';
 
 /** The parts of a network that must match for an existing one to count as the same. */
@@ -29,7 +30,9 @@ interface IpamPoolJson {
 const orEmpty = (map: Record<string, string> | null | undefined): Record<string, string> => ({ ...(map ?? {}) });
 const ipamDriver = (driver: string | undefined): string => (!driver || driver === 'default' ? 'default' : driver);
 
-function poolKey(pool: IpamPoolRecord): string {
+/** A pool as Docker defines it (an absent gateway is the subnet's first address), as one comparable string. */
+function poolKey(recorded: IpamPoolRecord): string {
+  const pool = effectivePool(recorded);
   const aux = Object.entries(pool.auxAddresses ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify([pool.subnet ?? '', pool.gateway ?? '', pool.ipRange ?? '', aux]);
 }
@@ -84,6 +87,11 @@ function differences(want: NetworkShape, have: NetworkShape): string[] {
   return out;
 }
 
+/** How an existing network differs from its record, as Docker defines IPAM (empty: the same network). */
+export function networkDifferences(record: NetworkRecord, existing: Docker.NetworkInspectInfo): string[] {
+  return differences(shapeOfRecord(record), shapeOfInspect(existing));
+}
+
 /** The `POST /networks/create` body for a record. */
 export function networkCreateBody(record: NetworkRecord): Docker.NetworkCreateOptions {
   return {
@@ -126,7 +134,7 @@ async function findNetwork(client: Docker, name: string): Promise<Docker.Network
 export async function createNetwork(client: Docker, record: NetworkRecord): Promise<string> {
   const existing = await findNetwork(client, record.name);
   if (existing) {
-    const diff = differences(shapeOfRecord(record), shapeOfInspect(existing));
+    const diff = networkDifferences(record, existing);
     if (!diff.length) return existing.Id;
     throw new OperatorError(
       `Network ${record.name} already exists on this daemon with a different configuration: ${diff.join('; ')}.`,

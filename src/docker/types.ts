@@ -96,6 +96,18 @@ export interface VolumeRecord {
   remote: boolean;
 }
 
+/** Filesystem types whose files live in memory: nothing of them is on the disk to keep. */
+const MEMORY_FS_TYPES = new Set(['tmpfs', 'ramfs']);
+
+/**
+ * Whether a volume's files are the host's to keep (CONTRACT.md): not for a remote volume (its
+ * data is on a server) nor a tmpfs-backed one (fresh and empty at each mount). Those are kept,
+ * restored and compared by their definition (driver, options, labels) only.
+ */
+export function keepsFilesOnHost(volume: Pick<VolumeRecord, 'remote' | 'options'>): boolean {
+  return !volume.remote && !MEMORY_FS_TYPES.has((volume.options.type ?? '').toLowerCase());
+}
+
 export interface IpamPoolRecord {
   subnet?: string;
   gateway?: string;

@@ -8,7 +8,7 @@ import { ExitCode, InterruptedError, OperatorError } from '../errors.js';
 import { DaemonStartError } from '../host/service-manager.js';
 import { stepById } from '../steps/catalog.js';
 import { executeStep } from '../steps/runner.js';
-import { UNDO_HANDLERS } from '../steps/undo-handlers.js';
+import { stopWhatWasStopped, UNDO_HANDLERS } from '../steps/undo-handlers.js';
 import { describeUndo } from '../steps/undo-descriptions.js';
 import { undoJournal, type UndoFailure } from '../steps/undo.js';
 import { runTaskList, type TaskListMode, type TaskListStep } from '../cli/task-list.js';
@@ -99,6 +99,8 @@ export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell
     await ctx.store.setStatus('rollback-failed');
     return { failures };
   }
+  const stopped = await stopWhatWasStopped(ctx);
+  if (stopped.length) screen.tell(`Stopped ${stopped.join(', ')} again: the old daemon started ${stopped.length === 1 ? 'it' : 'them'} by itself, and ${stopped.length === 1 ? 'it was' : 'they were'} not running before the run.\n`);
   const verify = await verifyHost({
     client: await ctx.docker(),
     host: ctx.host,

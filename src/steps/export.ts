@@ -8,8 +8,11 @@ import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { verifyImageArchive } from '../docker/image-archive.js';
 import {
   imageArchiveFileName,
+  imageIdOf,
+  listImageTags,
   pushImage,
   registryTargetRef,
+  removeHolds,
   removePartialArchives,
   saveImage,
   untaggedTargetRef,
@@ -17,7 +20,9 @@ import {
 import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
+import type { JournalEntry } from '../state/types.js';
 import { imageName, selectedImages } from '../run/selection.js';
+import { journalOnce } from './journal.js';
 import { preparedArchiveDir } from './quiesce.js';
 import { testKillPoint } from './runner.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
@@ -77,20 +82,55 @@ export const pushImagesStep: Step<MigrationContext> = {
         ? image.tags.map((tag) => ({ image, sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
         : [{ image, sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
     );
+    // Journalled before the first tag: a kill between a tag and its removal leaves the tag, and undo removes it.
+    const tagged = await journalOnce(ctx, 'push-images', 'tagged-for-push', { tags: await tagsToAdd(ctx, pushes) });
+    const ours = new Set(((tagged.data.tags as { ref: string }[] | undefined) ?? []).map((t) => t.ref));
     let finished = 0;
-    await mapLimit(pushes, CONCURRENCY, async ({ sourceRef, targetRef }) => {
-      throwIfInterrupted(ctx, 'the image pushes');
-      const key = `push:${sourceRef}`;
-      if (ctx.store.isUnitDone(key)) {
-        progress.say(`${sourceRef}: pushed before`);
-        return;
-      }
-      progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
-      const started = Date.now();
-      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal });
-      await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest, ...(pushed.temporaryTagKept && { temporaryTagKept: true }) });
-      progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
-      if (++finished === 1) testKillPoint('push-images', 'middle');
-    });
+    try {
+      await mapLimit(pushes, CONCURRENCY, async ({ sourceRef, targetRef }) => {
+        throwIfInterrupted(ctx, 'the image pushes');
+        const key = `push:${sourceRef}`;
+        if (ctx.store.isUnitDone(key)) {
+          progress.say(`${sourceRef}: pushed before`);
+          return;
+        }
+        progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
+        const started = Date.now();
+        const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, ownTag: ours.has(targetRef) });
+        await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest });
+        progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
+        if (++finished === 1) testKillPoint('push-images', 'middle');
+      });
+    } finally {
+      await closeWhenUntagged(ctx, tagged);
+    }
   },
 };
+
+/** The push tags the host does not have yet (ones it had before are the operator's, and stay). */
+async function tagsToAdd(ctx: MigrationContext, pushes: { image: { id: string }; targetRef: string }[]): Promise<{ imageId: string; ref: string }[]> {
+  const client = await ctx.docker();
+  const out: { imageId: string; ref: string }[] = [];
+  for (const { image, targetRef } of pushes) if ((await imageIdOf(client, targetRef)) === undefined) out.push({ imageId: image.id, ref: targetRef });
+  return out;
+}
+
+/**
+ * Each push removes its tag again, also when it fails; once none is left the entry is done,
+ * so a push that failed counts as no change to the host (nothing to roll back, exit 4).
+ * Left open when a tag remains or the daemon cannot tell: undo removes what is there.
+ */
+async function closeWhenUntagged(ctx: MigrationContext, entry: JournalEntry): Promise<void> {
+  try {
+    const client = await ctx.docker();
+    // A hold a kill left (see removeTemporaryTag) goes too: a resumed step whose pushes were all done makes no other call that would.
+    await removeHolds(client);
+    const present = await listImageTags(client);
+    const left = ((entry.data.tags as { imageId: string; ref: string }[] | undefined) ?? []).filter(({ imageId, ref }) => present.get(imageId)?.includes(ref));
+    if (left.length) return;
+    entry.undoneAt = new Date().toISOString();
+    await ctx.store.save();
+  } catch {
+    // The entry stays open; a rollback looks again.
+  }
+}

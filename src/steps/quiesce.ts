@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
 import { orderableOf, stopContainers } from '../docker/containers.js';
 import { captureWritableLayer } from '../docker/writable-layer.js';
+import { keepsFilesOnHost } from '../docker/types.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
 import { stopWaves } from '../plan/container-order.js';
@@ -106,9 +107,9 @@ async function keptBefore(ctx: MigrationContext, key: string, dir: string, progr
   return false;
 }
 
-/** Local volumes of the run (remote ones keep their options only; their data lives elsewhere). */
+/** Volumes of the run whose files are kept (remote and tmpfs-backed ones keep their definition only). */
 function localVolumes(ctx: Pick<MigrationContext, 'recorded'>) {
-  return selectedVolumes(ctx.recorded).filter((v) => !v.remote);
+  return selectedVolumes(ctx.recorded).filter(keepsFilesOnHost);
 }
 
 export const recordVolumesStep: Step<MigrationContext> = {

@@ -19,7 +19,7 @@ import {
   untaggedTargetRef,
 } from '../docker/images.js';
 import { createNetwork } from '../docker/networks.js';
-import type { ImageRecord } from '../docker/types.js';
+import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
 import { createVolume } from '../docker/volumes.js';
 import { restoreWritableLayer } from '../docker/writable-layer.js';
 import { OperatorError } from '../errors.js';
@@ -91,9 +91,7 @@ async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: s
   }
   for (const tag of image.tags) await tagImage(client, image.id, tag);
   // The pull named the image after the registry; the host had no such tag before the run.
-  if (!image.tags.includes(ref) && (await removeTemporaryTag(client, image.id, ref))) {
-    say(`${ref} stays on the untagged image ${image.id}: removing its only name would delete it.`);
-  }
+  if (!image.tags.includes(ref)) await removeTemporaryTag(client, image.id, ref);
 }
 
 export const createNetworksStep: Step<MigrationContext> = {
@@ -121,8 +119,9 @@ export const createVolumesStep: Step<MigrationContext> = {
       throwIfInterrupted(ctx, 'the volume restore');
       await createVolume(client.api, volume);
       const key = `volume-restored:${volume.name}`;
-      if (carriedByRename || volume.remote || ctx.store.isUnitDone(key)) {
-        progress.say(`Volume ${volume.name}${volume.remote ? ' (remote: options only)' : ''}`);
+      const definitionOnly = !keepsFilesOnHost(volume);
+      if (carriedByRename || definitionOnly || ctx.store.isUnitDone(key)) {
+        progress.say(`Volume ${volume.name}${definitionOnly ? ` (${volume.remote ? 'remote' : 'tmpfs'}: options only)` : ''}`);
         continue;
       }
       // Not carried (the old data-root had none to carry): extract the archive, safely.

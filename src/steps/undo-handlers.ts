@@ -4,7 +4,8 @@
  * can run in a later process, after a crash, and again after it was itself interrupted.
  */
 import { readFile } from 'node:fs/promises';
-import { startContainers } from '../docker/containers.js';
+import { startContainers, stopContainers } from '../docker/containers.js';
+import { listImageTags, removeHolds, removeTemporaryTag } from '../docker/images.js';
 import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot } from '../host/data-root.js';
@@ -81,6 +82,16 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     }
   },
 
+  // The tags put on images to push them (removed right after each push; left by a kill in between).
+  'tagged-for-push': async (ctx, data) => {
+    const client = await ctx.docker();
+    await removeHolds(client);
+    const present = await listImageTags(client);
+    for (const { imageId, ref } of (data.tags as { imageId: string; ref: string }[] | undefined) ?? []) {
+      if (present.get(imageId)?.includes(ref)) await removeTemporaryTag(client, imageId, ref);
+    }
+  },
+
   'stopped-containers': async (ctx, data) => {
     const names = [...((data.names as string[] | undefined) ?? [])].reverse();
     const client = await ctx.docker();
@@ -91,3 +102,25 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     if (failed.length) throw new OperatorError(`Some containers did not start again: ${failed.join('; ')}.`, 'Start them by hand (docker start NAME) after looking at their logs.');
   },
 };
+
+/**
+ * After the old daemon was started again: stops the containers it started by itself that were
+ * not running when the run began (dockerd restarts a stopped `on-failure` container that had
+ * failed, FACTS.md). Only those: nothing else about them changes. Returns their names.
+ */
+export async function stopWhatWasStopped(ctx: MigrationContext): Promise<string[]> {
+  const restarted = ctx.store.state.journal.some((entry) => entry.kind === 'stopped-daemon');
+  if (!restarted) return [];
+  const client = await ctx.docker();
+  const wasStopped = new Set(ctx.recorded.inventory.containers.filter((c) => !c.running).map((c) => c.name));
+  // Without all: running, restarting and paused ones.
+  const running = (await client.api.listContainers()).map((c) => (c.Names?.[0] ?? '').replace(/^\//, ''));
+  const names = running.filter((name) => wasStopped.has(name));
+  try {
+    // One wave, each with its own stop timeout: they were all stopped before the run.
+    await stopContainers(client.api, names.length ? [names] : []);
+  } catch (error) {
+    throw new OperatorError(`The rollback is done, but ${(error as Error).message}`, `Stop ${names.join(', ')} by hand (docker stop NAME): ${names.length === 1 ? 'it was' : 'they were'} not running before the run.`);
+  }
+  return names;
+}

@@ -32,7 +32,7 @@ export interface WorkloadOptions {
   webArgs?: string[];
 }
 
-/** Two images (one with two tags), a network, a volume with files, two running containers (one with a changed writable layer), one created. */
+/** Two images (one with two tags), a network, a volume with files, two running containers (one with a changed writable layer), one created; and the rollback traps. */
 export async function createWorkload(daemon: DaemonHandle, options: WorkloadOptions = {}): Promise<void> {
   const d = (...args: string[]) => docker(daemon, ...args);
   await seedBaseImage(daemon);
@@ -50,6 +50,28 @@ export async function createWorkload(daemon: DaemonHandle, options: WorkloadOpti
   await d('run', '-d', '--name', 'fault-worker', '-e', 'ROLE=worker', 'fault/app:latest');
   await d('exec', 'fault-worker', 'sh', '-c', 'echo layer > /root/layer.txt');
   await d('create', '--name', 'fault-idle', APP);
+  await addRollbackTraps(daemon);
+}
+
+export const PLAIN_NETWORK = 'plain-net';
+export const CRASHED = 'crashed';
+/** The tag whose first build is left untagged (dangling) by the second. */
+export const REBUILT = 'rebuilt/app:1';
+
+/**
+ * What trips a rollback on ordinary hosts (issue 24), added to every workload whose rollback is
+ * tested: a network created with a subnet and no gateway (dockerd shows the default gateway
+ * only after a restart), an untagged image (pushed under a tag of its ID when images.push is
+ * on), and a stopped `on-failure` container: `docker stop` ended it with exit 3, and dockerd
+ * starts such a container again whenever dockerd itself starts.
+ */
+export async function addRollbackTraps(daemon: DaemonHandle): Promise<void> {
+  const d = (...args: string[]) => docker(daemon, ...args);
+  await d('network', 'create', '--subnet', subnetFor(daemon, 2), '--label', 'subnet-only=1', PLAIN_NETWORK);
+  await buildImage(daemon, REBUILT, `FROM ${BASE_IMAGE}\nLABEL build=first\n`);
+  await buildImage(daemon, REBUILT, `FROM ${BASE_IMAGE}\nLABEL build=second\n`);
+  await d('run', '-d', '--name', CRASHED, '--restart', 'on-failure', '--network', PLAIN_NETWORK, BASE_IMAGE, 'sh', '-c', "trap 'exit 3' TERM; while :; do sleep 1; done");
+  await d('stop', CRASHED);
 }
 
 /** Writes an answers file for the rig (overlay2, volumes archived, service through start.sh/stop.sh) plus `extra` YAML. */

@@ -168,9 +168,8 @@ describe('push and pull', () => {
   it('pushes every tag; the registry holds the digest the push reported; the temporary tags are gone', async () => {
     for (const tag of multi.tags) {
       const targetRef = registryTargetRef(registry, tag);
-      const { digest, temporaryTagKept } = await pushImage(client, { sourceRef: tag, targetRef, auth });
+      const { digest } = await pushImage(client, { sourceRef: tag, targetRef, auth });
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(temporaryTagKept).toBeUndefined();
       expect(await registryDigest(targetRef)).toBe(digest);
       const { address, repository, tag: t } = splitRegistryRef(targetRef);
       expect(await registryManifestDigest({ address, repository, reference: t, auth, scheme: 'http' })).toBe(digest);
@@ -178,12 +177,16 @@ describe('push and pull', () => {
     expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
   });
 
-  it('pushes an untagged image under its ID and keeps that tag, since removing its only name would delete it', async () => {
+  it('pushes an untagged image under its ID, then removes that tag and keeps the image, untagged as it was', async () => {
     const targetRef = untaggedTargetRef(registry, untagged.id);
-    const { digest, temporaryTagKept } = await pushImage(client, { sourceRef: untagged.id, targetRef, auth });
+    const { digest } = await pushImage(client, { sourceRef: untagged.id, targetRef, auth });
     expect(await registryDigest(targetRef)).toBe(digest);
-    expect(temporaryTagKept).toBe(true);
-    expect((await listImageTags(client)).get(untagged.id)).toEqual([targetRef]);
+    expect((await listImageTags(client)).get(untagged.id)).toEqual([]);
+    // Not even the digest reference the push added (`docker images` would show it as "<registry>/…untagged:<none>"), nor the hold.
+    const images = await docker(rig.daemon, 'images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}');
+    expect(images).toContain(`${untagged.id} <none>:<none>`);
+    expect(images).not.toContain(`${P}/untagged`);
+    expect(await docker(rig.daemon, 'ps', '-aq', '--filter', 'label=devmapper-migrate.hold')).toBe('');
   });
 
   it('pulls a pushed image into another daemon and puts its original tag back', async () => {

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/state/lock.js';
-import { BASE_IMAGE, buildImage, docker, ensureDist, runCli, seedBaseImage, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
+import { BASE_IMAGE, buildImage, docker, ensureDist, runCli, seedBaseImage, startDockerd, startRegistry, type DaemonHandle, type RunResult } from '../rig/index.js';
 import { hostSnapshot, type HostSnapshot } from '../rig/snapshot.js';
+import { addRollbackTraps } from './fault-common.js';
 
 const APP = 'recovery/app:1';
 
@@ -34,15 +35,16 @@ async function setUp(name: string): Promise<Rig> {
   await docker(daemon, 'exec', 'db', 'sh', '-c', 'echo precious > /data/file && echo layer > /root.txt');
   await docker(daemon, 'run', '-d', '--name', 'app', '--link', 'db:db', '-e', 'X=1', APP);
   await docker(daemon, 'create', '--name', 'idle', APP);
+  await addRollbackTraps(daemon);
   rig.before = await hostSnapshot(daemon);
   writeAnswers(rig, `bash ${daemon.startScript}`);
   return rig;
 }
 
-function writeAnswers(rig: Rig, start: string): void {
+function writeAnswers(rig: Rig, start: string, extra = ''): void {
   writeFileSync(
     join(rig.work, 'answers.yaml'),
-    `target: overlay2\nservice:\n  manager: command\n  stop: bash ${rig.daemon.stopScript}\n  start: ${JSON.stringify(start)}\n  timeoutSeconds: 120\n`,
+    `target: overlay2\nservice:\n  manager: command\n  stop: bash ${rig.daemon.stopScript}\n  start: ${JSON.stringify(start)}\n  timeoutSeconds: 120\n${extra}`,
   );
 }
 
@@ -59,6 +61,8 @@ async function expectOriginal(rig: Rig): Promise<void> {
   expect(now.driver).toBe('vfs');
   expect(now.images).toEqual(rig.before.images);
   expect(now.containers).toEqual(rig.before.containers);
+  expect(now.networks).toEqual(rig.before.networks);
+  expect(now.volumes).toEqual(rig.before.volumes);
   expect(now.volumeFiles).toEqual(rig.before.volumeFiles);
 }
 
@@ -102,12 +106,19 @@ describe('a target that refuses to start', () => {
       refusing,
       `#!/bin/bash\nif grep -q overlay2 ${rig.daemon.configFile}; then\n  sed 's|--config-file|--storage-opt overlay2.size=1G --config-file|' ${rig.daemon.startScript} > ${rig.work}/start-bad.sh\n  exec bash ${rig.work}/start-bad.sh\nfi\nexec bash ${rig.daemon.startScript}\n`,
     );
-    writeAnswers(rig, `bash ${refusing}`);
-    const result = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes']);
-    expect(result.code, explain(rig, result)).toBe(3);
-    expect(result.stderr).toMatch(/start-daemon/);
-    expect(result.stderr).toMatch(/overlay2\.size|project quota|Storage option/i);
-    expect(result.stderr).toMatch(/back on vfs/);
+    // Pushed too: the untagged image gets a tag of its ID for the push, which must not stay.
+    const registry = await startRegistry({ auth: false });
+    try {
+      writeAnswers(rig, `bash ${refusing}`, `images:\n  push: true\nregistry:\n  address: ${registry.address}\n`);
+      const result = await cli(rig, ['run', '--answers', join(rig.work, 'answers.yaml'), '--yes']);
+      expect(result.code, explain(rig, result)).toBe(3);
+      expect(result.stderr).toMatch(/start-daemon/);
+      expect(result.stderr).toMatch(/overlay2\.size|project quota|Storage option/i);
+      // Its own verify found nothing either: the traps (a subnet-only network, the push tag, a container the old daemon restarts) are handled.
+      expect(result.stderr).toMatch(/back on vfs with its original images and containers/);
+    } finally {
+      await registry.stop();
+    }
     await expectOriginal(rig);
     const status = JSON.parse((await cli(rig, ['status', '--json'])).stdout) as { run: { status: string } };
     expect(status.run.status).toBe('rolled-back');

@@ -42,6 +42,29 @@ export function volumeFiles(dir: string): Record<string, unknown> {
   return out;
 }
 
+interface Ipam {
+  Driver?: string;
+  Options?: unknown;
+  Config?: { Subnet?: string; Gateway?: string }[] | null;
+}
+
+/**
+ * IPAM as Docker defines it: an IPv4 subnet given without a gateway has its first address as
+ * the gateway, which dockerd 20.10 shows only after a restart. Filled in here so a snapshot
+ * does not change with dockerd's restarts.
+ */
+function withDefaultGateways(ipam: Ipam | undefined): Ipam | undefined {
+  if (!ipam?.Config) return ipam;
+  const first = (subnet: string) => {
+    const [address, bits] = subnet.split('/');
+    const value = address!.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+    const size = 2 ** (32 - Number(bits));
+    const gateway = Math.floor(value / size) * size + 1;
+    return [gateway >>> 24, (gateway >>> 16) & 255, (gateway >>> 8) & 255, gateway & 255].join('.');
+  };
+  return { ...ipam, Config: ipam.Config.map((pool) => (pool.Subnet && !pool.Gateway && !pool.Subnet.includes(':') ? { ...pool, Gateway: first(pool.Subnet) } : pool)) };
+}
+
 export async function hostSnapshot(daemon: DaemonInfo): Promise<HostSnapshot> {
   const d = (...args: string[]) => docker(daemon, ...args);
   const driver = await d('info', '--format', '{{.Driver}}');
@@ -64,13 +87,15 @@ export async function hostSnapshot(daemon: DaemonInfo): Promise<HostSnapshot> {
   const networks = Object.fromEntries(
     (netNames.length ? json<Record<string, unknown>[]>(await d('network', 'inspect', ...netNames)) : []).map((n) => [
       n.Name,
-      { driver: n.Driver, options: n.Options, ipam: n.IPAM, internal: n.Internal, attachable: n.Attachable, labels: n.Labels, ipv6: n.EnableIPv6 },
+      { driver: n.Driver, options: n.Options, ipam: withDefaultGateways(n.IPAM as Ipam), internal: n.Internal, attachable: n.Attachable, labels: n.Labels, ipv6: n.EnableIPv6 },
     ]),
   );
 
   const volNames = (await d('volume', 'ls', '--format', '{{.Name}}')).split('\n').filter(Boolean);
   const volumeList = volNames.length ? json<{ Name: string; Driver: string; Options: unknown; Labels: unknown; Mountpoint: string }[]>(await d('volume', 'inspect', ...volNames)) : [];
   const volumes = Object.fromEntries(volumeList.map((v) => [v.Name, { driver: v.Driver, options: v.Options ?? null, labels: v.Labels ?? null }]));
-  const files = Object.fromEntries(volumeList.map((v) => [v.Name, volumeFiles(v.Mountpoint)]));
+  // A tmpfs-backed volume's files are fresh at each mount: its definition is all there is to keep (CONTRACT.md).
+  const kept = volumeList.filter((v) => (v.Options as Record<string, string> | null)?.type !== 'tmpfs');
+  const files = Object.fromEntries(kept.map((v) => [v.Name, volumeFiles(v.Mountpoint)]));
   return { driver, images, containers, networks, volumes, volumeFiles: files };
 }

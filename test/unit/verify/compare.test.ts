@@ -127,6 +127,7 @@ describe('compareHost', () => {
     gone.inventory.images = gone.inventory.images.filter((i) => i.id !== OTHER_IMAGE_ID);
     expect(only(gone).key).toBe('verify-image-missing');
 
+    // Moved to another image: named once, where it went missing (not again as a tag that was not there).
     const moved = migrated();
     moved.inventory.images[0]!.tags = ['app:1'];
     moved.inventory.images[1]!.tags = ['app:latest'];
@@ -153,6 +154,47 @@ describe('compareHost', () => {
     const gone = migrated();
     gone.inventory.networks = [];
     expect(only(gone).key).toBe('verify-network-missing');
+  });
+
+  it('takes a subnet-only pool as the same pool with dockerd’s default gateway filled in (after a restart)', () => {
+    const subnetOnly = (gateway?: string) => network({ ipam: { driver: 'default', options: {}, config: [{ subnet: '172.28.5.0/24', ...(gateway && { gateway }) }] } });
+    const before = recorded();
+    before.inventory.networks = [subnetOnly()];
+    const after = migrated();
+    after.inventory.networks = [subnetOnly('172.28.5.1')];
+    const result = compareHost({ recorded: before, expect: TO_OVERLAY2, current: after });
+    expect(blockers(result.entries)).toEqual([]);
+    after.inventory.networks = [subnetOnly('172.28.5.254')];
+    expect(blockers(compareHost({ recorded: before, expect: TO_OVERLAY2, current: after }).entries).map((e) => e.key)).toEqual(['verify-network-ipam']);
+  });
+
+  it('names a tag the image did not have (the run’s push tag left on an untagged image)', () => {
+    const tagged = migrated();
+    tagged.inventory.images[1]!.tags = ['127.0.0.1:5000/untagged:sha256-' + 'b'.repeat(64)];
+    const entry = only(tagged);
+    expect(entry.key).toBe('verify-image-tag-extra');
+    expect(entry.summary).toBe(`Image bbbbbbbbbbbb has the tag "127.0.0.1:5000/untagged:sha256-${'b'.repeat(64)}", which it did not have before (it was untagged).`);
+    const another = migrated();
+    another.inventory.images[0]!.tags = ['app:1', 'app:latest', 'app:extra'];
+    expect(only(another).details).toMatchObject({ image: IMAGE_ID, tag: 'app:extra', before: null, after: 'app:extra' });
+  });
+
+  it('compares a tmpfs-backed or remote volume by its definition, not its files', () => {
+    const before = recorded();
+    const entries: RecordedTreeEntry[] = [{ path: '.', kind: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtimeNs: '1700000000000000000' }];
+    const trees: RecordedVolumeTrees = { version: 1, recordedAt: '2024-01-01T00:00:00.000Z', content: true, volumes: [{ name: 'data', path: '/old', entries }] };
+    const freshTmpfs = [{ ...entries[0]!, mode: 0o1777, mtimeNs: '1800000000000000000' }];
+    const definitions: Record<string, string>[] = [{ type: 'tmpfs', device: 'tmpfs' }, { type: 'nfs', o: 'addr=10.0.0.1', device: ':/export' }];
+    for (const options of definitions) {
+      before.inventory.volumes = [volume({ options, remote: options.type === 'nfs' })];
+      const after = migrated();
+      after.inventory.volumes = [volume({ options, remote: options.type === 'nfs' })];
+      after.volumeTrees = { data: { path: '/new', entries: freshTmpfs } };
+      const result = compareHost({ recorded: before, expect: TO_OVERLAY2, current: after, volumeTrees: trees });
+      expect(blockers(result.entries), options.type).toEqual([]);
+      after.inventory.volumes = [volume({ options: { ...options, o: 'size=1m' }, remote: options.type === 'nfs' })];
+      expect(blockers(compareHost({ recorded: before, expect: TO_OVERLAY2, current: after, volumeTrees: trees }).entries).map((e) => e.key)).toEqual(['verify-volume-option']);
+    }
   });
 
   it('names volume driver, option and label differences, and a missing volume', () => {
