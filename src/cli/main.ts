@@ -122,7 +122,8 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
   for (const spec of COMMANDS) {
-    const command = program.command(spec.name).description(spec.summary).exitOverride();
+    // Commander 11 (the last for Node 16) accepts stray arguments unless told; 13 refused them by default.
+    const command = program.command(spec.name).description(spec.summary).allowExcessArguments(false).exitOverride();
     for (const option of spec.options ?? []) command.addOption(option);
     command.action((options: Record<string, unknown>) => onAction(spec, options));
   }
