@@ -11,7 +11,7 @@ const PROCESS = ['execa', 'node:child_process', 'child_process'].map((name) => (
 }));
 
 export default tseslint.config(
-  { ignores: ['build/', 'dist/', 'node_modules/', 'coverage/', '.cache/', 'test/system/kit/'] },
+  { ignores: ['build/', 'dist/', 'node_modules/', 'coverage/', '.cache/', 'test/system/kit/', 'types/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
