@@ -58,9 +58,13 @@ describe('the release tarball', () => {
 
   it('runs --help through its launcher, called through a symlink from elsewhere, with no node on PATH', async () => {
     expect(() => execFileSync('sh', ['-c', 'command -v node'], { env: { PATH: path } })).toThrow();
+    // Two links, as an operator might make them: a relative one to an absolute one.
     const links = join(work, 'usr-local-bin');
+    const other = join(work, 'opt-bin');
     mkdirSync(links);
-    symlinkSync(artifact.launcher, join(links, 'devmapper-migrate'));
+    mkdirSync(other);
+    symlinkSync(artifact.launcher, join(other, 'dmm'));
+    symlinkSync('../opt-bin/dmm', join(links, 'devmapper-migrate'));
     const result = await runLauncher('devmapper-migrate', `${links}:${path}`, ['--help']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
