@@ -11,7 +11,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node18.19',
+  target: 'node16',
   external: ['cpu-features', '*.node'],
   // CommonJS dependencies call require() and read __dirname/__filename (ssh2, loaded by
   // dockerode, does so as it loads); give the ESM bundle all three.

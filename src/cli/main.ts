@@ -146,13 +146,14 @@ function buildProgram(onAction: (spec: CommandSpec, options: Record<string, unkn
     // Global options are recognised after the command too (as kubectl and podman do), and
     // each command's help lists them.
     .configureHelp({ showGlobalOptions: true })
-    .helpCommand('help [command]', 'usage of one command')
+    .addHelpCommand('help [command]', 'usage of one command')
     .addHelpText('after', HELP_FOOTER)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
   for (const spec of COMMANDS) {
-    const command = program.command(spec.name).description(spec.summary).exitOverride();
+    // Commander 11 (the last for Node 16) accepts stray arguments unless told; 13 refused them by default.
+    const command = program.command(spec.name).description(spec.summary).allowExcessArguments(false).exitOverride();
     for (const option of spec.options ?? []) command.addOption(option);
     if (spec.runIdArgument) {
       command.argument('[run-id]', 'the run (see the directories under <state-dir>/runs); default: the current run');

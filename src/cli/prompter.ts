@@ -1,9 +1,13 @@
 /**
- * The wizard asks through a Prompter: @inquirer/prompts on a terminal, a scripted one in
+ * The wizard asks through a Prompter: inquirer's prompts on a terminal, a scripted one in
  * tests. Keeping the wizard's logic off inquirer lets unit tests run the whole question flow
  * without a terminal, while a pseudo-terminal test covers the real prompts.
  */
-import { checkbox, confirm, input, number, password, select } from '@inquirer/prompts';
+import checkbox from '@inquirer/checkbox';
+import confirm from '@inquirer/confirm';
+import input from '@inquirer/input';
+import password from '@inquirer/password';
+import select from '@inquirer/select';
 import { ExitCode, OperatorError } from '../errors.js';
 
 export interface SelectChoice<T> {
@@ -71,7 +75,8 @@ export interface Prompter {
 
 /** Ctrl+C in a prompt: exit 130, and nothing has changed yet. */
 function interrupted(error: unknown): never {
-  if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
+  // @inquirer/core 6 (the last major for Node 16) rejects with a plain Error on Ctrl+C.
+  if (error instanceof Error && (error.name === 'ExitPromptError' || error.message.startsWith('User force closed the prompt'))) {
     throw new OperatorError(
       'the wizard was interrupted; nothing was changed',
       'Run "devmapper-migrate run" again to start over, or give the answers with --answers FILE.',
@@ -89,24 +94,26 @@ async function asked<T>(prompt: Promise<T>): Promise<T> {
   }
 }
 
-/** The real prompts, on the process's terminal (@inquirer/prompts 7). */
+/** true, or what is wrong with a typed number: not a whole number, out of range, or refused by the question's validate. */
+export function checkNumber(q: NumberQuestion, text: string): true | string {
+  const value = /^\s*-?\d+\s*$/.test(text) ? Number(text) : undefined;
+  if (value === undefined || !Number.isSafeInteger(value)) return 'Enter a whole number';
+  if (q.validate) return q.validate(value);
+  if ((q.min !== undefined && value < q.min) || (q.max !== undefined && value > q.max)) return `Must be from ${q.min ?? '…'} to ${q.max ?? '…'}`;
+  return true;
+}
+
+/** The real prompts, on the process's terminal (inquirer's prompt packages for Node 16). */
 export function inquirerPrompter(): Prompter {
   return {
     select: (q) => asked(select({ message: q.message, choices: q.choices, default: q.default, pageSize: 12, loop: false })),
     checkbox: (q) => asked(checkbox({ message: q.message, choices: q.choices, pageSize: 15, loop: false })),
     input: (q) => asked(input({ message: q.message, default: q.default, validate: q.validate })),
-    number: async (q) =>
-      asked(
-        number({
-          message: q.message,
-          default: q.default,
-          // inquirer's own range message would come first; a validate says it in the declarations' words.
-          ...(q.validate ? {} : { min: q.min, max: q.max }),
-          step: 1,
-          required: true,
-          validate: q.validate,
-        }),
-      ),
+    number: async (q) => {
+      // The number prompt came after the last inquirer major for Node 16: an input that takes whole numbers only.
+      const text = await asked(input({ message: q.message, default: q.default?.toString(), validate: (value) => checkNumber(q, value) }));
+      return Number(text.trim());
+    },
     password: (q) => asked(password({ message: q.message, mask: '*', validate: q.validate })),
     confirm: (q) => asked(confirm({ message: q.message, default: q.default })),
   };

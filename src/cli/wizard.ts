@@ -25,6 +25,7 @@ import type { BlockDeviceChoice } from '../facts/block-devices.js';
 import { formatBytes } from '../report/format.js';
 import { ExitCode, OperatorError } from '../errors.js';
 import type { Prompter } from './prompter.js';
+import { copyJson } from '../json-copy.js';
 
 /** An item of a pick list: `value` is the name globs match (repo:tag, image ID, container or volume name). */
 export interface PickItem {
@@ -85,7 +86,7 @@ type Selectable = 'images' | 'containers' | 'volumes';
  * answer, and returns the answers (given ones kept) and the secrets apart.
  */
 export async function askAnswers(given: Answers, choices: WizardChoices, prompter: Prompter): Promise<WizardResult> {
-  const answers = structuredClone(given);
+  const answers = copyJson(given);
   const secrets: AnswerSecrets = {};
   const done = new Set<string>();
   for (const question of QUESTIONS) {
@@ -140,7 +141,7 @@ function selectionOf(question: Question): Selectable | undefined {
 function validate(question: Question, value: unknown, answers: Answers): true | string {
   const check = checkValue(question, value);
   if (check) return capitalize(check.problem);
-  const candidate = structuredClone(answers);
+  const candidate = copyJson(answers);
   setAnswer(candidate, question.key, value);
   const cross = crossCheck(candidate)[0];
   return cross ? capitalize(cross.message) : true;

@@ -5,6 +5,7 @@
  * copy of the old daemon's bookkeeping.
  */
 import { OperatorError } from '../errors.js';
+import { copyJson } from '../json-copy.js';
 
 /** `Config.Healthcheck`; durations in nanoseconds. */
 export interface HealthConfig {
@@ -247,7 +248,7 @@ export function normalizeLink(link: string): string {
 }
 
 function cleanHostConfig(inspect: ContainerInspect, resolve: (ref: string) => string, options: CreateSpecOptions, notes: string[]): HostConfig {
-  const hc: HostConfig = structuredClone(inspect.HostConfig);
+  const hc: HostConfig = copyJson(inspect.HostConfig);
   // The client writes that file; the daemon only records its name.
   delete hc.ContainerIDFile;
   // Filled in by the daemon with its defaults; passing them back would freeze this engine's
@@ -319,7 +320,7 @@ function pinAnonymousVolumes(inspect: ContainerInspect, hc: HostConfig, fromOthe
 const isContainerMode = (mode: string | undefined) => mode?.startsWith('container:') ?? false;
 
 function cleanConfig(inspect: ContainerInspect, hc: HostConfig, options: CreateSpecOptions): ContainerConfig {
-  const config: ContainerConfig = structuredClone(inspect.Config);
+  const config: ContainerConfig = copyJson(inspect.Config);
   delete config.Image;
   const joined = isContainerMode(hc.NetworkMode);
   // The daemon fills Hostname with the short ID, with the joined container's hostname in
@@ -350,7 +351,7 @@ const envKey = (entry: string): string => entry.split('=')[0] as string;
  * daemon/commit.go `merge`, unchanged from 17.x to 25.x for these fields), as a pure function.
  */
 export function mergeImageConfig(user: ContainerConfig, image: ContainerConfig): ContainerConfig {
-  const out: ContainerConfig = structuredClone(user);
+  const out: ContainerConfig = copyJson(user);
   if (!out.User) out.User = image.User;
   if (isEmpty(out.ExposedPorts)) out.ExposedPorts = image.ExposedPorts;
   else if (image.ExposedPorts) out.ExposedPorts = { ...image.ExposedPorts, ...out.ExposedPorts };

@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { addAbortSignal } from 'node:stream';
 import type { ImageRecord } from './types.js';
 
 /** The archive is not a complete, well-formed tar. */
@@ -469,7 +470,9 @@ export async function inspectImageArchive(file: string, image: ImageRecord, opti
   const scanner = new TarScanner();
   let bytes = 0;
   let formatProblem: string | undefined;
-  const stream = createReadStream(file, { highWaterMark: 1 << 20, signal: options.signal });
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  // Node 16's types lack createReadStream's signal option; addAbortSignal is the typed way.
+  if (options.signal) addAbortSignal(options.signal, stream);
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;

@@ -1,6 +1,6 @@
 import { access, constants, open } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa, type ExecaError, type ExecaReturnValue } from 'execa';
 import type { CommandResult, FileStat, FsSpace, Host, MkdirOptions, RunOptions, WriteFileOptions } from './host.js';
 import { RootedWrites } from './rooted-writes.js';
 
@@ -15,6 +15,21 @@ const KILL_GRACE_MS = 2_000;
  * Ansible; look there too so that `lvs` or `xfs_info` are found where an operator would find them.
  */
 const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
+
+/** f_type (hex), f_bsize, f_frsize (the unit of the counts), f_blocks, f_bavail, f_bfree. */
+const STATFS_FORMAT = '%t %s %S %b %a %f';
+
+/** `stat -f -c STATFS_FORMAT`'s line as an FsSpace. */
+export function parseStatfs(line: string): FsSpace {
+  const fields = line.trim().split(/\s+/);
+  const [type, bsize, frsize, blocks, bavail, bfree] = fields;
+  const numbers = [bsize, frsize, blocks, bavail, bfree].map(Number);
+  if (fields.length !== 6 || !/^[0-9a-f]+$/i.test(type ?? '') || numbers.some((n) => !Number.isSafeInteger(n))) {
+    throw new Error(`unexpected output of stat -f: "${line.trim()}"`);
+  }
+  const [blockSize, unit, total, available, free] = numbers as [number, number, number, number, number];
+  return { type: parseInt(type!, 16), blockSize, totalBytes: total * unit, availableBytes: available * unit, freeBytes: free * unit };
+}
 
 /**
  * The real machine: files through Node's fs mapped under `root` ("/" in production, a fixture
@@ -53,8 +68,15 @@ export class NodeHost implements Host {
     return this.files.stat(hostPath);
   }
 
-  statfs(hostPath: string): Promise<FsSpace | undefined> {
-    return this.files.statfs(hostPath);
+  /**
+   * statfs(2) through coreutils' `stat -f`: fs.statfs came in Node 18.15, and the tool runs
+   * on Node 16.20 (RHEL 7's runtime).
+   */
+  async statfs(hostPath: string): Promise<FsSpace | undefined> {
+    const result = await this.run('stat', ['-f', '-c', STATFS_FORMAT, '--', this.files.map(hostPath)], { env: { LC_ALL: 'C' } });
+    if (result.exitCode === 0) return parseStatfs(result.stdout);
+    if (/No such file or directory|Not a directory/.test(result.stderr)) return undefined;
+    throw new Error(`stat -f ${hostPath} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   }
 
   realpath(hostPath: string): Promise<string | undefined> {
@@ -95,9 +117,10 @@ export class NodeHost implements Host {
       stdin: options.input === undefined ? 'ignore' : 'pipe',
     });
     const timeout = options.timeoutMs === undefined ? undefined : killGroupAfter(subprocess.pid, options.timeoutMs);
-    const result = await subprocess;
+    // execa 8 types a result without reject as a success; a failed spawn also carries the error's fields.
+    const result: ExecaReturnValue & Partial<Pick<ExecaError, 'shortMessage'>> & { code?: string } = await subprocess;
     timeout?.clear();
-    let exitCode = result.exitCode;
+    let exitCode: number | undefined = result.exitCode;
     if (timeout?.fired()) exitCode = TIMED_OUT;
     else if (exitCode === undefined) exitCode = result.code === 'ENOENT' ? NOT_FOUND : 1;
     const stderr =

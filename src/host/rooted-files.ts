@@ -1,6 +1,6 @@
-import { lstat, readFile, readdir, readlink, realpath, statfs } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileStat, FsSpace } from './host.js';
+import type { FileStat } from './host.js';
 
 const MAX_SYMLINKS = 40;
 
@@ -51,22 +51,6 @@ export class RootedFiles {
       const s = await lstat(this.map(hostPath));
       const kind = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
       return { kind, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, dev: s.dev, ino: s.ino, mtimeMs: s.mtimeMs };
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-  }
-
-  async statfs(hostPath: string): Promise<FsSpace | undefined> {
-    try {
-      const s = await statfs(this.map(hostPath));
-      return {
-        type: s.type,
-        blockSize: s.bsize,
-        totalBytes: s.blocks * s.bsize,
-        availableBytes: s.bavail * s.bsize,
-        freeBytes: s.bfree * s.bsize,
-      };
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;

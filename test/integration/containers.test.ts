@@ -26,6 +26,7 @@ import { OperatorError } from '../../src/errors.js';
 import { startOrder, stopWaves } from '../../src/plan/container-order.js';
 import { normalize } from '../rig/container-shape.js';
 import { BASE_IMAGE, buildImage, docker, dockerWith, freePort, seedBaseImage, startDockerd, subnetFor, type DaemonHandle } from '../rig/index.js';
+import { copyJson } from '../../src/json-copy.js';
 
 const APP = 'ctr-test/app:1';
 
@@ -223,7 +224,7 @@ describe('restore on a fresh daemon', () => {
     const volume = inventory.volumes.find((v) => v.name === 'ctr-data');
     await expect(createVolume(targetApi, { ...volume!, labels: {} })).rejects.toThrow(/different configuration: labels/);
     await docker(target as DaemonHandle, 'create', '--name', 'impostor', BASE_IMAGE, 'true');
-    const web = structuredClone(before.find((c) => nameOf(c) === 'web') as ContainerInspect);
+    const web = copyJson(before.find((c) => nameOf(c) === 'web') as ContainerInspect);
     web.Name = '/impostor';
     await expect(recreateContainer(targetApi, web, { containerNames: { [web.Id]: 'impostor' } })).rejects.toThrow(/already exists on this daemon, from another image/);
   });

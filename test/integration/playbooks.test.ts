@@ -4,6 +4,9 @@
 // workload; "blocked-host" is a vfs daemon whose daemon.json an operator broke after it started
 // (preflight blocker daemon-json-invalid). The test judges the outcome from the PLAY RECAP, the
 // summary and reports the playbooks leave on the controller, and what the daemons end up as.
+// Ansible runs with no Node on PATH: ready-host gets the release tarball (the tool with its own
+// Node 16.20.2 runtime, as on RHEL 7), blocked-host the single file on this machine's Node
+// (devmapper_migrate_node: a host that already has Node).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSampleWorkload,
   docker,
-  ensureDist,
   REPO_ROOT,
   run,
   seedBaseImage,
@@ -21,6 +23,7 @@ import {
   type SampleWorkload,
 } from '../rig/index.js';
 import { flattenOutput, playRecap, type HostStats } from '../rig/ansible.js';
+import { ensureArtifact, pathWithoutNode } from '../rig/artifact.js';
 
 const PLAYBOOKS = join(REPO_ROOT, 'playbooks');
 // A registry password that reaches the run only through Ansible (the controller's environment).
@@ -47,6 +50,7 @@ let ready: DaemonHandle | undefined;
 let blocked: DaemonHandle | undefined;
 let blockedConfig: string;
 let sample: SampleWorkload;
+let pathWithout: string;
 
 function hostVars(name: string, daemon: DaemonHandle): Record<string, unknown> {
   return {
@@ -65,12 +69,11 @@ function writeInventory(): string {
       vars: {
         ansible_connection: 'local',
         ansible_python_interpreter: '/usr/bin/python3',
-        devmapper_migrate_node: process.execPath,
         devmapper_migrate_report_dir: join(work, 'reports'),
         devmapper_migrate_poll_interval: 3,
       },
       hosts: {
-        'blocked-host': hostVars('blocked-host', blocked!),
+        'blocked-host': { ...hostVars('blocked-host', blocked!), devmapper_migrate_node: process.execPath },
         'ready-host': {
           ...hostVars('ready-host', ready!),
           devmapper_migrate_registry_password: "{{ lookup('ansible.builtin.env', 'PB_TEST_REGISTRY_PASSWORD') }}",
@@ -102,6 +105,7 @@ async function playbook(name: string, ...args: string[]): Promise<PlaybookRun> {
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_FORCE_COLOR: '0',
     PB_TEST_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+    PATH: pathWithout,
   };
   delete env.DOCKER_HOST;
   const result = await run('ansible-playbook', ['-i', join(work, 'inventory.yml'), join(PLAYBOOKS, name), ...args], {
@@ -135,8 +139,9 @@ function filesContaining(dir: string, text: string): string[] {
 const driverOf = (daemon: DaemonHandle) => docker(daemon, 'info', '--format', '{{.Driver}}');
 
 beforeAll(async () => {
-  await ensureDist();
+  await ensureArtifact();
   work = mkdtempSync(join(tmpdir(), 'dmm-playbooks-'));
+  pathWithout = pathWithoutNode(work);
   ready = await startDockerd({ name: 'pb-ready', storageDriver: 'vfs' });
   blocked = await startDockerd({ name: 'pb-blocked', storageDriver: 'vfs' });
   await seedBaseImage(ready);
@@ -178,6 +183,12 @@ describe('playbooks against two rig daemons', () => {
     expect(await driverOf(ready!)).toBe('vfs');
     expect(readFileSync(blocked!.configFile, 'utf8')).toBe(BROKEN_DAEMON_JSON);
     expect(existsSync(join(work, 'ready-host', 'state', 'current'))).toBe(false);
+    // ready-host got the tarball (checked against its SHA256SUMS), blocked-host the single file.
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const unpacked = join(work, 'ready-host', 'bin', `devmapper-migrate-${version}-linux-x64`);
+    expect(readdirSync(unpacked).sort()).toEqual(['SHA256SUMS', 'bin', 'lib', 'runtime']);
+    expect(existsSync(join(work, 'ready-host', 'bin', 'devmapper-migrate.mjs'))).toBe(false);
+    expect(readdirSync(join(work, 'blocked-host', 'bin'))).toEqual(['devmapper-migrate.mjs']);
   });
 
   it('preflight.yml --check reports the same fleet and changes nothing', async () => {

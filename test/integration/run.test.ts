@@ -3,6 +3,8 @@
 // --yes` through the `command` service manager (the rig's own start.sh/stop.sh). The test
 // compares the host before and after with its own snapshot (not the tool's verify), then
 // checks verify, a change verify must name, and a rollback that carries back later writes.
+// The tool runs as on a RHEL 7 host: from the release tarball unpacked into a fresh directory,
+// through its launcher (so on the bundled Node 16.20.2), with no other Node on PATH.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,8 @@ import { extractArchive } from '../../src/archive/index.js';
 import { NodeHost } from '../../src/host/node-host.js';
 import { hostNodeMaker } from '../../src/host/special-files.js';
 import { hostXattrWriter } from '../../src/host/xattr-tools.js';
-import { BASE_IMAGE, buildImage, docker, ensureDist, freePort, runCli, seedBaseImage, startDockerd, startRegistry, subnetFor, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
+import { BASE_IMAGE, buildImage, docker, freePort, runCli, seedBaseImage, startDockerd, startRegistry, subnetFor, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
+import { pathWithoutNode, runLauncher, unpackArtifact, type UnpackedArtifact } from '../rig/artifact.js';
 import { hostSnapshot, volumeFiles, type HostSnapshot } from '../rig/snapshot.js';
 import { addRollbackTraps, CRASHED } from './fault-common.js';
 
@@ -37,9 +40,11 @@ function expectConfigKept(text: RegExp | string): void {
   if (typeof text === 'string') expect(readFileSync(configTarget, 'utf8')).toBe(text);
   else expect(readFileSync(configTarget, 'utf8')).toMatch(text);
 }
+let artifact: UnpackedArtifact;
+let pathWithout: string;
 
 function cli(...args: string[]): Promise<RunResult> {
-  return runCli(['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
+  return runLauncher(artifact.launcher, pathWithout, ['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
 }
 
 function explain(result: RunResult): string {
@@ -129,8 +134,9 @@ function xattrDump(dir: string): string {
 }
 
 beforeAll(async () => {
-  await ensureDist();
   work = mkdtempSync(join(tmpdir(), 'dmm-run-'));
+  artifact = await unpackArtifact(work);
+  pathWithout = pathWithoutNode(work);
   stateDir = join(work, 'state');
   daemon = await startDockerd({ name: 'run-e2e', storageDriver: 'vfs' });
   registry = await startRegistry({ auth: false });

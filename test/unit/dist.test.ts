@@ -1,13 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The single-file build must run with plain `node` and no node_modules, on Node 18.19 (users'
-// old hosts) as well as on this machine's Node. It is copied outside the repo so that nothing
+// The single-file build must run with plain `node` and no node_modules, on Node 16.20 (the
+// release tarball's runtime, and EPEL 7's), 18.19 (RHEL 8/9) and this machine's Node. Loading
+// it on 16.20 catches what the type check cannot see: a dependency that needs a newer Node. It is copied outside the repo so that nothing
 // can be resolved from the project's node_modules.
-const repo = join(import.meta.dirname, '..', '..');
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTRACT_COMMANDS = ['preflight', 'inventory', 'run', 'resume', 'status', 'verify', 'rollback', 'finalize', 'answers'];
 
 let dir: string;
@@ -21,14 +23,15 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dmm-dist-'));
   bundle = join(dir, 'devmapper-migrate.mjs');
   copyFileSync(join(repo, 'dist/devmapper-migrate.mjs'), bundle);
+  const node16 = join(execFileSync('bash', [join(repo, 'scripts/fetch-node16.sh')], { encoding: 'utf8' }).trim(), 'bin/node');
   const node18 = execFileSync('bash', [join(repo, 'scripts/fetch-node18.sh')], { encoding: 'utf8' }).trim();
-  runtimes.push(['node 18.19.0', node18], [`node ${process.version}`, process.execPath]);
+  runtimes.push(['node 16.20.2', node16], ['node 18.19.0', node18], [`node ${process.version}`, process.execPath]);
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('single-file build', () => {
-  it('runs on Node 18.19 and on this Node, listing every contract command', () => {
+  it('runs on Node 16.20, 18.19 and this Node, listing every contract command', () => {
     for (const [label, node] of runtimes) {
       const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
       expect(label).toContain(version.replace(/^v/, ''));

@@ -70,7 +70,7 @@ describe('RunLog', () => {
       process.exit(4);`,
     );
     const script = path.join(dir, 'writer.mjs');
-    await build({ entryPoints: [source], outfile: script, bundle: true, platform: 'node', format: 'esm', target: 'node18.19', logLevel: 'warning' });
+    await build({ entryPoints: [source], outfile: script, bundle: true, platform: 'node', format: 'esm', target: 'node16', logLevel: 'warning' });
     const result = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     expect(result.status).toBe(4);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chooseTaskListMode, runTaskList, type TaskListMode, type TaskListStep } from '../../../src/cli/task-list.js';
@@ -17,7 +18,7 @@ import { TransferMeter, formatTransfer } from '../../../src/cli/task-list/transf
 import { activeTransfersLine } from '../../../src/cli/task-list/interactive.js';
 import { InterruptedError, OperatorError } from '../../../src/errors.js';
 
-const repo = path.resolve(import.meta.dirname, '..', '..', '..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const START = Date.parse('2026-11-22T10:00:00Z');
 const ANSI = /\x1b\[/; // eslint-disable-line no-control-regex
 
@@ -356,8 +357,10 @@ describe("runTaskList in 'interactive' mode (pseudo-terminal)", () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node18.19',
+      target: 'node16',
       logLevel: 'warning',
+      // listr2 7's log-update loads CommonJS signal-exit, which require()s; the real bundle has the same banner.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
   }, 60_000);
 

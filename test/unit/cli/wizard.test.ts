@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAnswers, type Answers } from '../../../src/config/answers.js';
 import { questionFor } from '../../../src/config/questions.js';
-import { PRESS_ENTER, scriptedPrompter } from '../../../src/cli/prompter.js';
+import { PRESS_ENTER, checkNumber, scriptedPrompter } from '../../../src/cli/prompter.js';
 import { askAnswers, confirmPlan, pickItemsFromInventory, wizardSummary, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
 import type { Inventory } from '../../../src/docker/types.js';
 
@@ -363,5 +363,21 @@ describe('pickItemsFromInventory', () => {
     ]);
     expect(items.containers).toEqual([{ value: 'web', label: 'web  app/web:1.0  running' }]);
     expect(items.volumes).toEqual([{ value: 'dbdata', label: 'dbdata  1.2 GB  used by db' }]);
+  });
+});
+
+describe('checkNumber (the terminal number prompt: an input that takes whole numbers)', () => {
+  it('takes whole numbers in range and refuses the rest with a reason', () => {
+    const q = { message: 'Pool size (%)', min: 1, max: 100 };
+    expect(checkNumber(q, ' 42 ')).toBe(true);
+    expect(checkNumber(q, '4.2')).toBe('Enter a whole number');
+    expect(checkNumber(q, '')).toBe('Enter a whole number');
+    expect(checkNumber(q, '101')).toBe('Must be from 1 to 100');
+  });
+
+  it("lets the question's own validate speak instead of the range", () => {
+    expect(checkNumber({ message: 'x', min: 50, max: 100, validate: (v) => (v >= 50 ? true : 'Must be a whole number from 50 to 100') }, '40')).toBe(
+      'Must be a whole number from 50 to 100',
+    );
   });
 });

@@ -12,6 +12,7 @@ import {
   type CreateSpecOptions,
 } from '../../../src/docker/create-spec.js';
 import { OperatorError } from '../../../src/errors.js';
+import { copyJson } from '../../../src/json-copy.js';
 
 // Real inspect output of Debian's dockerd 20.10 (API 1.41); see test/fixtures/inspect/capture.ts.
 const fixture = JSON.parse(readFileSync(new URL('../../fixtures/inspect/dockerd-20.10.json', import.meta.url), 'utf8')) as {
@@ -20,7 +21,7 @@ const fixture = JSON.parse(readFileSync(new URL('../../fixtures/inspect/dockerd-
   images: Record<string, { Id: string; Config: ContainerConfig }>;
 };
 
-const inspectOf = (name: string): ContainerInspect => structuredClone(fixture.containers[name] as ContainerInspect);
+const inspectOf = (name: string): ContainerInspect => copyJson(fixture.containers[name] as ContainerInspect);
 const imageOf = (inspect: ContainerInspect) => Object.values(fixture.images).find((image) => image.Id === inspect.Image) as { Id: string; Config: ContainerConfig };
 const names: Record<string, string> = Object.fromEntries(Object.values(fixture.containers).map((c) => [c.Id, c.Name.slice(1)]));
 const spec = (name: string, options: Partial<CreateSpecOptions> = {}, inspect = inspectOf(name)) =>
@@ -301,9 +302,9 @@ describe('containerCreateSpec: networks', () => {
     const back = inspect.NetworkSettings?.Networks?.back as NonNullable<ContainerInspect['NetworkSettings']>['Networks'] extends infer N ? N extends Record<string, infer E> ? E : never : never;
     back.MacAddress = '0a:00:00:00:00:01';
     back.DNSNames = ['two', inspect.Id.slice(0, 12), 'backtwo'];
-    const modern = spec('two', { apiVersion: '1.45' }, structuredClone(inspect));
+    const modern = spec('two', { apiVersion: '1.45' }, copyJson(inspect));
     expect(modern.body.NetworkingConfig?.EndpointsConfig.back).toEqual({ Aliases: ['backtwo'], MacAddress: '0a:00:00:00:00:01' });
-    const old = spec('two', {}, structuredClone(inspect));
+    const old = spec('two', {}, copyJson(inspect));
     expect(old.extraNetworks[0]?.endpointConfig).toEqual({ Aliases: ['backtwo'] });
     expect(old.notes.join('\n')).toMatch(/MAC address 0a:00:00:00:00:01 on network back cannot be set/);
   });

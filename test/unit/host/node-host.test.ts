@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeHost } from '../../../src/host/node-host.js';
+import { NodeHost, parseStatfs } from '../../../src/host/node-host.js';
+import { FS_MAGIC } from '../../../src/host/fs-magic.js';
 
 let root: string;
 
@@ -114,5 +115,21 @@ describe('NodeHost commands', () => {
     expect(await host.which('sh')).toMatch(/\/sh$/);
     expect(await host.which('no-such-command-dmm')).toBeUndefined();
     expect(await host.which('/bin/sh')).toBe('/bin/sh');
+  });
+});
+
+describe('parseStatfs', () => {
+  it('reads the type in hex and counts in fundamental blocks, as statfs(2) gives them', () => {
+    expect(parseStatfs('58465342 4096 1024 1000 900 950\n')).toEqual({
+      type: FS_MAGIC.xfs,
+      blockSize: 4096,
+      totalBytes: 1000 * 1024,
+      availableBytes: 900 * 1024,
+      freeBytes: 950 * 1024,
+    });
+  });
+
+  it('refuses output it does not understand (a bug, not an empty filesystem)', () => {
+    expect(() => parseStatfs('stat: unknown format')).toThrow(/unexpected output of stat -f/);
   });
 });

@@ -7,6 +7,7 @@ import type { VerifyExpectation } from '../../../src/run/run-files.js';
 import { compareHost, MAX_FILE_ENTRIES_PER_VOLUME, treeDifferences, type CurrentHost } from '../../../src/verify/compare.js';
 import type { RecordedTreeEntry, RecordedVolumeTrees } from '../../../src/verify/types.js';
 import { cleanConfig, IMAGE_ID, migrated, network, OTHER_IMAGE_ID, recorded, volume } from './helpers.js';
+import { copyJson } from '../../../src/json-copy.js';
 
 const TO_OVERLAY2: VerifyExpectation = { driver: 'overlay2', configMustBeClean: true };
 
@@ -278,13 +279,13 @@ describe('volume files', () => {
   }
 
   it('finds nothing when the tree is the same, and counts what it compared', () => {
-    const result = withTree(structuredClone(before));
+    const result = withTree(copyJson(before));
     expect(result.differences).toBe(0);
     expect(result.checked).toMatchObject({ volumeTrees: 1, volumeEntries: 4 });
   });
 
   it('names each changed file and field', () => {
-    const after = structuredClone(before);
+    const after = copyJson(before);
     after[2] = file('sub/a.txt', { sha256: 'd'.repeat(64), mode: 0o600, uid: 1000, mtimeNs: '1700000099000000000' });
     after[3]!.linkTarget = 'elsewhere';
     after.push(file('new.txt'));
@@ -302,15 +303,15 @@ describe('volume files', () => {
   });
 
   it('tolerates sub-microsecond mtime differences (utimes resolution)', () => {
-    const after = structuredClone(before);
+    const after = copyJson(before);
     after[2]!.mtimeNs = '1700000000123456000';
     expect(withTree(after).differences).toBe(0);
   });
 
   it('compares sizes when the trees were recorded without content', () => {
-    const sameSize = structuredClone(before).map((e) => ({ ...e, sha256: undefined }));
+    const sameSize = copyJson(before).map((e) => ({ ...e, sha256: undefined }));
     expect(withTree(sameSize, false).differences).toBe(0);
-    const bigger = structuredClone(sameSize);
+    const bigger = copyJson(sameSize);
     bigger[2]!.size = 4;
     const result = withTree(bigger, false);
     expect(blockers(result.entries).map((e) => e.summary)).toEqual(['Volume "data", file "sub/a.txt": size 3 → 4.']);
@@ -320,7 +321,7 @@ describe('volume files', () => {
     expect(blockers(withTree(before.slice(0, 2).concat(before[3]!)).entries).map((e) => e.summary)).toEqual([
       'Volume "data", file "sub/a.txt": missing (was a file).',
     ]);
-    const many = [...structuredClone(before), ...Array.from({ length: MAX_FILE_ENTRIES_PER_VOLUME + 7 }, (_, n) => file(`extra-${String(n).padStart(3, '0')}`))];
+    const many = [...copyJson(before), ...Array.from({ length: MAX_FILE_ENTRIES_PER_VOLUME + 7 }, (_, n) => file(`extra-${String(n).padStart(3, '0')}`))];
     const result = withTree(many);
     expect(result.differences).toBe(MAX_FILE_ENTRIES_PER_VOLUME + 7);
     expect(blockers(result.entries)).toHaveLength(MAX_FILE_ENTRIES_PER_VOLUME + 1);

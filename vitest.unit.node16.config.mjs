@@ -1,0 +1,15 @@
+// The unit tier on Node 16.20.2 with vitest 0.34 (scripts/test-unit-node16.sh). Plain
+// JavaScript without imports: vitest/config from node_modules is vitest 3, which needs Node 18.
+// The tests' own `import ... from 'vitest'` is pointed at the runner's vitest the same way.
+import { fileURLToPath } from 'node:url';
+
+const runner = fileURLToPath(new URL('./.cache/vitest-node16/node_modules/vitest/dist/index.js', import.meta.url));
+
+export default {
+  resolve: { alias: [{ find: /^vitest$/, replacement: runner }] },
+  test: {
+    include: ['test/unit/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+  },
+};
