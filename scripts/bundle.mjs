@@ -1,32 +1,53 @@
 // Writes dist/devmapper-migrate.mjs: the whole tool in one file that runs with `node` alone
 // (no node_modules), for air-gapped hosts. Native optional parts of ssh2 (used by dockerode
 // only for ssh:// hosts) are left out; ssh2 falls back to pure JavaScript without them.
+// Also writes .cache/test-build/devmapper-migrate.mjs, the same tool with its fault-injection
+// hooks (src/steps/test-hooks.ts) compiled in, for the fault tests only: the release build has
+// them compiled out (the block labelled DMM_TEST_HOOKS is dropped), so nothing that ships can
+// be told by an environment variable to kill a process.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 
-const outfile = 'dist/devmapper-migrate.mjs';
-await build({
-  entryPoints: ['bin/devmapper-migrate.ts'],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node18.19',
-  external: ['cpu-features', '*.node'],
-  // CommonJS dependencies call require() and read __dirname/__filename (ssh2, loaded by
-  // dockerode, does so as it loads); give the ESM bundle all three.
-  banner: {
-    js: [
-      "import { createRequire as __dmmCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __dmmFileURLToPath } from 'node:url';",
-      "import { dirname as __dmmDirname } from 'node:path';",
-      'const require = __dmmCreateRequire(import.meta.url);',
-      'const __filename = __dmmFileURLToPath(import.meta.url);',
-      'const __dirname = __dmmDirname(__filename);',
-    ].join('\n'),
-  },
-  legalComments: 'linked',
-  logLevel: 'warning',
-});
-await chmod(outfile, 0o755);
-console.log(`wrote ${outfile}`);
+const RELEASE = 'dist/devmapper-migrate.mjs';
+export const TEST_BUILD = '.cache/test-build/devmapper-migrate.mjs';
+
+/** Bundles to `outfile`, each output written beside it and renamed into place (tests run it concurrently). */
+async function bundle(outfile, testHooks) {
+  const result = await build({
+    entryPoints: ['bin/devmapper-migrate.ts'],
+    outfile,
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18.19',
+    external: ['cpu-features', '*.node'],
+    dropLabels: testHooks ? [] : ['DMM_TEST_HOOKS'],
+    // CommonJS dependencies call require() and read __dirname/__filename (ssh2, loaded by
+    // dockerode, does so as it loads); give the ESM bundle all three.
+    banner: {
+      js: [
+        "import { createRequire as __dmmCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __dmmFileURLToPath } from 'node:url';",
+        "import { dirname as __dmmDirname } from 'node:path';",
+        'const require = __dmmCreateRequire(import.meta.url);',
+        'const __filename = __dmmFileURLToPath(import.meta.url);',
+        'const __dirname = __dmmDirname(__filename);',
+      ].join('\n'),
+    },
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  await mkdir(dirname(outfile), { recursive: true });
+  for (const file of result.outputFiles) {
+    const temp = `${dirname(file.path)}/.${basename(file.path)}.${process.pid}.tmp`;
+    await writeFile(temp, file.contents);
+    if (file.path.endsWith('.mjs')) await chmod(temp, 0o755);
+    await rename(temp, file.path);
+  }
+  console.log(`wrote ${outfile}`);
+}
+
+await bundle(TEST_BUILD, true);
+await bundle(RELEASE, false);

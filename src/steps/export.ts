@@ -19,7 +19,7 @@ import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from '../run/context.js';
 import { imageName, selectedImages } from '../run/selection.js';
 import { preparedArchiveDir } from './quiesce.js';
-import { testKillPoint } from './runner.js';
+import { testKillPoint } from './test-hooks.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
 

@@ -32,7 +32,7 @@ import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetwo
 import { journalled } from './journal.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import { archiveDir } from './quiesce.js';
-import { testKillPoint } from './runner.js';
+import { testKillPoint } from './test-hooks.js';
 import type { Step } from './step.js';
 
 /** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,9 +15,8 @@ let bundle: string;
 const runtimes: [string, string][] = [];
 
 beforeAll(() => {
-  if (!existsSync(join(repo, 'dist/devmapper-migrate.mjs'))) {
-    execFileSync('node', ['scripts/bundle.mjs'], { cwd: repo, stdio: 'inherit' });
-  }
+  // Always rebuilt (under a second): the checks below are about the build of these sources.
+  execFileSync('node', ['scripts/bundle.mjs'], { cwd: repo, stdio: 'inherit' });
   dir = mkdtempSync(join(tmpdir(), 'dmm-dist-'));
   bundle = join(dir, 'devmapper-migrate.mjs');
   copyFileSync(join(repo, 'dist/devmapper-migrate.mjs'), bundle);
@@ -35,6 +34,15 @@ describe('single-file build', () => {
       const help = execFileSync(node, [bundle, '--help'], { cwd: dir, encoding: 'utf8' });
       for (const command of CONTRACT_COMMANDS) expect(help).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
+  });
+
+  it('has no test hooks compiled in; the separate test build has them', () => {
+    // Issue 19 item 10: a kill-pid file holding -1 made the shipped tool kill every process.
+    const hookWords = ['DEVMAPPER_MIGRATE_TEST_KILL_AT', 'DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE', 'DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL'];
+    const release = readFileSync(bundle, 'utf8');
+    for (const word of hookWords) expect(release, word).not.toContain(word);
+    const testBuild = readFileSync(join(repo, '.cache/test-build/devmapper-migrate.mjs'), 'utf8');
+    for (const word of hookWords) expect(testBuild, word).toContain(word);
   });
 
   it('loads the Docker client and reports an unreachable daemon without a stack trace', () => {
