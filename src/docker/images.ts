@@ -10,6 +10,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
 import { mapLimit } from '../map-limit.js';
@@ -294,6 +295,31 @@ export interface PushRequest {
   auth?: RegistryAuth;
   signal?: AbortSignal;
   onMessage?(message: ProgressMessage): void;
+  /** Told before each retry of a transient failure, in the words the log should have. */
+  onRetry?(message: string): void;
+  /** Waits before the 2nd, 3rd, … try (default PUSH_RETRY_DELAYS_MS). */
+  retryDelaysMs?: readonly number[];
+}
+
+/**
+ * Waits between tries of a push that failed for a passing reason: 4 tries in all over 7 s.
+ * A registry answering 500 under load (Debian's did, for two tags of one image at once) or a
+ * dropped connection should not stop an unattended run; one that keeps failing still does.
+ */
+export const PUSH_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000];
+
+/**
+ * Why a push failed, when it is worth another try: a 5xx answer of the registry (as dockerd
+ * reports it: "received unexpected HTTP status: 500 Internal Server Error") or a connection
+ * that dropped. Undefined for everything else (refused credentials, TLS, unknown names).
+ */
+export function transientPushFailure(error: unknown): string | undefined {
+  const text = errorText(error);
+  const status = /status(?: code)?:? (5\d\d\b(?: [A-Z][A-Za-z]*)*)/i.exec(text) ?? /\b(5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout))/.exec(text);
+  if (status) return status[1];
+  // dockerd reports a connection the registry closed unanswered as `Put "<url>": EOF`.
+  const dropped = /ECONNRESET|socket hang up|connection reset by peer|broken pipe|unexpected EOF|: EOF$/i.exec(text.trim());
+  return dropped ? `connection dropped: ${dropped[0].replace(/^: /, '')}` : undefined;
 }
 
 export interface PushResult {
@@ -328,7 +354,7 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   let failure: unknown;
   try {
     const { repo, tag } = splitRepoTag(targetRef);
-    const messages = await runPush(client, repo, tag, request, registry);
+    const messages = await runPushWithRetries(client, repo, tag, request, registry);
     digest = pushedDigest(messages, tag);
     if (!digest) throw new Error(`The push of ${targetRef} ended without reporting a digest.`);
   } catch (error) {
@@ -345,6 +371,23 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   }
   if (failure !== undefined || digest === undefined) throw failure;
   return kept ? { digest, temporaryTagKept: true } : { digest };
+}
+
+/** runPush, tried again after a transient failure (transientPushFailure) up to the bounded number of times. */
+async function runPushWithRetries(client: DockerClient, repo: string, tag: string, request: PushRequest, registry: string): Promise<ProgressMessage[]> {
+  const delays = request.retryDelaysMs ?? PUSH_RETRY_DELAYS_MS;
+  const tries = delays.length + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runPush(client, repo, tag, request, registry);
+    } catch (error) {
+      const reason = request.signal?.aborted ? undefined : transientPushFailure(error);
+      if (reason === undefined || attempt >= tries) throw error;
+      const delay = delays[attempt - 1] ?? 0;
+      request.onRetry?.(`Push of ${request.sourceRef} failed (${reason}); retrying in ${delay / 1000} s (attempt ${attempt + 1} of ${tries})`);
+      await sleep(delay, undefined, { signal: request.signal });
+    }
+  }
 }
 
 async function runPush(client: DockerClient, repo: string, tag: string, request: PushRequest, registry: string): Promise<ProgressMessage[]> {

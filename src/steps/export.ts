@@ -72,13 +72,16 @@ export const pushImagesStep: Step<MigrationContext> = {
       onWarning: (message) => progress.say(message),
     });
     const client = await ctx.docker();
-    const pushes = selectedImages(ctx.recorded).flatMap((image) =>
+    // One image's tags in turn, never side by side: the first tag uploads the layers, the
+    // others then need only their manifest (two tags of one image pushed at once made Debian's
+    // registry answer 500). Different images still go two at a time.
+    const pushesByImage = selectedImages(ctx.recorded).map((image) =>
       image.tags.length
-        ? image.tags.map((tag) => ({ image, sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
-        : [{ image, sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
+        ? image.tags.map((tag) => ({ sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
+        : [{ sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
     );
     let finished = 0;
-    await mapLimit(pushes, CONCURRENCY, async ({ sourceRef, targetRef }) => {
+    const pushOne = async ({ sourceRef, targetRef }: { sourceRef: string; targetRef: string }): Promise<void> => {
       throwIfInterrupted(ctx, 'the image pushes');
       const key = `push:${sourceRef}`;
       if (ctx.store.isUnitDone(key)) {
@@ -87,10 +90,13 @@ export const pushImagesStep: Step<MigrationContext> = {
       }
       progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
       const started = Date.now();
-      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal });
+      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, onRetry: (message) => progress.say(message) });
       await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest, ...(pushed.temporaryTagKept && { temporaryTagKept: true }) });
       progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
       if (++finished === 1) testKillPoint('push-images', 'middle');
+    };
+    await mapLimit(pushesByImage, CONCURRENCY, async (pushes) => {
+      for (const push of pushes) await pushOne(push);
     });
   },
 };
