@@ -13,6 +13,7 @@ import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
+import { certsDirOf } from '../host/registry-trust.js';
 import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
 import { streamGet } from './daemon-stream.js';
@@ -511,10 +512,17 @@ function registryError(
       `Check registry.username and the password (registry.passwordEnv, registry.passwordFile or ~/.docker/config.json), for example with \`docker login ${registry}\`.`,
     );
   }
-  if (/server gave HTTP response to HTTPS client|x509|certificate|tls:/i.test(said)) {
+  if (/server gave HTTP response to HTTPS client/i.test(said)) {
     return new OperatorError(
-      `${verb} ${ref} failed: the registry ${registry} and the Docker daemon disagree about TLS: ${said}`,
-      `For a plain-HTTP or self-signed registry set registry.insecure: true and list "${registry}" under insecure-registries in the daemon configuration (the daemon must be restarted to see it), or give the registry a trusted certificate.`,
+      `${verb} ${ref} failed: the registry ${registry} speaks plain HTTP and the Docker daemon expects HTTPS: ${said}`,
+      `Serve the registry over HTTPS, or, if plain HTTP is acceptable on this network, set registry.insecure: true and list "${registry}" under insecure-registries in the daemon configuration (the daemon must be restarted to see it).`,
+    );
+  }
+  if (/x509|certificate|tls:/i.test(said)) {
+    // Never advise turning the check off: a private CA is trusted by putting it where dockerd looks.
+    return new OperatorError(
+      `${verb} ${ref} failed: the Docker daemon does not trust the certificate of the registry ${registry}: ${said}`,
+      `Put the certificate of the CA that signed it in ${certsDirOf(registry)}/ca.crt (and client.cert/client.key there if the registry asks for a client certificate), or add that CA to the system store; dockerd reads that directory at each push. Then run \`devmapper-migrate resume\`.`,
     );
   }
   if (/connection refused|no such host|i\/o timeout|no route to host|network is unreachable/i.test(said)) {

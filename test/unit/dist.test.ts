@@ -38,7 +38,7 @@ describe('single-file build', () => {
 
   it('has no test hooks compiled in; the separate test build has them', () => {
     // Issue 19 item 10: a kill-pid file holding -1 made the shipped tool kill every process.
-    const hookWords = ['DEVMAPPER_MIGRATE_TEST_KILL_AT', 'DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE', 'DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL'];
+    const hookWords = ['DEVMAPPER_MIGRATE_TEST_KILL_AT', 'DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE', 'DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL', 'DEVMAPPER_MIGRATE_TEST_CERTS_D'];
     const release = readFileSync(bundle, 'utf8');
     for (const word of hookWords) expect(release, word).not.toContain(word);
     const testBuild = readFileSync(join(repo, '.cache/test-build/devmapper-migrate.mjs'), 'utf8');
