@@ -10,6 +10,7 @@ import { checkRegistryTransport } from '../../config/registry-transport.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { registryTransportFacts } from '../../docker/registry.js';
 import { registryTrust } from '../../host/registry-trust.js';
+import { checkAnswerInputs } from '../../config/input-trust.js';
 import { inspectContainers } from '../../docker/containers.js';
 import { collectInventory } from '../../docker/inventory.js';
 import type { Inventory } from '../../docker/types.js';
@@ -79,6 +80,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   }
   const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
   host.withholdEnv([answers.registry?.passwordEnv]);
+  await checkAnswerInputs(host, answers);
 
   const preflightOptions = preflightOptionsOf(answers, cli);
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
