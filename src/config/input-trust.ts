@@ -19,6 +19,8 @@ export interface TrustedInput {
   secret?: boolean;
   /** A directory the run may still create (backup.directory): the nearest existing one is checked. */
   mayBeMissing?: boolean;
+  /** Only the directories above it: it has a stricter check of its own (the state directory). */
+  parentsOnly?: boolean;
 }
 
 const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
@@ -55,7 +57,7 @@ export async function checkTrustedInput(host: Host, input: TrustedInput): Promis
   const real = await host.realpath(start);
   if (real === undefined) return; // missing: whoever reads it says so
   // The real path's chain, and the given path's own directories (a symlink on the way could be swapped by whoever may write there).
-  const paths = [...new Set([...chain(real), ...chain(start).slice(1)])];
+  const paths = [...new Set([...chain(real), ...chain(start).slice(1)])].filter((p) => !(input.parentsOnly && start === given && p === real));
   for (const p of paths) {
     const info = await host.stat(p);
     const why = info && untrusted(p, info);
@@ -81,8 +83,13 @@ async function checkSecret(host: Host, input: TrustedInput, real: string): Promi
   }
 }
 
-/** The files and directories the resolved answers name that a run trusts: the password file and backup.directory. */
-export async function checkAnswerInputs(host: Host, answers: { registry?: { passwordFile?: string }; backup: { directory: string } }): Promise<void> {
+/**
+ * The files and directories the resolved answers name that a run trusts: the password file and
+ * backup.directory. When that is the state directory (the default), only the directories above
+ * it: the state directory itself must be this user's and 0700 (prepareStateDir says so).
+ */
+export async function checkAnswerInputs(host: Host, answers: { registry?: { passwordFile?: string }; backup: { directory: string } }, stateDir?: string): Promise<void> {
   if (answers.registry?.passwordFile) await checkTrustedInput(host, { what: 'registry.passwordFile', path: answers.registry.passwordFile, secret: true });
-  await checkTrustedInput(host, { what: 'backup.directory', path: answers.backup.directory, mayBeMissing: true });
+  const isStateDir = stateDir !== undefined && path.resolve(stateDir) === path.resolve(answers.backup.directory);
+  await checkTrustedInput(host, { what: isStateDir ? 'The state directory' : 'backup.directory', path: answers.backup.directory, mayBeMissing: true, parentsOnly: isStateDir });
 }

@@ -30,7 +30,7 @@ async function checkFile(ctx: CommandContext, path: string): Promise<number> {
   const missing = missingAnswers(partial);
   if (missing.length > 0) throw new MissingAnswersError(path, missing);
   const resolved = resolveAnswers(partial, { stateDir: ctx.options.stateDir, source: path });
-  await checkAnswerInputs(new NodeHost(ctx.options.hostRoot), resolved);
+  await checkAnswerInputs(new NodeHost(ctx.options.hostRoot), resolved, ctx.options.stateDir);
   if (ctx.options.json) ctx.stdout(`${JSON.stringify({ file: path, valid: true, answers: resolved }, null, 2)}\n`);
   else ctx.stdout(`${path}: valid; a run can use it unattended (target ${resolved.target}).\n`);
   return 0;

@@ -80,7 +80,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   }
   const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
   host.withholdEnv([answers.registry?.passwordEnv]);
-  await checkAnswerInputs(host, answers);
+  await checkAnswerInputs(host, answers, cli.options.stateDir);
 
   const preflightOptions = preflightOptionsOf(answers, cli);
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {

@@ -87,4 +87,15 @@ describe('checkTrustedInput', () => {
     const error = await refusal(checkAnswerInputs(host, { backup: { directory: join(open, 'backups') } }));
     expect(error.message).toContain(`backup.directory ${join(open, 'backups')} cannot be trusted: ${open} can be written by its group and other users`);
   });
+
+  it('checks only the directories above the state directory when backup.directory is it (the state dir has its own check)', async () => {
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    chownSync(state, 65534, 0);
+    await checkAnswerInputs(host, { backup: { directory: state } }, state);
+    chmodSync(dir, 0o777);
+    const error = await refusal(checkAnswerInputs(host, { backup: { directory: state } }, state));
+    expect(error.message).toContain(`The state directory ${state} cannot be trusted: ${dir} can be written by`);
+    chmodSync(dir, 0o700);
+  });
 });
