@@ -296,6 +296,8 @@ export interface PushRequest {
   auth?: RegistryAuth;
   signal?: AbortSignal;
   onMessage?(message: ProgressMessage): void;
+  /** The image's tags before the run: a `targetRef` tag found on it that is not one of them was left by an interrupted push. */
+  originalTags?: readonly string[];
   /** Told before each retry of a transient failure, in the words the log should have. */
   onRetry?(message: string): void;
   /** Waits before the 2nd, 3rd, … try (default PUSH_RETRY_DELAYS_MS). */
@@ -349,8 +351,10 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
       'Remove or rename that tag (docker rmi / docker tag), or choose another registry.repositoryPrefix.',
     );
   }
-  const created = existing === undefined;
-  if (created) await tagImage(client, imageId, targetRef);
+  // The tag is ours to remove afterwards unless the host had it before the run: also when a
+  // push killed before it could untag left it behind (then `resume` meets it already there).
+  const created = existing === undefined || (request.originalTags !== undefined && !request.originalTags.includes(targetRef));
+  if (existing === undefined) await tagImage(client, imageId, targetRef);
   let digest: string | undefined;
   let failure: unknown;
   try {

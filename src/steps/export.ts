@@ -77,11 +77,11 @@ export const pushImagesStep: Step<MigrationContext> = {
     // registry answer 500). Different images still go two at a time.
     const pushesByImage = selectedImages(ctx.recorded).map((image) =>
       image.tags.length
-        ? image.tags.map((tag) => ({ sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
-        : [{ sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
+        ? image.tags.map((tag) => ({ sourceRef: tag, targetRef: registryTargetRef(registry, tag), originalTags: image.tags }))
+        : [{ sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id), originalTags: image.tags }],
     );
     let finished = 0;
-    const pushOne = async ({ sourceRef, targetRef }: { sourceRef: string; targetRef: string }): Promise<void> => {
+    const pushOne = async ({ sourceRef, targetRef, originalTags }: { sourceRef: string; targetRef: string; originalTags: readonly string[] }): Promise<void> => {
       throwIfInterrupted(ctx, 'the image pushes');
       const key = `push:${sourceRef}`;
       if (ctx.store.isUnitDone(key)) {
@@ -90,7 +90,7 @@ export const pushImagesStep: Step<MigrationContext> = {
       }
       progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
       const started = Date.now();
-      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, onRetry: (message) => progress.say(message) });
+      const pushed = await pushImage(client, { sourceRef, targetRef, originalTags, auth, signal: ctx.signal, onRetry: (message) => progress.say(message) });
       await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest, ...(pushed.temporaryTagKept && { temporaryTagKept: true }) });
       progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
       if (++finished === 1) testKillPoint('push-images', 'middle');

@@ -178,6 +178,17 @@ describe('push and pull', () => {
     expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
   });
 
+  it('removes a temporary tag an interrupted push left behind, when the push is done again (resume)', async () => {
+    // A push killed between tagging and untagging leaves the registry tag on the image; the
+    // kill matrix found it restored with the old data-root by a rollback (push-images:middle).
+    const tag = multi.tags[0] as string;
+    const targetRef = registryTargetRef({ ...registry, repositoryPrefix: `${P}-resumed/` }, tag);
+    await tagImage(client, multi.id, targetRef);
+    const { digest } = await pushImage(client, { sourceRef: tag, targetRef, originalTags: multi.tags, auth });
+    expect(await registryDigest(targetRef)).toBe(digest);
+    expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
+  });
+
   it('pushes an untagged image under its ID and keeps that tag, since removing its only name would delete it', async () => {
     const targetRef = untaggedTargetRef(registry, untagged.id);
     const { digest, temporaryTagKept } = await pushImage(client, { sourceRef: untagged.id, targetRef, auth });
