@@ -1,8 +1,16 @@
 // Writes dist/devmapper-migrate.mjs: the whole tool in one file that runs with `node` alone
 // (no node_modules), for air-gapped hosts. What the tool never calls is left out (see
 // leaveOut): it was more than a third of the file.
+// Also writes .cache/test-build/devmapper-migrate.mjs, the same tool with its fault-injection
+// hooks (src/steps/test-hooks.ts) compiled in, for the fault tests only: the release build has
+// them compiled out (the block labelled DMM_TEST_HOOKS is dropped), so nothing that ships can
+// be told by an environment variable to kill a process.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+const RELEASE = 'dist/devmapper-migrate.mjs';
+export const TEST_BUILD = '.cache/test-build/devmapper-migrate.mjs';
 
 /**
  * Dependencies of dockerode that the tool never reaches: ssh2 serves ssh:// Docker hosts (the
@@ -25,29 +33,42 @@ const leaveOut = {
   },
 };
 
-const outfile = 'dist/devmapper-migrate.mjs';
-await build({
-  entryPoints: ['bin/devmapper-migrate.ts'],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node16',
-  external: ['cpu-features', '*.node'],
-  plugins: [leaveOut],
-  // CommonJS dependencies call require() and read __dirname/__filename; give the ESM bundle all three.
-  banner: {
-    js: [
-      "import { createRequire as __dmmCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __dmmFileURLToPath } from 'node:url';",
-      "import { dirname as __dmmDirname } from 'node:path';",
-      'const require = __dmmCreateRequire(import.meta.url);',
-      'const __filename = __dmmFileURLToPath(import.meta.url);',
-      'const __dirname = __dmmDirname(__filename);',
-    ].join('\n'),
-  },
-  legalComments: 'linked',
-  logLevel: 'warning',
-});
-await chmod(outfile, 0o755);
-console.log(`wrote ${outfile}`);
+/** Bundles to `outfile`, each output written beside it and renamed into place (tests run it concurrently). */
+async function bundle(outfile, testHooks) {
+  const result = await build({
+    entryPoints: ['bin/devmapper-migrate.ts'],
+    outfile,
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node16',
+    external: ['cpu-features', '*.node'],
+    plugins: [leaveOut],
+    dropLabels: testHooks ? [] : ['DMM_TEST_HOOKS'],
+    // CommonJS dependencies call require() and read __dirname/__filename; give the ESM bundle all three.
+    banner: {
+      js: [
+        "import { createRequire as __dmmCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __dmmFileURLToPath } from 'node:url';",
+        "import { dirname as __dmmDirname } from 'node:path';",
+        'const require = __dmmCreateRequire(import.meta.url);',
+        'const __filename = __dmmFileURLToPath(import.meta.url);',
+        'const __dirname = __dmmDirname(__filename);',
+      ].join('\n'),
+    },
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  await mkdir(dirname(outfile), { recursive: true });
+  for (const file of result.outputFiles) {
+    const temp = `${dirname(file.path)}/.${basename(file.path)}.${process.pid}.tmp`;
+    await writeFile(temp, file.contents);
+    if (file.path.endsWith('.mjs')) await chmod(temp, 0o755);
+    await rename(temp, file.path);
+  }
+  console.log(`wrote ${outfile}`);
+}
+
+await bundle(TEST_BUILD, true);
+await bundle(RELEASE, false);

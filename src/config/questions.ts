@@ -300,8 +300,8 @@ export const QUESTIONS: readonly Question[] = [
   {
     key: 'registry.insecure',
     kind: 'boolean',
-    message: 'Is it an insecure (plain HTTP or self-signed) registry?',
-    help: 'true for a plain-HTTP or self-signed registry (it must also be in the daemon\'s insecure-registries).',
+    message: 'Is it an insecure (plain HTTP) registry?',
+    help: 'true only for a plain-HTTP registry (it must also be in the daemon\'s insecure-registries); for a private CA put its certificate in /etc/docker/certs.d/<address>/ca.crt instead.',
     when: PUSH,
     default: false,
   },

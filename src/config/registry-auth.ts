@@ -8,6 +8,7 @@
 import { UsageError, OperatorError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { ResolvedRegistry } from './answers-types.js';
+import { checkTrustedInput } from './input-trust.js';
 
 /** Credentials for one registry, as the Engine API's X-Registry-Auth header carries them. */
 export interface RegistryAuth {
@@ -48,7 +49,7 @@ export async function resolveRegistryAuth(
   options: ResolveAuthOptions = {},
 ): Promise<RegistryAuth | undefined> {
   const serveraddress = registryHost(registry.address);
-  const password = options.password || (await passwordFromAnswers(host, registry, env, options));
+  const password = options.password || (await passwordFromAnswers(host, registry, env));
   if (password !== undefined) {
     if (!registry.username) {
       throw new UsageError(
@@ -72,7 +73,6 @@ async function passwordFromAnswers(
   host: Host,
   registry: RegistryAnswers,
   env: Readonly<Record<string, string | undefined>>,
-  options: ResolveAuthOptions,
 ): Promise<string | undefined> {
   if (registry.passwordEnv) {
     const value = env[registry.passwordEnv];
@@ -86,16 +86,12 @@ async function passwordFromAnswers(
   }
   if (!registry.passwordFile) return undefined;
   const file = registry.passwordFile;
+  await checkTrustedInput(host, { what: 'registry.passwordFile', path: file, secret: true });
   const info = await host.stat(file);
   if (!info || info.kind !== 'file') {
     throw new UsageError(
       `registry.passwordFile names ${file}, which ${info ? 'is not a regular file' : 'does not exist'}.`,
       `Write the registry password into ${file} (chmod 600), or fix registry.passwordFile.`,
-    );
-  }
-  if ((info.mode & 0o077) !== 0) {
-    options.onWarning?.(
-      `The registry password file ${file} can be read by other users (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}); run \`chmod 600 ${file}\`.`,
     );
   }
   const text = await host.readFile(file);

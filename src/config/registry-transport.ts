@@ -10,7 +10,14 @@
  * at start, so a missing entry cannot be fixed without a restart: it is a preflight blocker.
  */
 import { isIP } from 'node:net';
+import { certsDirOf } from '../host/registry-trust.js';
 import type { ReportEntry } from '../report/entry.js';
+
+/** How to make dockerd (and preflight) trust a registry's certificate; never "turn TLS off". */
+function trustRemedy(address: string): string {
+  const dir = certsDirOf(address);
+  return `Put the certificate of the CA that signed the registry's certificate in ${dir}/ca.crt (and client.cert/client.key there if the registry asks for a client certificate), or add that CA to the system store (update-ca-certificates, update-ca-trust); dockerd reads ${dir} at each push, no restart needed. Then run again.`;
+}
 
 /** The daemon's registry settings, from `GET /info` (`RegistryConfig`). */
 export interface DaemonRegistryConfig {
@@ -117,15 +124,27 @@ export function checkRegistryTransport(registry: { address: string; insecure: bo
   }
   if (facts.transport === 'https') return [];
 
+  if (facts.transport === 'https-untrusted' && !registry.insecure && !loopback) {
+    return [
+      {
+        key: 'registry-certificate-untrusted',
+        severity: 'blocker',
+        title: 'The registry presents a certificate Docker does not trust',
+        summary: `The registry ${address} presents a certificate that neither the system CA store nor ${certsDirOf(address)}/ vouches for${facts.detail ? ` (${facts.detail})` : ''}, so the Docker daemon would refuse every push.`,
+        remediation: trustRemedy(address),
+        details: { address, transport: facts.transport },
+      },
+    ];
+  }
   const what = facts.transport === 'http' ? 'speaks plain HTTP' : 'presents a certificate this host does not trust';
   if (!registry.insecure && !loopback) {
     return [
       {
         key: 'registry-insecure-not-allowed',
         severity: 'blocker',
-        title: 'The registry is not secure and the answers do not allow that',
-        summary: `The registry ${address} ${what}${facts.detail ? ` (${facts.detail})` : ''}; images (and the password) would travel unprotected or to an unverified server.`,
-        remediation: `Give the registry a trusted certificate, or, if that is acceptable on this network, set registry.insecure: true. ${configure}`,
+        title: 'The registry speaks plain HTTP and the answers do not allow that',
+        summary: `The registry ${address} ${what}${facts.detail ? ` (${facts.detail})` : ''}; images (and the password) would travel unprotected.`,
+        remediation: `Serve the registry over HTTPS (a certificate from a CA in the system store, or a private CA in ${certsDirOf(address)}/ca.crt), or, if plain HTTP is acceptable on this network, set registry.insecure: true. ${configure}`,
         details: { address, transport: facts.transport },
       },
     ];
@@ -137,7 +156,7 @@ export function checkRegistryTransport(registry: { address: string; insecure: bo
         severity: 'blocker',
         title: 'The Docker daemon will refuse this registry',
         summary: `The registry ${address} ${what}, and the daemon does not list it as an insecure registry, so every push would fail.`,
-        remediation: configure,
+        remediation: facts.transport === 'https-untrusted' ? `${trustRemedy(address)} Or, to skip the certificate check: ${configure}` : configure,
         details: { address, transport: facts.transport, insecureRegistryCidrs: facts.daemon.insecureRegistryCidrs },
       },
     ];

@@ -10,8 +10,10 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
+import { certsDirOf } from '../host/registry-trust.js';
 import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
 import { streamGet } from './daemon-stream.js';
@@ -296,6 +298,31 @@ export interface PushRequest {
   onMessage?(message: ProgressMessage): void;
   /** The target tag is the run's own (journalled before an earlier attempt was cut off): remove it after the push although it exists already. */
   ownTag?: boolean;
+  /** Told before each retry of a transient failure, in the words the log should have. */
+  onRetry?(message: string): void;
+  /** Waits before the 2nd, 3rd, … try (default PUSH_RETRY_DELAYS_MS). */
+  retryDelaysMs?: readonly number[];
+}
+
+/**
+ * Waits between tries of a push that failed for a passing reason: 4 tries in all over 7 s.
+ * A registry answering 500 under load (Debian's did, for two tags of one image at once) or a
+ * dropped connection should not stop an unattended run; one that keeps failing still does.
+ */
+export const PUSH_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000];
+
+/**
+ * Why a push failed, when it is worth another try: a 5xx answer of the registry (as dockerd
+ * reports it: "received unexpected HTTP status: 500 Internal Server Error") or a connection
+ * that dropped. Undefined for everything else (refused credentials, TLS, unknown names).
+ */
+export function transientPushFailure(error: unknown): string | undefined {
+  const text = errorText(error);
+  const status = /status(?: code)?:? (5\d\d\b(?: [A-Z][A-Za-z]*)*)/i.exec(text) ?? /\b(5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout))/.exec(text);
+  if (status) return status[1];
+  // dockerd reports a connection the registry closed unanswered as `Put "<url>": EOF`.
+  const dropped = /ECONNRESET|socket hang up|connection reset by peer|broken pipe|unexpected EOF|: EOF$/i.exec(text.trim());
+  return dropped ? `connection dropped: ${dropped[0].replace(/^: /, '')}` : undefined;
 }
 
 export interface PushResult {
@@ -328,7 +355,7 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   let failure: unknown;
   try {
     const { repo, tag } = splitRepoTag(targetRef);
-    const messages = await runPush(client, repo, tag, request, registry);
+    const messages = await runPushWithRetries(client, repo, tag, request, registry);
     digest = pushedDigest(messages, tag);
     if (!digest) throw new Error(`The push of ${targetRef} ended without reporting a digest.`);
   } catch (error) {
@@ -344,6 +371,23 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   }
   if (failure !== undefined || digest === undefined) throw failure;
   return { digest };
+}
+
+/** runPush, tried again after a transient failure (transientPushFailure) up to the bounded number of times. */
+async function runPushWithRetries(client: DockerClient, repo: string, tag: string, request: PushRequest, registry: string): Promise<ProgressMessage[]> {
+  const delays = request.retryDelaysMs ?? PUSH_RETRY_DELAYS_MS;
+  const tries = delays.length + 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runPush(client, repo, tag, request, registry);
+    } catch (error) {
+      const reason = request.signal?.aborted ? undefined : transientPushFailure(error);
+      if (reason === undefined || attempt >= tries) throw error;
+      const delay = delays[attempt - 1] ?? 0;
+      request.onRetry?.(`Push of ${request.sourceRef} failed (${reason}); retrying in ${delay / 1000} s (attempt ${attempt + 1} of ${tries})`);
+      await sleep(delay, undefined, { signal: request.signal });
+    }
+  }
 }
 
 async function runPush(client: DockerClient, repo: string, tag: string, request: PushRequest, registry: string): Promise<ProgressMessage[]> {
@@ -498,10 +542,17 @@ function registryError(
       `Check registry.username and the password (registry.passwordEnv, registry.passwordFile or ~/.docker/config.json), for example with \`docker login ${registry}\`.`,
     );
   }
-  if (/server gave HTTP response to HTTPS client|x509|certificate|tls:/i.test(said)) {
+  if (/server gave HTTP response to HTTPS client/i.test(said)) {
     return new OperatorError(
-      `${verb} ${ref} failed: the registry ${registry} and the Docker daemon disagree about TLS: ${said}`,
-      `For a plain-HTTP or self-signed registry set registry.insecure: true and list "${registry}" under insecure-registries in the daemon configuration (the daemon must be restarted to see it), or give the registry a trusted certificate.`,
+      `${verb} ${ref} failed: the registry ${registry} speaks plain HTTP and the Docker daemon expects HTTPS: ${said}`,
+      `Serve the registry over HTTPS, or, if plain HTTP is acceptable on this network, set registry.insecure: true and list "${registry}" under insecure-registries in the daemon configuration (the daemon must be restarted to see it).`,
+    );
+  }
+  if (/x509|certificate|tls:/i.test(said)) {
+    // Never advise turning the check off: a private CA is trusted by putting it where dockerd looks.
+    return new OperatorError(
+      `${verb} ${ref} failed: the Docker daemon does not trust the certificate of the registry ${registry}: ${said}`,
+      `Put the certificate of the CA that signed it in ${certsDirOf(registry)}/ca.crt (and client.cert/client.key there if the registry asks for a client certificate), or add that CA to the system store; dockerd reads that directory at each push. Then run \`devmapper-migrate resume\`.`,
     );
   }
   if (/connection refused|no such host|i\/o timeout|no route to host|network is unreachable/i.test(said)) {

@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { RegistryAuth } from '../config/registry-auth.js';
+import type { RegistryTrust } from '../host/registry-trust.js';
 import type { DockerClient } from './client.js';
 import { hostOfAddress, type DaemonRegistryConfig, type RegistryTransport, type RegistryTransportFacts } from '../config/registry-transport.js';
 
@@ -28,7 +29,25 @@ interface Reply {
   body: Buffer;
 }
 
-function request(url: string, options: { headers?: Record<string, string>; insecureTls?: boolean; timeoutMs?: number; method?: string } = {}): Promise<Reply> {
+interface RequestOptions {
+  headers?: Record<string, string>;
+  insecureTls?: boolean;
+  /** The CAs (and client certificate) to use instead of Node's bundled list: what dockerd trusts. */
+  trust?: RegistryTrust;
+  timeoutMs?: number;
+  method?: string;
+}
+
+function tlsOptions(options: RequestOptions): https.RequestOptions {
+  const { trust } = options;
+  return {
+    rejectUnauthorized: !options.insecureTls,
+    ...(trust && { ca: trust.ca }),
+    ...(trust?.cert !== undefined && trust.key !== undefined && { cert: trust.cert, key: trust.key }),
+  };
+}
+
+function request(url: string, options: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const lib = url.startsWith('https:') ? https : http;
     const req = lib.request(
@@ -37,7 +56,7 @@ function request(url: string, options: { headers?: Record<string, string>; insec
         method: options.method ?? 'GET',
         headers: options.headers,
         timeout: options.timeoutMs ?? 15_000,
-        ...(url.startsWith('https:') ? { rejectUnauthorized: !options.insecureTls } : {}),
+        ...(url.startsWith('https:') ? tlsOptions(options) : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -58,28 +77,33 @@ function request(url: string, options: { headers?: Record<string, string>; insec
   });
 }
 
-/** What a registry speaks, found by asking `/v2/` over HTTPS, then HTTPS unverified, then HTTP. */
-export async function probeRegistry(address: string, timeoutMs = 10_000): Promise<{ transport: RegistryTransport; detail?: string }> {
+/**
+ * What a registry speaks, found by asking `/v2/` over HTTPS, then HTTPS unverified, then HTTP.
+ * HTTPS is checked against `trust` (what dockerd trusts for this registry: the system store and
+ * its certs.d directory), not Node's bundled CA list.
+ */
+export async function probeRegistry(address: string, trust?: RegistryTrust, timeoutMs = 10_000): Promise<{ transport: RegistryTransport; detail?: string }> {
   const base = address.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  let tlsFailure: string | undefined;
   try {
-    await request(`https://${base}/v2/`, { timeoutMs });
+    await request(`https://${base}/v2/`, { timeoutMs, trust });
     return { transport: 'https' };
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
       return { transport: 'unreachable', detail: code };
     }
-    if (CERT_ERRORS.test(code)) {
-      try {
-        await request(`https://${base}/v2/`, { timeoutMs, insecureTls: true });
-        return { transport: 'https-untrusted', detail: code };
-      } catch {
-        // Fall through to plain HTTP.
-      }
-    }
+    // A certificate was checked, so the registry speaks TLS; one we do not trust.
+    if (CERT_ERRORS.test(code)) return { transport: 'https-untrusted', detail: code };
+    tlsFailure = code;
   }
   try {
-    await request(`http://${base}/v2/`, { timeoutMs });
+    const reply = await request(`http://${base}/v2/`, { timeoutMs });
+    // Go's TLS server answers plain HTTP with this 400: the registry does speak TLS, but the
+    // handshake failed for another reason (most often a client certificate it wants).
+    if (reply.status === 400 && /HTTP request to an HTTPS server/i.test(reply.body.toString('utf8'))) {
+      return { transport: 'https-untrusted', detail: `TLS handshake failed: ${tlsFailure ?? 'unknown'}` };
+    }
     return { transport: 'http' };
   } catch (error) {
     return { transport: 'unreachable', detail: errorCode(error) };
@@ -113,8 +137,8 @@ export async function daemonRegistryConfig(client: DockerClient): Promise<Daemon
 }
 
 /** What `checkRegistryTransport` judges: what the registry speaks, its addresses, and what the daemon allows. */
-export async function registryTransportFacts(client: DockerClient, address: string): Promise<RegistryTransportFacts> {
-  const [probe, resolvedIps, daemon] = await Promise.all([probeRegistry(address), resolveRegistryIps(address), daemonRegistryConfig(client)]);
+export async function registryTransportFacts(client: DockerClient, address: string, trust?: RegistryTrust): Promise<RegistryTransportFacts> {
+  const [probe, resolvedIps, daemon] = await Promise.all([probeRegistry(address, trust), resolveRegistryIps(address), daemonRegistryConfig(client)]);
   return { ...probe, resolvedIps, daemon };
 }
 

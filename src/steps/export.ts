@@ -24,7 +24,7 @@ import type { JournalEntry } from '../state/types.js';
 import { imageName, selectedImages } from '../run/selection.js';
 import { journalOnce } from './journal.js';
 import { preparedArchiveDir } from './quiesce.js';
-import { testKillPoint } from './runner.js';
+import { testKillPoint } from './test-hooks.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
 
@@ -77,29 +77,36 @@ export const pushImagesStep: Step<MigrationContext> = {
       onWarning: (message) => progress.say(message),
     });
     const client = await ctx.docker();
-    const pushes = selectedImages(ctx.recorded).flatMap((image) =>
+    // One image's tags in turn, never side by side: the first tag uploads the layers, the
+    // others then need only their manifest (two tags of one image pushed at once made Debian's
+    // registry answer 500). Different images still go two at a time.
+    const pushesByImage = selectedImages(ctx.recorded).map((image) =>
       image.tags.length
         ? image.tags.map((tag) => ({ image, sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
         : [{ image, sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
     );
+    const pushes = pushesByImage.flat();
     // Journalled before the first tag: a kill between a tag and its removal leaves the tag, and undo removes it.
     const tagged = await journalOnce(ctx, 'push-images', 'tagged-for-push', { tags: await tagsToAdd(ctx, pushes) });
     const ours = new Set(((tagged.data.tags as { ref: string }[] | undefined) ?? []).map((t) => t.ref));
     let finished = 0;
+    const pushOne = async ({ sourceRef, targetRef }: { sourceRef: string; targetRef: string }): Promise<void> => {
+      throwIfInterrupted(ctx, 'the image pushes');
+      const key = `push:${sourceRef}`;
+      if (ctx.store.isUnitDone(key)) {
+        progress.say(`${sourceRef}: pushed before`);
+        return;
+      }
+      progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
+      const started = Date.now();
+      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, ownTag: ours.has(targetRef), onRetry: (message) => progress.say(message) });
+      await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest });
+      progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
+      if (++finished === 1) testKillPoint('push-images', 'middle');
+    };
     try {
-      await mapLimit(pushes, CONCURRENCY, async ({ sourceRef, targetRef }) => {
-        throwIfInterrupted(ctx, 'the image pushes');
-        const key = `push:${sourceRef}`;
-        if (ctx.store.isUnitDone(key)) {
-          progress.say(`${sourceRef}: pushed before`);
-          return;
-        }
-        progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
-        const started = Date.now();
-        const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, ownTag: ours.has(targetRef) });
-        await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest });
-        progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
-        if (++finished === 1) testKillPoint('push-images', 'middle');
+      await mapLimit(pushesByImage, CONCURRENCY, async (tags) => {
+        for (const push of tags) await pushOne(push);
       });
     } finally {
       await closeWhenUntagged(ctx, tagged);

@@ -21,7 +21,7 @@ import { archiveBaseDir, VOLUME_TREES_FILE } from '../run/run-files.js';
 import { excludedVolumeUsers, inspectOf, selectedContainers, selectedVolumes } from '../run/selection.js';
 import { recordVolumeTrees } from '../verify/index.js';
 import { journalOnce } from './journal.js';
-import { testKillPoint } from './runner.js';
+import { testKillPoint } from './test-hooks.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
 

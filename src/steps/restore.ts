@@ -32,7 +32,8 @@ import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetwo
 import { journalled } from './journal.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import { archiveDir } from './quiesce.js';
-import { testKillPoint } from './runner.js';
+import { testKillPoint } from './test-hooks.js';
+import { sha256OfFile } from '../fs/file-sha256.js';
 import type { Step } from './step.js';
 
 /** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */
@@ -56,6 +57,7 @@ export const loadImagesStep: Step<MigrationContext> = {
         const started = Date.now();
         if (ctx.answers.images.save) {
           const file = path.join(archiveDir(ctx, 'images'), imageArchiveFileName(image));
+          await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
           const size = (await stat(file).catch(() => undefined))?.size;
           progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
           await loadImageArchive(client, file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
@@ -131,6 +133,7 @@ export const createVolumesStep: Step<MigrationContext> = {
         continue;
       }
       const file = path.join(archiveDir(ctx, 'volumes'), archive.file);
+      await requireArchiveAsWritten(ctx, `volume ${volume.name}`, file, archive.sha256);
       // Device nodes only as root, into the volume (the archive was made from it): what the
       // container had; never into anywhere else (the extraction keeps to the mountpoint).
       const extracted = await extractArchive(createReadStream(file), volume.mountpoint, {
@@ -165,9 +168,11 @@ export const createContainersStep: Step<MigrationContext> = {
       const inspect = inspectOf(ctx.recorded, name);
       const id = await recreateContainer(client.api, inspect, { containerNames, onNote: (note) => progress.say(note) });
       await ctx.store.markUnitDone(`container:${name}`, { id });
-      const layer = ctx.store.state.units[`layer:${name}`]?.details as { file?: string } | undefined;
+      const layer = ctx.store.state.units[`layer:${name}`]?.details as { file?: string; sha256?: string } | undefined;
       if (layer?.file && !ctx.store.isUnitDone(`layer-restored:${name}`)) {
-        await restoreWritableLayer(client.api, id, path.join(archiveDir(ctx, 'layers'), layer.file));
+        const file = path.join(archiveDir(ctx, 'layers'), layer.file);
+        await requireArchiveAsWritten(ctx, `writable layer of ${name}`, file, layer.sha256);
+        await restoreWritableLayer(client.api, id, file);
         await ctx.store.markUnitDone(`layer-restored:${name}`, { id });
       }
       progress.say(`Container ${name}`);
@@ -197,3 +202,25 @@ export const startContainersStep: Step<MigrationContext> = {
     await ctx.store.setNote('containersNotStarted', failed);
   },
 };
+
+function recordedSha256(ctx: MigrationContext, key: string): string | undefined {
+  return (ctx.store.state.units[key]?.details as { sha256?: string } | undefined)?.sha256;
+}
+
+/**
+ * Refuses an archive whose bytes are not those the run wrote (the sha256 recorded when it was
+ * written), right before it is loaded or extracted: what a run restores as root must be what it
+ * kept, not what someone put in its place (issue 19 item 11). Archives of runs that recorded no
+ * sha256 (none do now) are taken as they are.
+ */
+async function requireArchiveAsWritten(ctx: MigrationContext, what: string, file: string, sha256: string | undefined): Promise<void> {
+  if (!sha256) return;
+  const now = await sha256OfFile(file, ctx.signal);
+  if (now === sha256.replace(/^sha256:/, '')) return;
+  throw new OperatorError(
+    now === undefined
+      ? `The archive of the ${what}, ${file}, is gone.`
+      : `The archive of the ${what}, ${file}, changed since this run wrote it (its sha256 is ${now}, the run recorded ${sha256.replace(/^sha256:/, '')}); it is not restored.`,
+    'Find out what changed it. Put the original back from another copy and run `devmapper-migrate resume`, or run `devmapper-migrate rollback`.',
+  );
+}

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { InterruptedError, OperatorError } from '../errors.js';
 import type { RunStore } from '../state/run-store.js';
 import type { BaseStepContext, Step, StepProgress } from './step.js';
+import { testKillPoint } from './test-hooks.js';
 
 export type StepOutcome = 'done' | 'skipped';
 
@@ -59,20 +59,4 @@ export async function executeStep<C extends BaseStepContext>(
 /** The first step that is not done: where a resumed run starts. */
 export function nextStep(store: RunStore): string | undefined {
   return store.state.steps.find((step) => step.status !== 'done')?.id;
-}
-
-/**
- * Test-only fault injection (issue 10): DEVMAPPER_MIGRATE_TEST_KILL_AT="<step>:<before|after|middle>"
- * kills this process with SIGKILL at that point; with DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE set,
- * it kills the process named in that file instead (a test's dockerd, dying mid-restore); with
- * DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL=SIGINT it sends an operator's Ctrl+C instead of SIGKILL.
- * Inert unless a test sets the variables. Long steps call it with "middle" after their first
- * unit of work.
- */
-export function testKillPoint(stepId: string, where: 'before' | 'after' | 'middle'): void {
-  const target = process.env.DEVMAPPER_MIGRATE_TEST_KILL_AT;
-  if (!target || target !== `${stepId}:${where}`) return;
-  const pidFile = process.env.DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE;
-  const signal = process.env.DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL === 'SIGINT' ? 'SIGINT' : 'SIGKILL';
-  process.kill(pidFile ? Number(readFileSync(pidFile, 'utf8').trim()) : process.pid, signal);
 }

@@ -177,6 +177,18 @@ describe('push and pull', () => {
     expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
   });
 
+  it('removes a temporary tag an interrupted push left behind, when the push is done again (resume)', async () => {
+    // A push killed between tagging and untagging leaves the registry tag on the image; the
+    // kill matrix found it restored with the old data-root by a rollback (push-images:middle).
+    // The run's journal names the tag as its own, so the push done again removes it.
+    const tag = multi.tags[0] as string;
+    const targetRef = registryTargetRef({ ...registry, repositoryPrefix: `${P}-resumed/` }, tag);
+    await tagImage(client, multi.id, targetRef);
+    const { digest } = await pushImage(client, { sourceRef: tag, targetRef, ownTag: true, auth });
+    expect(await registryDigest(targetRef)).toBe(digest);
+    expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
+  });
+
   it('pushes an untagged image under its ID, then removes that tag and keeps the image, untagged as it was', async () => {
     const targetRef = untaggedTargetRef(registry, untagged.id);
     const { digest } = await pushImage(client, { sourceRef: untagged.id, targetRef, auth });

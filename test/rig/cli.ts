@@ -5,6 +5,8 @@ import { REPO_ROOT } from './paths.js';
 import { run, runOk, type RunResult } from './proc.js';
 
 export const DIST = join(REPO_ROOT, 'dist', 'devmapper-migrate.mjs');
+/** The same tool with its fault-injection hooks compiled in (scripts/bundle.mjs): for tests that set them. */
+export const TEST_DIST = join(REPO_ROOT, '.cache', 'test-build', 'devmapper-migrate.mjs');
 
 function newestMtime(path: string): number {
   const stat = statSync(path);
@@ -12,19 +14,24 @@ function newestMtime(path: string): number {
   return readdirSync(path).reduce((newest, entry) => Math.max(newest, newestMtime(join(path, entry))), stat.mtimeMs);
 }
 
-/** Rebuilds dist/devmapper-migrate.mjs when it is missing or older than src/, bin/ or the lockfile. */
+/** Rebuilds dist/devmapper-migrate.mjs and the test build when either is missing or older than src/, bin/ or the lockfile. */
 export async function ensureDist(): Promise<string> {
   const sources = ['src', 'bin', 'package-lock.json', 'scripts/bundle.mjs'].map((p) => join(REPO_ROOT, p)).filter(existsSync);
   const newestSource = Math.max(...sources.map(newestMtime));
-  if (!existsSync(DIST) || statSync(DIST).mtimeMs < newestSource) {
+  if ([DIST, TEST_DIST].some((bundle) => !existsSync(bundle) || statSync(bundle).mtimeMs < newestSource)) {
     await runOk(process.execPath, ['scripts/bundle.mjs'], { cwd: REPO_ROOT, timeoutMs: 180_000 });
   }
   return DIST;
 }
 
-/** Runs `node dist/devmapper-migrate.mjs ARGS` without DOCKER_HOST leaking in from the caller. */
+/**
+ * Runs `node dist/devmapper-migrate.mjs ARGS` without DOCKER_HOST leaking in from the caller;
+ * the test build instead when `env` sets a test hook (DEVMAPPER_MIGRATE_TEST_*), which the
+ * release build ignores.
+ */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const base = { ...process.env };
   delete base.DOCKER_HOST;
-  return run(process.execPath, [DIST, ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...env }, timeoutMs: 300_000 });
+  const bundle = Object.keys(env).some((name) => name.startsWith('DEVMAPPER_MIGRATE_TEST_')) ? TEST_DIST : DIST;
+  return run(process.execPath, [bundle, ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...env }, timeoutMs: 300_000 });
 }

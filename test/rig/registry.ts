@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { splitRegistryRef } from '../../src/docker/registry.js';
 import { removeTree } from './mounts.js';
@@ -17,6 +18,10 @@ export interface RegistryOptions {
   /** Require htpasswd logins (default true). */
   auth?: boolean;
   ownerPid?: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Serve HTTPS with these PEM files; with clientCas, require a client certificate signed by one of them. */
+  tls?: { certificate: string; key: string; clientCas?: string[] };
 }
 
 /** What a test needs to use the registry (plain data). */
@@ -36,7 +41,7 @@ export interface RegistryHandle extends RegistryInfo {
 
 const PID_FILE = 'registry.pid';
 
-function configYaml(dir: string, port: number, auth: boolean): string {
+function configYaml(dir: string, address: string, auth: boolean, tls: RegistryOptions['tls']): string {
   return [
     'version: 0.1',
     'log:',
@@ -49,21 +54,35 @@ function configYaml(dir: string, port: number, auth: boolean): string {
     '  delete:',
     '    enabled: true',
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
+    ...(tls ? ['  tls:', `    certificate: ${tls.certificate}`, `    key: ${tls.key}`, ...(tls.clientCas ? ['    clientcas:', ...tls.clientCas.map((ca) => `      - ${ca}`)] : [])] : []),
     ...(auth ? ['auth:', '  htpasswd:', '    realm: dmm-rig', `    path: ${join(dir, 'htpasswd')}`] : []),
     '',
   ].join('\n');
 }
 
-/** 401 (auth wanted) or 200 on /v2/ means the registry serves. */
-async function answers(address: string): Promise<boolean> {
+/** 401 (auth wanted) or 200 on /v2/ means the registry serves; with TLS, a port that accepts connections. */
+async function answers(address: string, tls: boolean): Promise<boolean> {
+  if (tls) return listening(address);
   try {
     const res = await fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2_000) });
     return res.status === 200 || res.status === 401;
   } catch {
     return false;
   }
+}
+
+function listening(address: string): Promise<boolean> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** Starts a registry on a free 127.0.0.1 port and waits until it serves /v2/. */
@@ -83,8 +102,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     // A port can be taken between choosing and binding: try a few.
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
-      const address = `127.0.0.1:${port}`;
-      writeFileSync(join(dir, 'config.yml'), configYaml(dir, port, auth));
+      const address = `${options.host ?? '127.0.0.1'}:${port}`;
+      writeFileSync(join(dir, 'config.yml'), configYaml(dir, address, auth, options.tls));
       const log = openSync(join(dir, 'registry.log'), 'a');
       const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], {
         detached: true,
@@ -95,7 +114,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       const pid = child.pid!;
       writeFileSync(join(dir, PID_FILE), `${pid}\n`);
       for (let i = 0; i < 100 && isAlive(pid); i++) {
-        if (await answers(address)) {
+        if (await answers(address, options.tls !== undefined)) {
           const info: RegistryInfo = { address, username, password, dir };
           return { ...info, stop: () => teardownRegistryDir(dir), info: () => ({ ...info }) };
         }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The single-file build must run with plain `node` and no node_modules, on Node 16.20 (the
 // release tarball's runtime, and EPEL 7's), 18.19 (RHEL 8/9) and this machine's Node. Loading
-// it on 16.20 catches what the type check cannot see: a dependency that needs a newer Node. It is copied outside the repo so that nothing
-// can be resolved from the project's node_modules.
+// it on 16.20 catches what the type check cannot see: a dependency that needs a newer Node. It
+// is copied outside the repo so that nothing can be resolved from the project's node_modules.
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTRACT_COMMANDS = ['preflight', 'inventory', 'run', 'resume', 'status', 'verify', 'rollback', 'finalize', 'answers'];
 
@@ -17,9 +17,8 @@ let bundle: string;
 const runtimes: [string, string][] = [];
 
 beforeAll(() => {
-  if (!existsSync(join(repo, 'dist/devmapper-migrate.mjs'))) {
-    execFileSync('node', ['scripts/bundle.mjs'], { cwd: repo, stdio: 'inherit' });
-  }
+  // Always rebuilt (under a second): the checks below are about the build of these sources.
+  execFileSync('node', ['scripts/bundle.mjs'], { cwd: repo, stdio: 'inherit' });
   dir = mkdtempSync(join(tmpdir(), 'dmm-dist-'));
   bundle = join(dir, 'devmapper-migrate.mjs');
   copyFileSync(join(repo, 'dist/devmapper-migrate.mjs'), bundle);
@@ -38,6 +37,15 @@ describe('single-file build', () => {
       const help = execFileSync(node, [bundle, '--help'], { cwd: dir, encoding: 'utf8' });
       for (const command of CONTRACT_COMMANDS) expect(help).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
+  });
+
+  it('has no test hooks compiled in; the separate test build has them', () => {
+    // Issue 19 item 10: a kill-pid file holding -1 made the shipped tool kill every process.
+    const hookWords = ['DEVMAPPER_MIGRATE_TEST_KILL_AT', 'DEVMAPPER_MIGRATE_TEST_KILL_PIDFILE', 'DEVMAPPER_MIGRATE_TEST_KILL_SIGNAL', 'DEVMAPPER_MIGRATE_TEST_CERTS_D'];
+    const release = readFileSync(bundle, 'utf8');
+    for (const word of hookWords) expect(release, word).not.toContain(word);
+    const testBuild = readFileSync(join(repo, '.cache/test-build/devmapper-migrate.mjs'), 'utf8');
+    for (const word of hookWords) expect(testBuild, word).toContain(word);
   });
 
   it('loads the Docker client and reports an unreachable daemon without a stack trace', () => {

@@ -3,6 +3,8 @@ import { UsageError } from '../../errors.js';
 import { MAX_ANSWERS_FILE_BYTES, missingAnswers, MissingAnswersError, parseAnswersFile, resolveAnswers } from '../../config/answers.js';
 import type { Answers } from '../../config/answers.js';
 import { answersTemplate } from '../../config/answers-template.js';
+import { checkAnswerInputs, checkTrustedInput } from '../../config/input-trust.js';
+import { NodeHost } from '../../host/node-host.js';
 import type { CommandContext } from '../context.js';
 
 /** `answers --template` prints the commented template; `answers --check FILE` checks a file (exit 0 or 2). */
@@ -28,6 +30,7 @@ async function checkFile(ctx: CommandContext, path: string): Promise<number> {
   const missing = missingAnswers(partial);
   if (missing.length > 0) throw new MissingAnswersError(path, missing);
   const resolved = resolveAnswers(partial, { stateDir: ctx.options.stateDir, source: path });
+  await checkAnswerInputs(new NodeHost(ctx.options.hostRoot), resolved, ctx.options.stateDir);
   if (ctx.options.json) ctx.stdout(`${JSON.stringify({ file: path, valid: true, answers: resolved }, null, 2)}\n`);
   else ctx.stdout(`${path}: valid; a run can use it unattended (target ${resolved.target}).\n`);
   return 0;
@@ -35,6 +38,8 @@ async function checkFile(ctx: CommandContext, path: string): Promise<number> {
 
 /** Reads and parses an answers file; every problem (missing, unreadable, invalid) is a UsageError. */
 export async function loadAnswersFile(path: string): Promise<Answers> {
+  // Read as the operator named it, not under --host-root: the file is the operator's, not the host's.
+  await checkTrustedInput(new NodeHost('/'), { what: 'The answers file', path });
   return parseAnswersFile(await readAnswersFile(path), path);
 }
 

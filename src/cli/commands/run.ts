@@ -9,6 +9,8 @@ import { missingAnswers, resolveAnswers } from '../../config/answers.js';
 import { checkRegistryTransport } from '../../config/registry-transport.js';
 import { connectDocker, type DockerClient } from '../../docker/client.js';
 import { registryTransportFacts } from '../../docker/registry.js';
+import { registryTrust } from '../../host/registry-trust.js';
+import { checkAnswerInputs } from '../../config/input-trust.js';
 import { inspectContainers } from '../../docker/containers.js';
 import { collectInventory } from '../../docker/inventory.js';
 import type { Inventory } from '../../docker/types.js';
@@ -75,12 +77,13 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   }
   const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
   host.withholdEnv([answers.registry?.passwordEnv]);
+  await checkAnswerInputs(host, answers, cli.options.stateDir);
 
   const preflightOptions = preflightOptionsOf(answers, cli);
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
-  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(client, answers))]);
+  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, client, answers))]);
   refuseAlreadyOnTarget(entries, cli);
   const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
@@ -207,9 +210,10 @@ function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): Pref
  * with a trusted certificate unless the answers allow an insecure one (registry.insecure) and
  * the daemon lists it. The daemon would otherwise fall back or fail only at the first push.
  */
-async function registryChecks(client: DockerClient, answers: ResolvedAnswers): Promise<ReportEntry[]> {
+async function registryChecks(host: Host, client: DockerClient, answers: ResolvedAnswers): Promise<ReportEntry[]> {
   if (!answers.images.push || !answers.registry) return [];
-  return checkRegistryTransport(answers.registry, await registryTransportFacts(client, answers.registry.address));
+  const { address } = answers.registry;
+  return checkRegistryTransport(answers.registry, await registryTransportFacts(client, address, await registryTrust(host, address)));
 }
 
 function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, options: PreflightOptions): Promise<PreflightFacts> {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answersTemplate } from '../../../src/config/answers-template.js';
@@ -26,6 +26,19 @@ describe('the answers command', () => {
     const { code, err } = await run(['answers']);
     expect(code).toBe(2);
     expect(err).toContain('answers needs --template or --check FILE.');
+  });
+
+  it('--check refuses what others than root could change, and a password file others can read (issue 19 item 11)', async () => {
+    const shadow = file('shadow.yaml', 'target: overlay2\nimages:\n  push: true\nregistry:\n  address: reg.lan:5000\n  username: u\n  passwordFile: /etc/shadow\n');
+    const refused = await run(['answers', '--check', shadow]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('registry.passwordFile /etc/shadow can be read by others than its owner');
+    const writable = file('writable.yaml', 'target: overlay2\n');
+    chmodSync(writable, 0o664);
+    const open = await run(['answers', '--check', writable]);
+    expect(open.code).toBe(2);
+    expect(open.err).toContain(`The answers file ${writable} cannot be trusted: ${writable} can be written by its group (mode 0664)`);
+    expect(open.err).toContain(`chmod go-w ${writable}`);
   });
 
   it('--check: exit 0 for a file a run can use, with the resolved answers in --json', async () => {

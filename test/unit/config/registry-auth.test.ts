@@ -63,20 +63,20 @@ describe('resolveRegistryAuth: the answers', () => {
     expect(auth?.password).toBe(PASSWORD);
   });
 
-  it('reads passwordFile without its trailing newline, and warns when others can read it', async () => {
-    const warnings: string[] = [];
-    const host = hostWith({ '/etc/reg-pass': [`${PASSWORD}\r\n`, 0o644] });
-    const auth = await resolveRegistryAuth(host, { ...REGISTRY, passwordFile: '/etc/reg-pass' }, {}, { onWarning: (w) => warnings.push(w) });
+  it('reads passwordFile without its trailing newline', async () => {
+    const host = hostWith({ '/etc/reg-pass': `${PASSWORD}\r\n` });
+    const auth = await resolveRegistryAuth(host, { ...REGISTRY, passwordFile: '/etc/reg-pass' }, {});
     expect(auth).toEqual({ username: 'deploy', password: PASSWORD, serveraddress: 'registry.example.com:5000' });
-    expect(warnings).toEqual(['The registry password file /etc/reg-pass can be read by other users (mode 0644); run `chmod 600 /etc/reg-pass`.']);
-    expect(warnings.join()).not.toContain(PASSWORD);
   });
 
-  it('does not warn about a 0600 password file', async () => {
-    const warnings: string[] = [];
-    const host = hostWith({ '/etc/reg-pass': PASSWORD });
-    await resolveRegistryAuth(host, { ...REGISTRY, passwordFile: '/etc/reg-pass' }, {}, { onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual([]);
+  it('refuses a password file others can read or write, before reading it (issue 19 item 11)', async () => {
+    for (const mode of [0o644, 0o640, 0o620]) {
+      const error = await errorOf(resolveRegistryAuth(hostWith({ '/etc/reg-pass': [PASSWORD, mode] }), { ...REGISTRY, passwordFile: '/etc/reg-pass' }, {}));
+      expect(error).toBeInstanceOf(UsageError);
+      expect(error.message).toMatch(/registry.passwordFile \/etc\/reg-pass /);
+      expect(`${error.message} ${error.remedy}`).toMatch(/chmod (600|go-w)/);
+      expect(error.message).not.toContain(PASSWORD);
+    }
   });
 
   it('stops clearly when passwordFile is missing or empty', async () => {

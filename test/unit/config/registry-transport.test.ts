@@ -66,10 +66,12 @@ describe('checkRegistryTransport', () => {
     expect(entries[0]?.remediation).toMatch(/registry\.insecure: true/);
   });
 
-  it('blocks an untrusted certificate the same way', () => {
+  it('blocks an untrusted certificate, telling how to trust it and never to turn TLS off (issue 19 item 16)', () => {
     const entries = checkRegistryTransport({ address: 'reg.lan', insecure: false }, { transport: 'https-untrusted', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT', resolvedIps: ['10.0.0.5'], daemon: STOCK });
-    expect(keys(entries)).toEqual(['registry-insecure-not-allowed']);
-    expect(entries[0]?.summary).toMatch(/certificate this host does not trust \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    expect(keys(entries)).toEqual(['registry-certificate-untrusted']);
+    expect(entries[0]?.summary).toMatch(/certificate .*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    expect(entries[0]?.remediation).toContain('/etc/docker/certs.d/reg.lan/ca.crt');
+    expect(entries[0]?.remediation).not.toMatch(/insecure/);
   });
 
   it('blocks insecure: true that the daemon configuration does not back', () => {
