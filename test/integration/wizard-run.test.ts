@@ -89,6 +89,38 @@ describe('run with the wizard on a terminal', () => {
     expect(await docker(daemon, 'info', '--format', '{{.Driver}}')).toBe('vfs');
   }, 300_000);
 
+  it('checks a device path typed for direct-lvm when it is given, against the host\'s devices', async () => {
+    const term = new TmuxTerminal(work);
+    try {
+      await term.start(
+        `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
+          `--docker-host ${daemon.dockerHost} --daemon-config ${daemon.configFile} run; echo "EXIT=$?"; sleep 600`,
+        400,
+        60,
+      );
+      await term.answer(message('target'), 'Down', 'Enter'); // direct-lvm
+      // This machine may lack LVM (a blocker, asked about at once) or not: go on either way.
+      const next = await term.waitFor([message('directLvm.device'), 'Go on with the questions anyway?'], 60_000);
+      if (!next.includes(message('directLvm.device'))) await term.keys('y', 'Enter');
+      // The list's last choice types a path; select lists loop, so Up from the first gets there.
+      let screen = await term.waitFor(message('directLvm.device'), 60_000);
+      for (let i = 0; i < 30 && !/❯ Another device \(type its path\)/.test(screen); i++) {
+        await term.keys('Up');
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        screen = await term.screen();
+      }
+      await term.keys('Enter');
+      await term.typeAnswer('(its path, like', '/dev/dmm-not-here');
+      screen = await term.waitFor('There is no block device /dev/dmm-not-here on this host', 30_000);
+      expect(screen).toContain('(lsblk does not list it)');
+      await term.keys('C-c');
+      await term.waitFor('EXIT=', 30_000);
+    } finally {
+      await term.kill();
+    }
+    expect(existsSync(join(stateDir, 'current'))).toBe(false);
+  }, 300_000);
+
   it('is answered by keystrokes, confirmed, and completes the migration to overlay2', async () => {
     expect(await docker(daemon, 'info', '--format', '{{.Driver}}')).toBe('vfs');
     const term = new TmuxTerminal(work);
