@@ -1,5 +1,6 @@
 /** Which blockers `ignoreBlockers` can override. */
 import type { ReportEntry } from '../report/entry.js';
+import { DEVICE_BLOCKERS } from './checks/direct-lvm.js';
 
 /**
  * Blockers no answers file can override: ignoring one loses data or the way back, whatever the
@@ -7,19 +8,7 @@ import type { ReportEntry } from '../report/entry.js';
  * can build on, or holds the current pool), and run files inside the data-root (moved away with
  * it at the cutover, so no rollback could find them). An answers file that names one is refused.
  */
-export const NOT_WAIVABLE: ReadonlySet<string> = new Set([
-  'target-device-not-given',
-  'lvm-tools-missing',
-  'target-device-not-found',
-  'target-device-not-block-device',
-  'target-device-mounted',
-  'target-device-held',
-  'target-device-in-current-pool',
-  'target-device-in-volume-group',
-  'target-device-has-signature',
-  'state-dir-inside-data-root',
-  'backup-dir-inside-data-root',
-]);
+export const NOT_WAIVABLE: ReadonlySet<string> = new Set([...DEVICE_BLOCKERS, 'state-dir-inside-data-root', 'backup-dir-inside-data-root']);
 
 /** The blockers that stop a run: every blocker not named in `ignoreBlockers`, and the unwaivable ones always. */
 export function unwaivedBlockers(entries: readonly ReportEntry[], ignoreBlockers: readonly string[]): ReportEntry[] {

@@ -40,6 +40,16 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** `devmapper-migrate run` in the pane, on a terminal (no CI variable), then its exit code as "EXIT=N". */
+function startRun(term: TmuxTerminal, daemonConfig: string, width: number): Promise<void> {
+  return term.start(
+    `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
+      `--docker-host ${daemon.dockerHost} --daemon-config ${daemonConfig} run; echo "EXIT=$?"; sleep 600`,
+    width,
+    60,
+  );
+}
+
 /** The current run's report.txt, for a failing assertion's message. */
 function currentReport(): string {
   try {
@@ -66,12 +76,7 @@ describe('run with the wizard on a terminal', () => {
     writeFileSync(broken, '{ "storage-driver": ');
     const term = new TmuxTerminal(work);
     try {
-      await term.start(
-        `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
-          `--docker-host ${daemon.dockerHost} --daemon-config ${broken} run; echo "EXIT=$?"; sleep 600`,
-        400, // wide: the question names the blockers on one line
-        60,
-      );
+      await startRun(term, broken, 400); // wide: the question names the blockers on one line
       await term.answer(message('target'), 'Enter'); // overlay2
       const asked = await term.waitFor(['Go on with the questions anyway?', 'EXIT='], 60_000);
       expect(asked, asked).toMatch(/Preflight for overlay2 found \d+ blocker\(s\): .*daemon-json-invalid/s);
@@ -92,12 +97,7 @@ describe('run with the wizard on a terminal', () => {
   it('checks a device path typed for direct-lvm when it is given, against the host\'s devices', async () => {
     const term = new TmuxTerminal(work);
     try {
-      await term.start(
-        `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
-          `--docker-host ${daemon.dockerHost} --daemon-config ${daemon.configFile} run; echo "EXIT=$?"; sleep 600`,
-        400,
-        60,
-      );
+      await startRun(term, daemon.configFile, 400);
       await term.answer(message('target'), 'Down', 'Enter'); // direct-lvm
       // This machine may lack LVM (a blocker, asked about at once) or not: go on either way.
       const next = await term.waitFor([message('directLvm.device'), 'Go on with the questions anyway?'], 60_000);
@@ -126,12 +126,7 @@ describe('run with the wizard on a terminal', () => {
     const term = new TmuxTerminal(work);
     let screen = '';
     try {
-      await term.start(
-        `env -u CI -u DOCKER_HOST NO_COLOR=1 ${process.execPath} ${DIST} --state-dir ${stateDir} ` +
-          `--docker-host ${daemon.dockerHost} --daemon-config ${daemon.configFile} run; echo "EXIT=$?"; sleep 600`,
-        120,
-        60,
-      );
+      await startRun(term, daemon.configFile, 120);
       await term.answer(message('target'), 'Enter'); // overlay2, the first choice
       await term.answer(message('images.include'), 'Enter'); // all, as preselected
       await term.answer(message('images.save'), 'Enter');

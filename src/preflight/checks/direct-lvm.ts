@@ -12,21 +12,22 @@ function poolVg(a: Analysis): string | undefined {
   return fromLvs?.vgName ?? splitDmName(name)?.vg;
 }
 
+/** The blockers of this check: each means a disk wiped or no disk the run can build on. */
+export const DEVICE_BLOCKERS = [
+  'target-device-not-given',
+  'lvm-tools-missing',
+  'target-device-not-found',
+  'target-device-not-block-device',
+  'target-device-mounted',
+  'target-device-held',
+  'target-device-in-current-pool',
+  'target-device-in-volume-group',
+  'target-device-has-signature',
+] as const;
+
 export const directLvmCheck: Check = {
   name: 'direct-lvm target device',
-  keys: [
-    'target-device-not-given',
-    'lvm-tools-missing',
-    'target-device-not-found',
-    'target-device-not-block-device',
-    'target-device-mounted',
-    'target-device-held',
-    'target-device-in-current-pool',
-    'target-device-in-volume-group',
-    'target-device-has-signature',
-    'target-device-signature-unknown',
-    'target-device-too-small',
-  ],
+  keys: [...DEVICE_BLOCKERS, 'target-device-signature-unknown', 'target-device-too-small'],
   run(a: Analysis) {
     if (a.options.target !== 'direct-lvm') return [];
     const entries = [];
