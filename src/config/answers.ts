@@ -558,7 +558,7 @@ export function crossCheck(answers: Answers): AnswersProblem[] {
       key: 'ignoreBlockers',
       message:
         `ignoreBlockers names ${refused.map((k) => `"${k}"`).join(', ')}: ${refused.length === 1 ? 'it' : 'they'} cannot be overridden ` +
-        '(a disk would be wiped, the current pool lost, or the run files moved away with the data-root); remove it from the list and fix what preflight says',
+        '(a disk would be wiped, the current pool lost, the run files moved away with the data-root, or a --rm container deleted); remove it from the list and fix what preflight says',
     });
   }
   return problems;

@@ -64,7 +64,7 @@ export const stopContainersStep: Step<MigrationContext> = {
     // Each container gets its own stop timeout (Config.StopTimeout, else the engine's default).
     const results = await stopContainers((await ctx.docker()).api, waves);
     const gone = Object.entries(results).filter(([, r]) => r === 'gone').map(([n]) => n);
-    if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; it is recreated from the inventory`);
+    if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; its writable layer and anonymous volumes are gone with it`);
     progress.say(`Stopped ${names.length} container(s) in ${secondsSince(started)}`);
   },
 };

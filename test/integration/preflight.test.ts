@@ -95,7 +95,7 @@ describe('preflight against the rig daemon', () => {
     const result = await preflight();
     expect(result.stdout).toMatch(/^Storage driver\s+vfs$/m);
     expect(result.stdout).toContain(`Docker host     ${daemon.dockerHost} (dockerd pid`);
-    expect(result.stdout).toMatch(/^WARNING Containers started with --rm \[containers-auto-remove\]$/m);
+    expect(result.stdout).toMatch(/^BLOCKER Running containers started with --rm \[containers-auto-remove\]$/m);
     expect(result.stdout).toMatch(/\d+ blockers?, \d+ warnings?, \d+ notes?\./);
   });
 

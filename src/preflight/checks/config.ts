@@ -189,7 +189,8 @@ export const storageSetupCheck: Check = {
         'docker-storage-setup rewrites /etc/sysconfig/docker-storage',
         `${listText(a.host.systemd.storageSetupUnits)} is installed and ${file?.text !== undefined ? `/etc/sysconfig/docker-storage-setup sets STORAGE_DRIVER=${driver ?? '(unset: devicemapper on older releases)'}` : 'has no /etc/sysconfig/docker-storage-setup (devicemapper by default on older releases)'}. ` +
           'It runs before docker.service and writes DOCKER_STORAGE_OPTIONS again; on a host it set up before it says "Docker has been previously configured for use with devicemapper graph driver. Not creating a new thin pool".',
-        'The run sets STORAGE_DRIVER in /etc/sysconfig/docker-storage-setup to the target and clears DOCKER_STORAGE_OPTIONS. By hand: set STORAGE_DRIVER=overlay2, remove DEVS and VG, and empty /etc/sysconfig/docker-storage.',
+        // Said plainly: the run does not edit docker-storage-setup's own file (yet), so the operator must.
+        'The run does not change docker-storage-setup itself. Before the run, set STORAGE_DRIVER=overlay2 in /etc/sysconfig/docker-storage-setup and remove DEVS and VG there (or disable docker-storage-setup.service), so that it cannot write devicemapper back into /etc/sysconfig/docker-storage when Docker starts.',
         { units: a.host.systemd.storageSetupUnits, settings },
       ),
     ];

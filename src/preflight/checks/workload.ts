@@ -51,7 +51,7 @@ const STATE_NOTES: Record<string, { key: string; title: string; why: string; fix
   paused: {
     key: 'containers-paused',
     title: 'Paused containers',
-    why: 'a paused container cannot be stopped cleanly; the run would unpause it first, letting it run again for a moment',
+    why: 'the run does not unpause them, and engines before 17.07 refuse to stop a paused container',
     fix: 'Unpause or stop them yourself before the run: `docker unpause <name>`.',
   },
   restarting: {
@@ -144,15 +144,17 @@ export const containerWiringCheck: Check = {
         ),
       );
     }
-    const autoRemove = all.filter((c) => c.autoRemove);
+    // Running ones only: a --rm container that stopped is gone already.
+    const autoRemove = all.filter((c) => c.autoRemove && c.running);
     if (autoRemove.length > 0) {
+      const one = autoRemove.length === 1;
       entries.push(
         entry(
           'containers-auto-remove',
-          'warning',
-          'Containers started with --rm',
-          `${listText(names(autoRemove))} ${autoRemove.length === 1 ? 'was' : 'were'} started with --rm: stopping ${autoRemove.length === 1 ? 'it' : 'them'} for the cutover deletes ${autoRemove.length === 1 ? 'it' : 'them'}, with ${autoRemove.length === 1 ? 'its' : 'their'} anonymous volumes. The run inventories them first and recreates them from that record, but anything outside their volumes and writable layer is gone.`,
-          'If they matter, recreate them without --rm before the run; if they are throwaway jobs, let them finish first.',
+          'blocker',
+          'Running containers started with --rm',
+          `${listText(names(autoRemove))} ${one ? 'was' : 'were'} started with --rm: stopping ${one ? 'it' : 'them'} for the cutover deletes ${one ? 'it' : 'them'}, with ${one ? 'its' : 'their'} writable layer and anonymous volumes, and the run cannot carry such containers. It does not start while one runs (this cannot be overridden).`,
+          'If they matter, recreate them without --rm before the run; if they are throwaway jobs, let them finish or stop them first.',
           { containers: names(autoRemove) },
         ),
       );

@@ -381,9 +381,9 @@ const CASES: Record<string, Case> = {
   },
   'containers-auto-remove': {
     key: 'containers-auto-remove',
-    severity: 'warning',
-    parts: { inventory: { containers: [container({ name: 'job', autoRemove: true })] } },
-    says: ['--rm', 'deletes it'],
+    severity: 'blocker',
+    parts: { inventory: { containers: [container({ name: 'job', autoRemove: true, running: true })] } },
+    says: ['--rm', 'deletes it', 'cannot carry'],
   },
   'volumes-anonymous': {
     key: 'volumes-anonymous',
