@@ -109,7 +109,7 @@ export const poolSpaceCheck: Check = {
         'blocker',
         'Thin pool below Docker\'s minimum free space',
         `The pool ${pool.poolName ?? ''} has less free space than Docker's minimum (10% by default, dm.min_free_space): ${low.join('; ')}. ` +
-          'The run commits containers\' writable layers into the pool, and dockerd refuses: "devmapper: Thin Pool has N free data blocks which is less than minimum required M free data blocks".',
+          'dockerd refuses every new device in it ("devmapper: Thin Pool has N free data blocks which is less than minimum required M free data blocks"): the run needs one when it pushes an untagged image, and the pool is the way back until finalize.',
         pool.mode === 'loop-lvm'
           ? 'Free space in the pool: remove unused images (`docker image prune`) and stopped containers you do not need, or grow the loop files\' filesystem.'
           : 'Free space in the pool (`docker image prune`), or extend it: `lvextend -l +100%FREE <vg>/<pool>` (and the metadata LV with --poolmetadatasize).',
