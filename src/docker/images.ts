@@ -428,7 +428,8 @@ export const HOLD_LABEL = 'devmapper-migrate.hold';
  * parent. The image ends with exactly the names it had before. Nothing when the tag is not on the image.
  */
 export async function removeTemporaryTag(client: DockerClient, imageId: string, ref: string): Promise<void> {
-  await removeHolds(client);
+  // Only this image's holds: pushes of other images run alongside and may be holding theirs now.
+  await removeHolds(client, imageId);
   const tags = (await listImageTags(client)).get(imageId) ?? [];
   if (!tags.includes(ref)) return;
   const hold = tags.length === 1 ? await holdImage(client, imageId) : undefined;
@@ -452,9 +453,13 @@ async function holdImage(client: DockerClient, imageId: string): Promise<string>
   }
 }
 
-/** Removes the holds a killed process may have left (containers and child images labelled HOLD_LABEL); never their parents. */
-export async function removeHolds(client: DockerClient): Promise<void> {
-  const filters = JSON.stringify({ label: [HOLD_LABEL] });
+/**
+ * Removes the holds a killed process may have left (containers and child images labelled
+ * HOLD_LABEL), of one image or of all; never their parents. Call it for all only when no push
+ * or pull is under way: a hold being made is a labelled container for a moment.
+ */
+export async function removeHolds(client: DockerClient, imageId?: string): Promise<void> {
+  const filters = JSON.stringify({ label: [imageId ? `${HOLD_LABEL}=${imageId}` : HOLD_LABEL] });
   for (const container of await client.api.listContainers({ all: true, filters })) await client.api.getContainer(container.Id).remove({ force: true });
   for (const image of await client.api.listImages({ filters })) {
     // Only images that are nothing but a hold: a child the operator tagged is theirs.

@@ -12,12 +12,15 @@ import { resolveRegistryAuth, type RegistryAuth } from '../../src/config/registr
 import { connectDocker, type DockerClient } from '../../src/docker/client.js';
 import { verifyImageArchive } from '../../src/docker/image-archive.js';
 import {
+  HOLD_LABEL,
   imageArchiveFileName,
   listImageTags,
   loadImageArchive,
   pullImage,
   pushImage,
   registryTargetRef,
+  removeHolds,
+  removeTemporaryTag,
   saveImage,
   saveImages,
   tagImage,
@@ -199,6 +202,23 @@ describe('push and pull', () => {
     expect(images).toContain(`${untagged.id} <none>:<none>`);
     expect(images).not.toContain(`${P}/untagged`);
     expect(await docker(rig.daemon, 'ps', '-aq', '--filter', 'label=devmapper-migrate.hold')).toBe('');
+  });
+
+  // Pushes of two images run side by side: one push's cleanup removed the other's hold while it
+  // was being made (a labelled container for a moment), and the commit met "no such container".
+  it('leaves alone a hold of another image that is being made while it removes its own tag', async () => {
+    const other = await docker(rig.daemon, 'create', '--label', `${HOLD_LABEL}=${untagged.id}`, untagged.id, 'true');
+    try {
+      const tag = multi.tags[0] as string;
+      const targetRef = registryTargetRef({ ...registry, repositoryPrefix: `${P}-side-by-side/` }, tag);
+      await tagImage(client, multi.id, targetRef);
+      await removeTemporaryTag(client, multi.id, targetRef);
+      expect(sorted((await listImageTags(client)).get(multi.id))).toEqual(sorted(multi.tags));
+      expect(await docker(rig.daemon, 'ps', '-aq', '--no-trunc', '--filter', `label=${HOLD_LABEL}`)).toBe(other);
+    } finally {
+      await removeHolds(client);
+    }
+    expect(await docker(rig.daemon, 'ps', '-aq', '--filter', `label=${HOLD_LABEL}`)).toBe('');
   });
 
   it('pulls a pushed image into another daemon and puts its original tag back', async () => {
