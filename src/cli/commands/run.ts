@@ -68,7 +68,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   if (interactive && (!options.answers || missingAnswers(given).length > 0)) {
     const choices = await wizardChoices(host, inventory, facts, cli);
     const asked = await askAnswers(given, choices, inquirerPrompter()).catch(async (error: unknown) => {
-      if (error instanceof WizardStopped) throw await withKeptAnswers(error, cli, error.answers);
+      if (error instanceof WizardStopped) throw await withKeptAnswers(error, cli);
       throw error;
     });
     given = asked.answers;
@@ -243,8 +243,9 @@ async function keepWizardAnswers(cli: CommandContext, answers: Answers, secrets:
   return `Your answers are kept in ${file}: \`devmapper-migrate run --answers ${file}\` asks only what they leave open.${secrets['registry.password'] ? ' The registry password you typed is not kept.' : ''}`;
 }
 
-async function withKeptAnswers(stopped: WizardStopped, cli: CommandContext, answers: Answers): Promise<OperatorError> {
-  const kept = await keepWizardAnswers(cli, answers, {});
+/** The wizard's stop at the target's blockers, with where its answers were kept (no secret is asked before the target). */
+async function withKeptAnswers(stopped: WizardStopped, cli: CommandContext): Promise<OperatorError> {
+  const kept = await keepWizardAnswers(cli, stopped.answers, {});
   return new OperatorError(stopped.message, `${stopped.remedy} ${kept}`, stopped.exitCode);
 }
 
