@@ -3,6 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import nodePlugin from 'eslint-plugin-n';
+import { LAYERS } from './eslint.layers.js';
 
 // Only src/docker may talk to Docker, only src/host may run processes (DESIGN.md).
 const DOCKERODE = { name: 'dockerode', message: 'Only src/docker talks to Docker.' };
@@ -10,6 +11,25 @@ const PROCESS = ['execa', 'node:child_process', 'child_process'].map((name) => (
   name,
   message: 'Only src/host runs processes.',
 }));
+
+
+/** An import specifier that reaches `name` under src/ from a file inside src/ (relative imports only). */
+const reaching = (name) => ({ regex: `^(\\.\\./)+${name}(/|\\.js$)`, message: `${name} is not below this layer (docs/ARCHITECTURE.md).` });
+
+/** One no-restricted-imports rule per layer: the door rules plus every folder not below it. */
+function layerRules() {
+  return LAYERS.flatMap((layer, index) => {
+    const notBelow = LAYERS.slice(0, index + 1).flat();
+    return layer.map((name) => {
+      const paths = [...(name === 'docker' ? [] : [DOCKERODE]), ...(name === 'host' ? [] : PROCESS)];
+      const patterns = notBelow.filter((other) => other !== name).map(reaching);
+      return {
+        files: [`src/${name}/**/*.ts`, `src/${name}.ts`],
+        rules: { 'no-restricted-imports': ['error', { paths, patterns }] },
+      };
+    });
+  });
+}
 
 export default tseslint.config(
   { ignores: ['build/', 'dist/', 'node_modules/', 'coverage/', '.cache/', 'test/system/kit/', 'types/'] },
@@ -34,11 +54,5 @@ export default tseslint.config(
       'n/no-unsupported-features/es-builtins': 'error',
     },
   },
-  {
-    files: ['src/**/*.ts'],
-    ignores: ['src/docker/**', 'src/host/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [DOCKERODE, ...PROCESS] }] },
-  },
-  { files: ['src/docker/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: PROCESS }] } },
-  { files: ['src/host/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [DOCKERODE] }] } },
+  ...layerRules(),
 );

@@ -6,7 +6,7 @@ import {
   DEFAULT_STATE_DIR,
   type CommandContext,
   type GlobalOptions,
-} from './context.js';
+} from '../run/command-context.js';
 import { VERSION } from '../version.js';
 import { escapeForTerminal } from '../report/escape.js';
 

@@ -12,8 +12,10 @@
  * transfers, which a twenty-line printer gives exactly and testably.
  */
 import { InterruptedError } from '../errors.js';
-import type { Phase, StepProgress } from '../steps/step.js';
-import type { RunLog } from './run-log.js';
+import type { CommandContext } from '../run/command-context.js';
+import type { ShownStep } from '../run/execute.js';
+import type { RunLog } from '../run/run-log.js';
+import type { StepShower } from '../run/session.js';
 import {
   describeEvent,
   jsonLine,
@@ -35,12 +37,7 @@ export function chooseTaskListMode(options: { json: boolean; stdoutIsTTY: boolea
   return options.stdoutIsTTY && !options.ci ? 'interactive' : 'plain';
 }
 
-export interface TaskListStep {
-  id: string;
-  title: string;
-  phase: Phase;
-  run(progress: StepProgress): Promise<'done' | 'skipped'>;
-}
+export type TaskListStep = ShownStep;
 
 export interface TaskListOptions {
   mode: TaskListMode;
@@ -80,4 +77,10 @@ export async function runTaskList(steps: TaskListStep[], options: TaskListOption
       show(event);
     });
   }
+}
+
+/** The task list for a command's run: the view its options and terminal call for, on its stdout. */
+export function taskListFor(cli: CommandContext): StepShower {
+  const mode = chooseTaskListMode({ json: cli.options.json, stdoutIsTTY: process.stdout.isTTY === true, ci: Boolean(process.env.CI) });
+  return (steps, { log, signal }) => runTaskList(steps, { mode, write: cli.stdout, log, signal });
 }

@@ -24,7 +24,7 @@ import {
 } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from './answers-types.js';
-import { NOT_WAIVABLE } from '../preflight/waivers.js';
+import { NOT_WAIVABLE } from './unwaivable-blockers.js';
 import {
   allowedText,
   checkListItem,

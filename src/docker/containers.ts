@@ -4,7 +4,6 @@
  */
 import type Docker from 'dockerode';
 import { OperatorError } from '../errors.js';
-import type { OrderableContainer } from '../plan/container-order.js';
 import { containerCreateSpec, type ContainerConfig, type ContainerInspect, type CreateSpec, type EndpointSettings } from './create-spec.js';
 
 export type { ContainerInspect, CreateSpec } from './create-spec.js';
@@ -31,19 +30,6 @@ export async function inspectContainers(client: Docker, ids: readonly string[]):
     }
   }
   return out;
-}
-
-/** What the ordering functions (src/plan/container-order.ts) need of an inspect. */
-export function orderableOf(inspect: ContainerInspect): OrderableContainer {
-  return {
-    name: inspect.Name.replace(/^\//, ''),
-    id: inspect.Id,
-    networkMode: inspect.HostConfig.NetworkMode,
-    ipcMode: inspect.HostConfig.IpcMode,
-    pidMode: inspect.HostConfig.PidMode,
-    links: inspect.HostConfig.Links ?? [],
-    volumesFrom: inspect.HostConfig.VolumesFrom ?? [],
-  };
 }
 
 /** How recreateContainer reads the record; everything else it asks the target daemon. */

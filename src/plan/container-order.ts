@@ -5,6 +5,8 @@
  * and stopped last.
  */
 
+import type { ContainerInspect } from '../docker/create-spec.js';
+
 /** What ordering needs of a container: a ContainerRecord fits, and so does a flattened inspect. */
 export interface OrderableContainer {
   name: string;
@@ -90,4 +92,17 @@ export function stopWaves(containers: readonly OrderableContainer[], width: numb
     for (const name of wave) running.delete(name);
   }
   return waves;
+}
+
+/** What ordering needs of a container, taken from its recorded inspect. */
+export function orderableOf(inspect: ContainerInspect): OrderableContainer {
+  return {
+    name: inspect.Name.replace(/^\//, ''),
+    id: inspect.Id,
+    networkMode: inspect.HostConfig.NetworkMode,
+    ipcMode: inspect.HostConfig.IpcMode,
+    pidMode: inspect.HostConfig.PidMode,
+    links: inspect.HostConfig.Links ?? [],
+    volumesFrom: inspect.HostConfig.VolumesFrom ?? [],
+  };
 }

@@ -1,7 +1,7 @@
 import type { Inventory } from '../docker/types.js';
-import type { Phase } from '../steps/step.js';
+import type { Phase } from './phases.js';
 import type { Selection } from './select.js';
-import { excludedVolumeUsers } from '../run/selection.js';
+import { excludedVolumeUsers } from '../record/selection.js';
 
 /** What the plan needs from the resolved answers (a structural subset of them). */
 export interface PlanAnswers {

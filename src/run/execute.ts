@@ -11,15 +11,27 @@ import { executeStep } from '../steps/runner.js';
 import { stopWhatWasStopped, UNDO_HANDLERS } from '../steps/undo-handlers.js';
 import { describeUndo } from '../steps/undo-descriptions.js';
 import { undoJournal, type UndoFailure } from '../steps/undo.js';
-import { runTaskList, type TaskListMode, type TaskListStep } from '../cli/task-list.js';
-import type { RunLog } from '../cli/run-log.js';
+import type { Phase } from '../plan/phases.js';
+import type { StepProgress } from '../steps/step.js';
+import type { RunLog } from './run-log.js';
 import { verifyHost, writeVerifyReport, type VerifyResult } from '../verify/index.js';
-import type { MigrationContext } from './context.js';
+import type { MigrationContext } from '../steps/context.js';
 
+/** A step as the screen shows it: run() executes it (or skips it when it is done already). */
+export interface ShownStep {
+  id: string;
+  title: string;
+  phase: Phase;
+  run(progress: StepProgress): Promise<'done' | 'skipped'>;
+}
+
+/**
+ * Where a run shows itself, given by the command layer (src/cli) so that orchestration does not
+ * depend on how it is drawn: the task list, messages for the operator, and the run log.
+ */
 export interface Screen {
-  mode: TaskListMode;
-  /** The task list's output (stdout). */
-  write(text: string): void;
+  /** Runs the steps in order, showing their progress; rejects with the failing step's own error. */
+  runSteps(steps: ShownStep[]): Promise<void>;
   /** Messages for the operator (stderr). */
   tell(text: string): void;
   log: RunLog;
@@ -27,13 +39,13 @@ export interface Screen {
 
 /** Runs the steps not done yet; returns the exit code. */
 export async function executeRun(ctx: MigrationContext, screen: Screen): Promise<number> {
-  const tasks: TaskListStep[] = ctx.store.state.steps.map((record) => {
+  const tasks: ShownStep[] = ctx.store.state.steps.map((record) => {
     const step = stepById(record.id);
     return { id: step.id, title: record.title, phase: step.phase, run: (progress) => executeStep(step, ctx, progress) };
   });
   await ctx.store.setStatus('in-progress');
   try {
-    await runTaskList(tasks, { mode: screen.mode, write: screen.write, log: screen.log, signal: ctx.signal });
+    await screen.runSteps(tasks);
   } catch (error) {
     return failed(ctx, screen, error);
   }

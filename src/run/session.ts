@@ -4,17 +4,16 @@
  * Ctrl+C handling that every changing command shares.
  */
 import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js';
-import { chooseTaskListMode } from '../cli/task-list.js';
-import { RunLog } from '../cli/run-log.js';
-import type { CommandContext } from '../cli/context.js';
+import { RunLog } from './run-log.js';
+import type { CommandContext } from './command-context.js';
 import { OperatorError } from '../errors.js';
 import { NodeHost } from '../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../host/service-manager.js';
 import { prepareStateDir, RunStore } from '../state/run-store.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
-import { dockerConnection, type DaemonPlace, type MigrationContext } from './context.js';
-import type { Screen } from './execute.js';
-import { ANSWERS_FILE, INVENTORY_FILE, RUN_LOG_FILE, type RecordedInventory } from './run-files.js';
+import { dockerConnection, type DaemonPlace, type MigrationContext } from '../steps/context.js';
+import type { Screen, ShownStep } from './execute.js';
+import { ANSWERS_FILE, INVENTORY_FILE, RUN_LOG_FILE, type RecordedInventory } from '../record/run-files.js';
 
 /** Takes the state dir's lock for `command`; a stale lock is taken over with a warning. */
 export async function lockStateDir(cli: CommandContext, command: string): Promise<HeldLock> {
@@ -87,10 +86,17 @@ export function interruptSignal(tell: (text: string) => void): { signal: AbortSi
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
 }
 
+/** How the command layer shows a run's steps (the task list): given the run's log and Ctrl+C signal. */
+export type StepShower = (steps: ShownStep[], options: { log: RunLog; signal: AbortSignal }) => Promise<void>;
+
 /** Builds the steps' context and the screen for a run's process. */
-export async function openMigration(cli: CommandContext, parts: ContextParts, signal: AbortSignal): Promise<{ ctx: MigrationContext; screen: Screen }> {
+export async function openMigration(
+  cli: CommandContext,
+  parts: ContextParts,
+  signal: AbortSignal,
+  showSteps: StepShower,
+): Promise<{ ctx: MigrationContext; screen: Screen }> {
   const log = await RunLog.open(parts.store.path(RUN_LOG_FILE));
-  const mode = chooseTaskListMode({ json: cli.options.json, stdoutIsTTY: process.stdout.isTTY === true, ci: Boolean(process.env.CI) });
   const host = new NodeHost(cli.options.hostRoot);
   host.withholdEnv([parts.answers.registry?.passwordEnv]);
   const ctx: MigrationContext = {
@@ -103,8 +109,7 @@ export async function openMigration(cli: CommandContext, parts: ContextParts, si
     ...dockerConnection(cli.options.dockerHost),
   };
   const screen: Screen = {
-    mode,
-    write: cli.stdout,
+    runSteps: (steps) => showSteps(steps, { log, signal }),
     tell: (text) => {
       for (const line of text.trimEnd().split('\n')) log.line(line);
       cli.stderr(text);

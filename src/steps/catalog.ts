@@ -1,6 +1,6 @@
 /** Every step a run can have, by the id the plan gives it (src/plan/plan.ts). */
-import type { MigrationContext } from '../run/context.js';
-import { INVENTORY_FILE } from '../run/run-files.js';
+import type { MigrationContext } from './context.js';
+import { INVENTORY_FILE } from '../record/run-files.js';
 import { carryVolumesStep, keepDataRootStep, rewriteConfigStep, startDaemonStep, stopDaemonStep } from './cutover.js';
 import { pushImagesStep, saveImagesStep } from './export.js';
 import { archiveVolumesStep, recordVolumesStep, saveWritableLayersStep, stopContainersStep } from './quiesce.js';

@@ -19,9 +19,9 @@ import {
 } from '../docker/images.js';
 import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
-import type { MigrationContext } from '../run/context.js';
+import type { MigrationContext } from './context.js';
 import type { JournalEntry } from '../state/types.js';
-import { imageName, selectedImages } from '../run/selection.js';
+import { imageName, selectedImages } from '../record/selection.js';
 import { journalOnce } from './journal.js';
 import { preparedArchiveDir } from './quiesce.js';
 import { testKillPoint } from './test-hooks.js';

@@ -1,5 +1,5 @@
 import type { JournalEntry } from '../state/types.js';
-import type { MigrationContext } from '../run/context.js';
+import type { MigrationContext } from './context.js';
 
 /** The step's journal entry of this kind that is not undone, if it recorded one (a resumed step). */
 export function journalled(ctx: Pick<MigrationContext, 'store'>, stepId: string, kind: string): JournalEntry | undefined {

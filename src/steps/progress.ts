@@ -1,5 +1,5 @@
 import { InterruptedError } from '../errors.js';
-import type { MigrationContext } from '../run/context.js';
+import type { MigrationContext } from './context.js';
 
 /** Stops a long step at a safe point (between units) once Ctrl+C was pressed. */
 export function throwIfInterrupted(ctx: Pick<MigrationContext, 'signal'>, where: string): void {

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchive } from '../archive/index.js';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
-import { orderableOf, recreateContainer, startContainers } from '../docker/containers.js';
+import { recreateContainer, startContainers } from '../docker/containers.js';
 import {
   imageArchiveFileName,
   listImageTags,
@@ -25,10 +25,10 @@ import { restoreWritableLayer } from '../docker/writable-layer.js';
 import { OperatorError } from '../errors.js';
 import { hostNodeMaker } from '../host/special-files.js';
 import { hostXattrWriter } from '../host/xattr-tools.js';
-import { startOrder } from '../plan/container-order.js';
+import { orderableOf, startOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
-import type { MigrationContext } from '../run/context.js';
-import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetworks, selectedVolumes } from '../run/selection.js';
+import type { MigrationContext } from './context.js';
+import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetworks, selectedVolumes } from '../record/selection.js';
 import { journalled } from './journal.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import { archiveDir } from './quiesce.js';

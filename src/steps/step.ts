@@ -1,8 +1,5 @@
+import type { Phase } from '../plan/phases.js';
 import type { RunStore } from '../state/run-store.js';
-
-/** The migration's phases, in order (DESIGN.md). */
-export const PHASES = ['preflight', 'export', 'quiesce', 'cutover', 'restore', 'verify'] as const;
-export type Phase = (typeof PHASES)[number];
 
 /** What a step may show while it works (listr2 task output, or a log line when not on a TTY). */
 export interface StepProgress {

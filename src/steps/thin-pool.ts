@@ -9,7 +9,7 @@ import { deviceUsers, identityMismatch, probeDeviceIdentity, type DeviceIdentity
 import { OperatorError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { directLvmCommands, poolNames, runPool, thinPoolProfile, type PoolCommand, type PoolObject } from '../plan/direct-lvm.js';
-import type { MigrationContext } from '../run/context.js';
+import type { MigrationContext } from './context.js';
 import type { JournalEntry } from '../state/types.js';
 import type { Step } from './step.js';
 import type { UndoHandler } from './undo.js';

@@ -10,7 +10,7 @@ import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot } from '../host/data-root.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
-import type { MigrationContext } from '../run/context.js';
+import type { MigrationContext } from './context.js';
 import type { UndoHandler } from './undo.js';
 import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
 import { thinPoolUndoHandlers } from './thin-pool.js';

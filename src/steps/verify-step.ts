@@ -1,7 +1,7 @@
 import { collectInventory } from '../docker/inventory.js';
-import type { MigrationContext } from '../run/context.js';
-import { selectedContainers } from '../run/selection.js';
-import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../run/run-files.js';
+import type { MigrationContext } from './context.js';
+import { selectedContainers } from '../record/selection.js';
+import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../record/run-files.js';
 import { describeVolumesNow, verifyHost, runCaveats, withCaveats, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
 import type { Step } from './step.js';
 

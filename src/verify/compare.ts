@@ -9,10 +9,10 @@ import type { ContainerInspect } from '../docker/create-spec.js';
 import { effectivePool } from '../docker/ipam.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory, type IpamPoolRecord, type NetworkRecord, type VolumeRecord } from '../docker/types.js';
 import { sortEntries, type ReportEntry } from '../report/entry.js';
-import type { RecordedInventory, VerifyExpectation } from '../run/run-files.js';
+import type { RecordedInventory, VerifyExpectation } from '../record/run-files.js';
 import { normalizeContainer, RESOURCE_KEYS, type NormalizedContainer } from './normalize.js';
 import type { RecordedTreeEntry, RecordedVolumeTrees, VerifyCounts, VerifyResult } from './types.js';
-import { ENV_VALUE_REMOVED } from '../run/secrets-at-rest.js';
+import { ENV_VALUE_REMOVED } from '../record/secrets-at-rest.js';
 
 /** At most this many file differences are listed per volume; the rest are counted in one entry. */
 export const MAX_FILE_ENTRIES_PER_VOLUME = 50;

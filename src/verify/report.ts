@@ -1,7 +1,7 @@
 /** verify's report: text for people, pretty JSON for automation, and the run's report files. */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-file.js';
-import { REPORT_JSON_FILE, REPORT_TEXT_FILE } from '../run/run-files.js';
+import { REPORT_JSON_FILE, REPORT_TEXT_FILE } from '../record/run-files.js';
 import { formatEntriesText, formatJson, summarizeEntries, type TextOptions } from '../report/format.js';
 import type { VerifyResult } from './types.js';
 

@@ -9,7 +9,7 @@ import { collectInventory } from '../docker/inventory.js';
 import type { Inventory } from '../docker/types.js';
 import { gatherHostFacts } from '../facts/gather.js';
 import type { Host } from '../host/host.js';
-import type { RecordedInventory, VerifyExpectation } from '../run/run-files.js';
+import type { RecordedInventory, VerifyExpectation } from '../record/run-files.js';
 import { compareHost, type CurrentHost } from './compare.js';
 import { configStateOf } from './config-state.js';
 import { describeVolume } from './trees.js';

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/docker/client.js';
 import {
   inspectContainers,
-  orderableOf,
   recreateContainer,
   startContainers,
   stopContainers,
@@ -23,7 +22,7 @@ import type { Inventory } from '../../src/docker/types.js';
 import { createVolume } from '../../src/docker/volumes.js';
 import { captureWritableLayer, restoreWritableLayer, type LayerCapture } from '../../src/docker/writable-layer.js';
 import { OperatorError } from '../../src/errors.js';
-import { startOrder, stopWaves } from '../../src/plan/container-order.js';
+import { orderableOf, startOrder, stopWaves } from '../../src/plan/container-order.js';
 import { normalize } from '../rig/container-shape.js';
 import { BASE_IMAGE, buildImage, docker, dockerWith, freePort, seedBaseImage, startDockerd, subnetFor, type DaemonHandle } from '../rig/index.js';
 import { copyJson } from '../../src/json-copy.js';

@@ -12,7 +12,7 @@ import { inspectContainers } from '../../src/docker/containers.js';
 import { collectInventory } from '../../src/docker/inventory.js';
 import { NodeHost } from '../../src/host/node-host.js';
 import type { ReportEntry } from '../../src/report/entry.js';
-import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory } from '../../src/run/run-files.js';
+import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory } from '../../src/record/run-files.js';
 import { RunStore } from '../../src/state/run-store.js';
 import { recordVolumeTrees, verifyHost, type RecordedVolumeTrees, type VerifyResult } from '../../src/verify/index.js';
 import { buildImage, docker, dockerTry, ensureDist, freePort, runCli, subnetFor } from '../rig/index.js';

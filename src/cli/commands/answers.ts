@@ -5,7 +5,7 @@ import type { Answers } from '../../config/answers.js';
 import { answersTemplate } from '../../config/answers-template.js';
 import { checkAnswerInputs, checkTrustedInput } from '../../config/input-trust.js';
 import { NodeHost } from '../../host/node-host.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 
 /** `answers --template` prints the commented template; `answers --check FILE` checks a file (exit 0 or 2). */
 export async function answersCommand(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {

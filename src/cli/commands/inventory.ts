@@ -3,7 +3,7 @@ import { collectInventory } from '../../docker/inventory.js';
 import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, VolumeRecord } from '../../docker/types.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../report/format.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 
 /** `inventory [--json]`: what the host holds, as tables for people or JSON for automation. */
 export async function inventoryCommand(ctx: CommandContext, _options: Record<string, unknown>): Promise<number> {

@@ -4,7 +4,7 @@ import { NodeHost } from '../../host/node-host.js';
 import { factsSummaryRows } from '../../preflight/facts-summary.js';
 import { preflightChecks, resolvePreflightOptions } from '../../preflight/index.js';
 import { formatEntriesText, formatJson, formatRows, formatSummaryLine, summarizeEntries } from '../../report/format.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 
 /**
  * `preflight [--json]`: reads facts (changes nothing), judges them, prints the report.

@@ -1,7 +1,8 @@
+import { taskListFor } from '../task-list.js';
 import { ExitCode, OperatorError, UsageError } from '../../errors.js';
 import { executeRun } from '../../run/execute.js';
 import { interruptSignal, lockStateDir, openMigration, readRunParts, requireCurrentRun, withRunOptions } from '../../run/session.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
 import { canPrompt } from './run.js';
@@ -38,7 +39,7 @@ export async function resumeCommand(base: CommandContext, options: Record<string
     }
     const parts = await readRunParts(cli, store);
     store = parts.store;
-    const { ctx, screen } = await openMigration(cli, parts, interrupt.signal);
+    const { ctx, screen } = await openMigration(cli, parts, interrupt.signal, taskListFor(cli));
     screen.log.line(`run ${store.runId} resumed`);
     return await executeRun(ctx, screen);
   } finally {

@@ -1,8 +1,9 @@
+import { taskListFor } from '../task-list.js';
 import { ExitCode, OperatorError, UsageError } from '../../errors.js';
 import { describeRollbackFailures, rollBack } from '../../run/execute.js';
 import { interruptSignal, lockStateDir, openMigration, readRunParts, requireRun, withRunOptions } from '../../run/session.js';
 import { RunStore } from '../../state/run-store.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
 import { describeOpenUndos } from '../../steps/undo-descriptions.js';
@@ -62,7 +63,7 @@ export async function rollbackCommand(base: CommandContext, options: Record<stri
       }
     }
     const parts = await readRunParts(cli, store);
-    const { ctx, screen } = await openMigration(cli, parts, interrupt.signal);
+    const { ctx, screen } = await openMigration(cli, parts, interrupt.signal, taskListFor(cli));
     screen.log.line(`rollback of run ${store.runId} started`);
     const outcome = await rollBack(ctx, screen);
     if (outcome.failures.length) {

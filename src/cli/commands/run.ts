@@ -3,6 +3,7 @@
  * (on a terminal) from the wizard, else the run stops naming the missing key. Preflight and
  * the plan are shown before anything changes; blockers stop the run unless ignored by name.
  */
+import { taskListFor } from '../task-list.js';
 import path from 'node:path';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from '../../config/answers-types.js';
 import { missingAnswers, resolveAnswers } from '../../config/answers.js';
@@ -28,17 +29,18 @@ import { analyse } from '../../preflight/analysis.js';
 import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
-import { NOT_WAIVABLE, unwaivedBlockers } from '../../preflight/waivers.js';
+import { NOT_WAIVABLE } from '../../config/unwaivable-blockers.js';
+import { unwaivedBlockers } from '../../preflight/waivers.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
-import type { DaemonPlace } from '../../run/context.js';
+import type { DaemonPlace } from '../../steps/context.js';
 import { executeRun } from '../../run/execute.js';
-import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../run/run-files.js';
+import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedInventory } from '../../record/run-files.js';
 import { interruptSignal, lockStateDir, openMigration, refuseUnsettledRun } from '../../run/session.js';
 import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
 import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
@@ -153,7 +155,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
     if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
-    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal);
+    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal, taskListFor(cli));
     screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
     return await executeRun(ctx, screen);
   } finally {

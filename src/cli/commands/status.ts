@@ -1,9 +1,9 @@
 import type { ResolvedAnswers } from '../../config/answers-types.js';
 import { ExitCode } from '../../errors.js';
-import { ANSWERS_FILE } from '../../run/run-files.js';
+import { ANSWERS_FILE } from '../../record/run-files.js';
 import { RunStore } from '../../state/run-store.js';
 import type { RunState } from '../../state/types.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 
 /** The command an operator should type next, and why. */
 export function nextCommand(state: RunState): { command: string; why: string } {

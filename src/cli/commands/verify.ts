@@ -2,12 +2,12 @@ import { connectDocker } from '../../docker/client.js';
 import { ExitCode, OperatorError } from '../../errors.js';
 import { NodeHost } from '../../host/node-host.js';
 import type { ResolvedAnswers } from '../../config/answers-types.js';
-import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory, type VerifyExpectation } from '../../run/run-files.js';
-import { selectedContainers } from '../../run/selection.js';
+import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory, type VerifyExpectation } from '../../record/run-files.js';
+import { selectedContainers } from '../../record/selection.js';
 import { RunStore } from '../../state/run-store.js';
 import type { RunState } from '../../state/types.js';
 import { formatVerifyText, verifyHost, verifyJson, runCaveats, withCaveats, writeVerifyReport, type RecordedVolumeTrees } from '../../verify/index.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../run/command-context.js';
 import { hostStateNow, nextCommand } from './status.js';
 
 /** Which driver the host must be on now: the source one after a rollback, else the run's target. */

@@ -2,7 +2,8 @@
  * The task list's events: what every mode shows and what run.log keeps. One step is run here,
  * whatever draws it, so that all modes report the same start/say/transfer/done/skipped/failed.
  */
-import type { Phase, StepProgress } from '../../steps/step.js';
+import type { Phase } from '../../plan/phases.js';
+import type { StepProgress } from '../../steps/step.js';
 import { escapeControls } from '../../report/escape.js';
 import { TransferMeter } from './transfer-meter.js';
 

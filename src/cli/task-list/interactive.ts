@@ -3,7 +3,7 @@
  * step's latest line (or transfer) under it, ✔/↓/✖ as steps end.
  */
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
-import type { Phase } from '../../steps/step.js';
+import type { Phase } from '../../plan/phases.js';
 import { errorMessage, runStepWithEvents, throttleTransfers, type EventSink, type RunnableStep, type StepEvent } from './events.js';
 
 /** How the phases read on screen (DESIGN.md: the phases, in order). */

@@ -1,4 +1,5 @@
 /** For a direct-lvm target: the LVM tools, and a device that is free to become the new pool. */
+import { DEVICE_BLOCKERS } from '../../config/unwaivable-blockers.js';
 import { flattenBlockDevice, LVM_TOOLS } from '../../facts/parse.js';
 import { formatBytes } from '../../report/format.js';
 import { splitDmName, type Analysis } from '../analysis.js';
@@ -12,18 +13,6 @@ function poolVg(a: Analysis): string | undefined {
   return fromLvs?.vgName ?? splitDmName(name)?.vg;
 }
 
-/** The blockers of this check: each means a disk wiped or no disk the run can build on. */
-export const DEVICE_BLOCKERS = [
-  'target-device-not-given',
-  'lvm-tools-missing',
-  'target-device-not-found',
-  'target-device-not-block-device',
-  'target-device-mounted',
-  'target-device-held',
-  'target-device-in-current-pool',
-  'target-device-in-volume-group',
-  'target-device-has-signature',
-] as const;
 
 export const directLvmCheck: Check = {
   name: 'direct-lvm target device',

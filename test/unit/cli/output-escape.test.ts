@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RunLog } from '../../../src/cli/run-log.js';
+import { RunLog } from '../../../src/run/run-log.js';
 import { runStepWithEvents, type StepEvent } from '../../../src/cli/task-list/events.js';
 import { escapeControls } from '../../../src/report/escape.js';
 import { formatEntriesText, formatJson } from '../../../src/report/format.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chooseTaskListMode, runTaskList, type TaskListMode, type TaskListStep } from '../../../src/cli/task-list.js';
-import { RunLog } from '../../../src/cli/run-log.js';
+import { RunLog } from '../../../src/run/run-log.js';
 import { throttleTransfers, type StepEvent } from '../../../src/cli/task-list/events.js';
 import { TransferMeter, formatTransfer } from '../../../src/cli/task-list/transfer-meter.js';
 import { activeTransfersLine } from '../../../src/cli/task-list/interactive.js';
@@ -460,7 +460,7 @@ function driverSource(): string {
   const src = (file: string) => JSON.stringify(path.join(repo, 'src', file));
   return `
 import { runTaskList } from ${src('cli/task-list.ts')};
-import { RunLog } from ${src('cli/run-log.ts')};
+import { RunLog } from ${src('run/run-log.ts')};
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const [logPath, flag, mode = 'interactive'] = process.argv.slice(2);
 const log = await RunLog.open(logPath);

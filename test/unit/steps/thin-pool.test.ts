@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeDeviceIdentity, type DeviceIdentity } from '../../../src/facts/device-identity.js';
 import { runPool } from '../../../src/plan/direct-lvm.js';
-import type { MigrationContext } from '../../../src/run/context.js';
+import type { MigrationContext } from '../../../src/steps/context.js';
 import { RunStore } from '../../../src/state/run-store.js';
 import { stepById } from '../../../src/steps/catalog.js';
 import { UNDO_HANDLERS } from '../../../src/steps/undo-handlers.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInspect } from '../../../src/docker/create-spec.js';
 import type { ReportEntry } from '../../../src/report/entry.js';
-import type { VerifyExpectation } from '../../../src/run/run-files.js';
+import type { VerifyExpectation } from '../../../src/record/run-files.js';
 import { compareHost, MAX_FILE_ENTRIES_PER_VOLUME, treeDifferences, type CurrentHost } from '../../../src/verify/compare.js';
 import type { RecordedTreeEntry, RecordedVolumeTrees } from '../../../src/verify/types.js';
 import { cleanConfig, IMAGE_ID, migrated, network, OTHER_IMAGE_ID, recorded, volume } from './helpers.js';

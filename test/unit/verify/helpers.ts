@@ -1,7 +1,7 @@
 // Small hand-made "before" and "after" hosts for the pure comparison of verify.
 import type { ContainerInspect } from '../../../src/docker/create-spec.js';
 import type { ContainerRecord, Inventory, NetworkRecord, VolumeRecord } from '../../../src/docker/types.js';
-import type { RecordedInventory } from '../../../src/run/run-files.js';
+import type { RecordedInventory } from '../../../src/record/run-files.js';
 import type { ConfigState, CurrentHost } from '../../../src/verify/compare.js';
 
 export const IMAGE_ID = 'sha256:' + 'a'.repeat(64);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RunLog } from '../../../src/cli/run-log.js';
+import { RunLog } from '../../../src/run/run-log.js';
 
 let dir: string;
 beforeEach(() => {
@@ -64,7 +64,7 @@ describe('RunLog', () => {
     const source = path.join(dir, 'writer.ts');
     writeFileSync(
       source,
-      `import { RunLog } from ${JSON.stringify(path.resolve('src/cli/run-log.ts'))};
+      `import { RunLog } from ${JSON.stringify(path.resolve('src/run/run-log.ts'))};
       const log = await RunLog.open(${JSON.stringify(file)});
       for (let i = 0; i < 200; i++) log.line('line ' + i);
       process.exit(4);`,

@@ -8,8 +8,8 @@ import { connectDocker, type DockerClient } from '../docker/client.js';
 import { daemonAnswers } from '../docker/daemon-status.js';
 import type { Host } from '../host/host.js';
 import type { ServiceManager } from '../host/service-manager.js';
-import type { BaseStepContext } from '../steps/step.js';
-import type { RecordedInventory } from './run-files.js';
+import type { BaseStepContext } from './step.js';
+import type { RecordedInventory } from '../record/run-files.js';
 
 /** Facts about the daemon found before the run changed anything; kept in state.json's notes. */
 export interface DaemonPlace {
