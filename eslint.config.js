@@ -11,7 +11,8 @@ const PROCESS = ['execa', 'node:child_process', 'child_process'].map((name) => (
   name,
   message: 'Only src/host runs processes.',
 }));
-
+// The raw client (dockerode underneath) stays in src/docker: the rest gets the doors.
+const RAW_CLIENT = { group: ['**/docker/client.js'], message: 'Only src/docker holds the raw Docker client; use the doors (src/docker/doors.ts).' };
 
 /** An import specifier that reaches `name` under src/ from a file inside src/ (relative imports only). */
 const reaching = (name) => ({ regex: `^(\\.\\./)+${name}(/|\\.js$)`, message: `${name} is not below this layer (docs/ARCHITECTURE.md).` });
@@ -22,7 +23,7 @@ function layerRules() {
     const notBelow = LAYERS.slice(0, index + 1).flat();
     return layer.map((name) => {
       const paths = [...(name === 'docker' ? [] : [DOCKERODE]), ...(name === 'host' ? [] : PROCESS)];
-      const patterns = notBelow.filter((other) => other !== name).map(reaching);
+      const patterns = [...notBelow.filter((other) => other !== name).map(reaching), ...(name === 'docker' ? [] : [RAW_CLIENT])];
       return {
         files: [`src/${name}/**/*.ts`, `src/${name}.ts`],
         rules: { 'no-restricted-imports': ['error', { paths, patterns }] },

@@ -137,8 +137,12 @@ export async function daemonRegistryConfig(client: DockerClient): Promise<Daemon
 }
 
 /** What `checkRegistryTransport` judges: what the registry speaks, its addresses, and what the daemon allows. */
-export async function registryTransportFacts(client: DockerClient, address: string, trust?: RegistryTrust): Promise<RegistryTransportFacts> {
-  const [probe, resolvedIps, daemon] = await Promise.all([probeRegistry(address, trust), resolveRegistryIps(address), daemonRegistryConfig(client)]);
+export async function registryTransportFacts(
+  system: { registryConfig(): Promise<DaemonRegistryConfig> },
+  address: string,
+  trust?: RegistryTrust,
+): Promise<RegistryTransportFacts> {
+  const [probe, resolvedIps, daemon] = await Promise.all([probeRegistry(address, trust), resolveRegistryIps(address), system.registryConfig()]);
   return { ...probe, resolvedIps, daemon };
 }
 

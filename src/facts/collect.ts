@@ -1,6 +1,5 @@
 /** Gathers preflight's facts from a live host: the Docker API, then the machine through a Host. */
-import { connectDocker } from '../docker/client.js';
-import { collectInventory } from '../docker/inventory.js';
+import { openDockerDoors } from '../docker/doors.js';
 import type { Host } from '../host/host.js';
 import { gatherPreflightFacts } from './gather.js';
 import type { PreflightFacts } from './types.js';
@@ -16,7 +15,6 @@ export interface CollectOptions {
 /** Connects to Docker (an OperatorError naming the socket when it does not answer), reads its
  * inventory, then the host's configuration, processes, filesystems and devices. */
 export async function collectPreflightFacts(host: Host, options: CollectOptions): Promise<PreflightFacts> {
-  const client = await connectDocker(options.dockerHost);
-  const inventory = await collectInventory(client);
+  const inventory = await (await openDockerDoors(options.dockerHost)).system.inventory();
   return gatherPreflightFacts(host, { daemon: inventory.daemon, inventory }, options);
 }

@@ -114,7 +114,7 @@ export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell
   const stopped = await stopWhatWasStopped(ctx);
   if (stopped.length) screen.tell(`Stopped ${stopped.join(', ')} again: the old daemon started ${stopped.length === 1 ? 'it' : 'them'} by itself, and ${stopped.length === 1 ? 'it was' : 'they were'} not running before the run.\n`);
   const verify = await verifyHost({
-    client: await ctx.docker(),
+    docker: await ctx.docker(),
     host: ctx.host,
     recorded: ctx.recorded,
     // No file-by-file comparison: what the containers wrote after the cutover was carried

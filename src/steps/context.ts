@@ -4,8 +4,8 @@
  * `resume`/`rollback` from the run's files, so a later process sees exactly what the first did.
  */
 import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js';
-import { connectDocker, type DockerClient } from '../docker/client.js';
 import { daemonAnswers } from '../docker/daemon-status.js';
+import { openDockerDoors, type DockerDoors } from '../docker/doors.js';
 import type { Host } from '../host/host.js';
 import type { ServiceManager } from '../host/service-manager.js';
 import type { BaseStepContext } from './step.js';
@@ -40,8 +40,8 @@ export interface MigrationContext extends BaseStepContext {
   env: NodeJS.ProcessEnv;
   /** Aborted by Ctrl+C: long steps stop at the next safe point. */
   signal: AbortSignal;
-  /** A connected client (reconnects after the daemon was restarted). */
-  docker(): Promise<DockerClient>;
+  /** The doors of a connected client (reconnects after the daemon was restarted). */
+  docker(): Promise<DockerDoors>;
   /** Forget the connection: the daemon was stopped or restarted. */
   forgetDocker(): void;
   /** True when the daemon answers /_ping now (each attempt with its own short timeout). */
@@ -50,10 +50,10 @@ export interface MigrationContext extends BaseStepContext {
 
 /** A lazily connected Docker client that can be dropped when the daemon restarts. */
 export function dockerConnection(dockerHost: string): Pick<MigrationContext, 'docker' | 'forgetDocker' | 'daemonAnswers'> {
-  let client: Promise<DockerClient> | undefined;
+  let client: Promise<DockerDoors> | undefined;
   return {
     docker() {
-      client ??= connectDocker(dockerHost).catch((error: unknown) => {
+      client ??= openDockerDoors(dockerHost).catch((error: unknown) => {
         client = undefined;
         throw error;
       });

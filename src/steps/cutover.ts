@@ -7,7 +7,6 @@ import path from 'node:path';
 import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../config/daemon-json.js';
 import { execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
-import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import {
@@ -220,7 +219,7 @@ export const startDaemonStep: Step<MigrationContext> = {
       pidFile: ctx.daemon.pidFile,
       say: (line) => progress.say(line),
     });
-    const facts = await readDaemonFacts(await ctx.docker());
+    const facts = await (await ctx.docker()).system.facts();
     if (facts.driver !== ctx.daemon.targetDriver) {
       throw new OperatorError(
         `Docker came up on the ${facts.driver} storage driver, not on ${ctx.daemon.targetDriver}.`,

@@ -6,17 +6,7 @@
 import path from 'node:path';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { verifyImageArchive } from '../docker/image-archive.js';
-import {
-  imageArchiveFileName,
-  imageIdOf,
-  listImageTags,
-  pushImage,
-  registryTargetRef,
-  removeHolds,
-  removePartialArchives,
-  saveImage,
-  untaggedTargetRef,
-} from '../docker/images.js';
+import { imageArchiveFileName, registryTargetRef, removePartialArchives, untaggedTargetRef } from '../docker/images.js';
 import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
@@ -39,7 +29,7 @@ export const saveImagesStep: Step<MigrationContext> = {
     const dir = await preparedArchiveDir(ctx, 'images');
     const leftovers = await removePartialArchives(dir);
     if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
-    const client = await ctx.docker();
+    const { images } = await ctx.docker();
     let finished = 0;
     await mapLimit(selectedImages(ctx.recorded), CONCURRENCY, async (image) => {
       throwIfInterrupted(ctx, 'the image saves');
@@ -54,7 +44,7 @@ export const saveImagesStep: Step<MigrationContext> = {
       if (!image.tags.length) progress.say(`Image ${name} has no tag: saved by its ID`);
       progress.say(`Saving image ${name} (${formatBytes(image.size)})…`);
       const started = Date.now();
-      const saved = await saveImage(client, image, file, {
+      const saved = await images.save(image, file, {
         signal: ctx.signal,
         onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: image.size > 0 ? image.size : undefined }),
       });
@@ -76,7 +66,7 @@ export const pushImagesStep: Step<MigrationContext> = {
       password: ctx.secrets['registry.password'],
       onWarning: (message) => progress.say(message),
     });
-    const client = await ctx.docker();
+    const { images } = await ctx.docker();
     // One image's tags in turn, never side by side: the first tag uploads the layers, the
     // others then need only their manifest (two tags of one image pushed at once made Debian's
     // registry answer 500). Different images still go two at a time.
@@ -99,7 +89,7 @@ export const pushImagesStep: Step<MigrationContext> = {
       }
       progress.say(`Pushing ${sourceRef} to ${targetRef}…`);
       const started = Date.now();
-      const pushed = await pushImage(client, { sourceRef, targetRef, auth, signal: ctx.signal, ownTag: ours.has(targetRef), onRetry: (message) => progress.say(message) });
+      const pushed = await images.push({ sourceRef, targetRef, auth, signal: ctx.signal, ownTag: ours.has(targetRef), onRetry: (message) => progress.say(message) });
       await ctx.store.markUnitDone(key, { targetRef, digest: pushed.digest });
       progress.say(`Pushed ${sourceRef} as ${targetRef}@${pushed.digest} in ${secondsSince(started)}`);
       if (++finished === 1) testKillPoint('push-images', 'middle');
@@ -116,9 +106,9 @@ export const pushImagesStep: Step<MigrationContext> = {
 
 /** The push tags the host does not have yet (ones it had before are the operator's, and stay). */
 async function tagsToAdd(ctx: MigrationContext, pushes: { image: { id: string }; targetRef: string }[]): Promise<{ imageId: string; ref: string }[]> {
-  const client = await ctx.docker();
+  const { images } = await ctx.docker();
   const out: { imageId: string; ref: string }[] = [];
-  for (const { image, targetRef } of pushes) if ((await imageIdOf(client, targetRef)) === undefined) out.push({ imageId: image.id, ref: targetRef });
+  for (const { image, targetRef } of pushes) if ((await images.idOf(targetRef)) === undefined) out.push({ imageId: image.id, ref: targetRef });
   return out;
 }
 
@@ -129,10 +119,10 @@ async function tagsToAdd(ctx: MigrationContext, pushes: { image: { id: string };
  */
 async function closeWhenUntagged(ctx: MigrationContext, entry: JournalEntry): Promise<void> {
   try {
-    const client = await ctx.docker();
+    const { images } = await ctx.docker();
     // A hold a kill left (see removeTemporaryTag) goes too: a resumed step whose pushes were all done makes no other call that would.
-    await removeHolds(client);
-    const present = await listImageTags(client);
+    await images.removeHolds();
+    const present = await images.tags();
     const left = ((entry.data.tags as { imageId: string; ref: string }[] | undefined) ?? []).filter(({ imageId, ref }) => present.get(imageId)?.includes(ref));
     if (left.length) return;
     entry.undoneAt = new Date().toISOString();

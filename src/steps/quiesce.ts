@@ -9,8 +9,6 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
-import { stopContainers } from '../docker/containers.js';
-import { captureWritableLayer } from '../docker/writable-layer.js';
 import { keepsFilesOnHost } from '../docker/types.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
@@ -62,7 +60,7 @@ export const stopContainersStep: Step<MigrationContext> = {
     progress.say(`Stopping ${waves.map((wave) => wave.join(', ')).join(', then ')}…`);
     const started = Date.now();
     // Each container gets its own stop timeout (Config.StopTimeout, else the engine's default).
-    const results = await stopContainers((await ctx.docker()).api, waves);
+    const results = await (await ctx.docker()).containers.stop(waves);
     const gone = Object.entries(results).filter(([, r]) => r === 'gone').map(([n]) => n);
     if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; its writable layer and anonymous volumes are gone with it`);
     progress.say(`Stopped ${names.length} container(s) in ${secondsSince(started)}`);
@@ -74,7 +72,7 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
   title: 'Keep the containers’ writable layers',
   phase: 'quiesce',
   async run(ctx, progress) {
-    const client = await ctx.docker();
+    const { containers } = await ctx.docker();
     const dir = await preparedArchiveDir(ctx, 'layers');
     let finished = 0;
     for (const container of selectedContainers(ctx.recorded)) {
@@ -82,7 +80,7 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
       const key = `layer:${container.name}`;
       if (await keptBefore(ctx, key, dir, progress)) continue;
       progress.say(`Keeping the writable layer of ${container.name}…`);
-      const capture = await captureWritableLayer(client.api, container.id, path.join(dir, `${container.name}.tar`));
+      const capture = await containers.captureWritableLayer(container.id, path.join(dir, `${container.name}.tar`));
       await ctx.store.markUnitDone(key, { file: `${container.name}.tar`, ...capture });
       const lost = capture.deleted.length ? `; ${capture.deleted.length} deleted path(s) cannot be kept: ${capture.deleted.slice(0, 5).join(', ')}` : '';
       progress.say(`Kept ${container.name}: ${capture.added} added, ${capture.changed} changed (${formatBytes(capture.bytes)})${lost}`);

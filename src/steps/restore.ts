@@ -7,21 +7,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchive } from '../archive/index.js';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
-import { recreateContainer, startContainers } from '../docker/containers.js';
-import {
-  imageArchiveFileName,
-  listImageTags,
-  loadImageArchive,
-  pullImage,
-  registryTargetRef,
-  removeTemporaryTag,
-  tagImage,
-  untaggedTargetRef,
-} from '../docker/images.js';
-import { createNetwork } from '../docker/networks.js';
+import { imageArchiveFileName, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
 import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
-import { createVolume } from '../docker/volumes.js';
-import { restoreWritableLayer } from '../docker/writable-layer.js';
 import { OperatorError } from '../errors.js';
 import { hostNodeMaker } from '../host/special-files.js';
 import { hostXattrWriter } from '../host/xattr-tools.js';
@@ -47,8 +34,8 @@ export const loadImagesStep: Step<MigrationContext> = {
   title: 'Restore the images',
   phase: 'restore',
   async run(ctx, progress) {
-    const client = await ctx.docker();
-    let present = await listImageTags(client);
+    const { images } = await ctx.docker();
+    let present = await images.tags();
     let finished = 0;
     for (const image of selectedImages(ctx.recorded)) {
       throwIfInterrupted(ctx, 'the image restore');
@@ -60,11 +47,11 @@ export const loadImagesStep: Step<MigrationContext> = {
           await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
           const size = (await stat(file).catch(() => undefined))?.size;
           progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
-          await loadImageArchive(client, file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
+          await images.load(file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
         } else {
           await pullBack(ctx, image, (line) => progress.say(line));
         }
-        present = await listImageTags(client);
+        present = await images.tags();
         progress.say(`Restored ${name} in ${secondsSince(started)}`);
       }
       // Compare with GET /images/json, not the load stream's text (PITFALLS 18).
@@ -72,8 +59,8 @@ export const loadImagesStep: Step<MigrationContext> = {
       if (missing === undefined) {
         throw new OperatorError(`Image ${name} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
       }
-      for (const tag of missing) await tagImage(client, image.id, tag);
-      if (missing.length) present = await listImageTags(client);
+      for (const tag of missing) await images.tag(image.id, tag);
+      if (missing.length) present = await images.tags();
       if (++finished === 1) testKillPoint('load-images', 'middle');
     }
   },
@@ -84,16 +71,16 @@ async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: s
   const registry = ctx.answers.registry;
   if (!registry) throw new OperatorError(`Image ${imageName(image)} was neither saved nor pushed.`, 'Set images.save or images.push in the answers.');
   const auth = await resolveRegistryAuth(ctx.host, registry, ctx.env, { password: ctx.secrets['registry.password'] });
-  const client = await ctx.docker();
+  const { images } = await ctx.docker();
   const ref = image.tags.length ? registryTargetRef(registry, image.tags[0]!) : untaggedTargetRef(registry, image.id);
   say(`Pulling ${ref}…`);
-  const pulled = await pullImage(client, ref, auth, { signal: ctx.signal });
+  const pulled = await images.pull(ref, auth, { signal: ctx.signal });
   if (pulled.id !== image.id) {
     throw new OperatorError(`${ref} in the registry is image ${pulled.id}, not ${image.id} as recorded.`, 'Someone pushed over it; push the original again from a backup, or roll back.');
   }
-  for (const tag of image.tags) await tagImage(client, image.id, tag);
+  for (const tag of image.tags) await images.tag(image.id, tag);
   // The pull named the image after the registry; the host had no such tag before the run.
-  if (!image.tags.includes(ref)) await removeTemporaryTag(client, image.id, ref);
+  if (!image.tags.includes(ref)) await images.removeTemporaryTag(image.id, ref);
 }
 
 export const createNetworksStep: Step<MigrationContext> = {
@@ -101,9 +88,9 @@ export const createNetworksStep: Step<MigrationContext> = {
   title: 'Recreate the networks',
   phase: 'restore',
   async run(ctx, progress) {
-    const client = await ctx.docker();
+    const { networks } = await ctx.docker();
     for (const network of selectedNetworks(ctx.recorded)) {
-      await createNetwork(client.api, network);
+      await networks.create(network);
       progress.say(`Network ${network.name} (${network.driver})`);
     }
   },
@@ -114,12 +101,12 @@ export const createVolumesStep: Step<MigrationContext> = {
   title: 'Restore the volumes',
   phase: 'restore',
   async run(ctx, progress) {
-    const client = await ctx.docker();
+    const { volumes } = await ctx.docker();
     const carried = journalled(ctx, 'carry-volumes', 'carried-volumes');
     const carriedByRename = carried !== undefined && carried.data.method !== 'none';
     for (const volume of selectedVolumes(ctx.recorded)) {
       throwIfInterrupted(ctx, 'the volume restore');
-      await createVolume(client.api, volume);
+      await volumes.create(volume);
       const key = `volume-restored:${volume.name}`;
       const definitionOnly = !keepsFilesOnHost(volume);
       if (carriedByRename || definitionOnly || ctx.store.isUnitDone(key)) {
@@ -160,19 +147,19 @@ export const createContainersStep: Step<MigrationContext> = {
   title: 'Recreate the containers',
   phase: 'restore',
   async run(ctx, progress) {
-    const client = await ctx.docker();
+    const { containers } = await ctx.docker();
     const containerNames = Object.fromEntries(ctx.recorded.inspects.map((i) => [i.Id, i.Name.replace(/^\//, '')]));
     let finished = 0;
     for (const name of inStartOrder(ctx)) {
       throwIfInterrupted(ctx, 'the container restore');
       const inspect = inspectOf(ctx.recorded, name);
-      const id = await recreateContainer(client.api, inspect, { containerNames, onNote: (note) => progress.say(note) });
+      const id = await containers.recreate(inspect, { containerNames, onNote: (note) => progress.say(note) });
       await ctx.store.markUnitDone(`container:${name}`, { id });
       const layer = ctx.store.state.units[`layer:${name}`]?.details as { file?: string; sha256?: string } | undefined;
       if (layer?.file && !ctx.store.isUnitDone(`layer-restored:${name}`)) {
         const file = path.join(archiveDir(ctx, 'layers'), layer.file);
         await requireArchiveAsWritten(ctx, `writable layer of ${name}`, file, layer.sha256);
-        await restoreWritableLayer(client.api, id, file);
+        await containers.restoreWritableLayer(id, file);
         await ctx.store.markUnitDone(`layer-restored:${name}`, { id });
       }
       progress.say(`Container ${name}`);
@@ -186,13 +173,13 @@ export const startContainersStep: Step<MigrationContext> = {
   title: 'Start the containers that were running',
   phase: 'restore',
   async run(ctx, progress) {
-    const client = await ctx.docker();
+    const { containers } = await ctx.docker();
     const running = new Set(selectedContainers(ctx.recorded).filter((c) => c.running).map((c) => c.name));
     const failed: string[] = [];
     // One container that does not start must not keep the others down: report it, go on; verify names it.
     for (const name of inStartOrder(ctx).filter((n) => running.has(n))) {
       try {
-        const result = await startContainers(client.api, [name]);
+        const result = await containers.start([name]);
         progress.say(`${name}: ${result[name]}`);
       } catch (error) {
         failed.push(name);

@@ -4,9 +4,6 @@
  * can run in a later process, after a crash, and again after it was itself interrupted.
  */
 import { readFile } from 'node:fs/promises';
-import { startContainers, stopContainers } from '../docker/containers.js';
-import { listImageTags, removeHolds, removeTemporaryTag } from '../docker/images.js';
-import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { carriedVolumesFrom, carryVolumesBack, keptDataRootFrom, restoreDataRoot } from '../host/data-root.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
@@ -76,7 +73,7 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
         pidFile: ctx.daemon.pidFile,
       });
     }
-    const facts = await readDaemonFacts(await ctx.docker());
+    const facts = await (await ctx.docker()).system.facts();
     if (facts.driver !== ctx.daemon.sourceDriver) {
       throw new OperatorError(`Docker came back on ${facts.driver}, not on the original ${ctx.daemon.sourceDriver}.`, 'Check the daemon configuration against the run’s config-backup/.');
     }
@@ -84,20 +81,20 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 
   // The tags put on images to push them (removed right after each push; left by a kill in between).
   'tagged-for-push': async (ctx, data) => {
-    const client = await ctx.docker();
-    await removeHolds(client);
-    const present = await listImageTags(client);
+    const { images } = await ctx.docker();
+    await images.removeHolds();
+    const present = await images.tags();
     for (const { imageId, ref } of (data.tags as { imageId: string; ref: string }[] | undefined) ?? []) {
-      if (present.get(imageId)?.includes(ref)) await removeTemporaryTag(client, imageId, ref);
+      if (present.get(imageId)?.includes(ref)) await images.removeTemporaryTag(imageId, ref);
     }
   },
 
   'stopped-containers': async (ctx, data) => {
     const names = [...((data.names as string[] | undefined) ?? [])].reverse();
-    const client = await ctx.docker();
+    const { containers } = await ctx.docker();
     const failed: string[] = [];
     for (const name of names) {
-      await startContainers(client.api, [name]).catch((error: unknown) => failed.push(`${name} (${(error as Error).message})`));
+      await containers.start([name]).catch((error: unknown) => failed.push(`${name} (${(error as Error).message})`));
     }
     if (failed.length) throw new OperatorError(`Some containers did not start again: ${failed.join('; ')}.`, 'Start them by hand (docker start NAME) after looking at their logs.');
   },
@@ -111,14 +108,13 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 export async function stopWhatWasStopped(ctx: MigrationContext): Promise<string[]> {
   const restarted = ctx.store.state.journal.some((entry) => entry.kind === 'stopped-daemon');
   if (!restarted) return [];
-  const client = await ctx.docker();
+  const { containers } = await ctx.docker();
   const wasStopped = new Set(ctx.recorded.inventory.containers.filter((c) => !c.running).map((c) => c.name));
-  // Without all: running, restarting and paused ones.
-  const running = (await client.api.listContainers()).map((c) => (c.Names?.[0] ?? '').replace(/^\//, ''));
+  const running = await containers.runningNames();
   const names = running.filter((name) => wasStopped.has(name));
   try {
     // One wave, each with its own stop timeout: they were all stopped before the run.
-    await stopContainers(client.api, names.length ? [names] : []);
+    await containers.stop(names.length ? [names] : []);
   } catch (error) {
     throw new OperatorError(`The rollback is done, but ${(error as Error).message}`, `Stop ${names.join(', ')} by hand (docker stop NAME): ${names.length === 1 ? 'it was' : 'they were'} not running before the run.`);
   }

@@ -1,4 +1,3 @@
-import { collectInventory } from '../docker/inventory.js';
 import type { MigrationContext } from './context.js';
 import { selectedContainers } from '../record/selection.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../record/run-files.js';
@@ -17,8 +16,8 @@ export const checkVolumesStep: Step<MigrationContext> = {
   async run(ctx, progress) {
     const recordedTrees = await ctx.store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE);
     if (!recordedTrees) return progress.say('No volume files were recorded');
-    const client = await ctx.docker();
-    const trees = await describeVolumesNow(await collectInventory(client), ctx.recorded, recordedTrees);
+    const docker = await ctx.docker();
+    const trees = await describeVolumesNow(await docker.system.inventory(), ctx.recorded, recordedTrees);
     await ctx.store.writeJson(RESTORED_VOLUME_TREES_FILE, trees);
     progress.say(`Read the files of ${Object.keys(trees).length} volume(s)`);
   },
@@ -31,7 +30,7 @@ export const verifyStep: Step<MigrationContext> = {
   phase: 'verify',
   async run(ctx, progress) {
     const verified = await verifyHost({
-      client: await ctx.docker(),
+      docker: await ctx.docker(),
       host: ctx.host,
       recorded: ctx.recorded,
       volumeTrees: await ctx.store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE),

@@ -3,9 +3,7 @@
  * volumes' files, the Docker configuration) and hands both sides to the pure comparison.
  * Read-only: nothing here changes the host.
  */
-import type { DockerClient } from '../docker/client.js';
-import { inspectContainers } from '../docker/containers.js';
-import { collectInventory } from '../docker/inventory.js';
+import type { DockerDoors } from '../docker/doors.js';
 import type { Inventory } from '../docker/types.js';
 import { gatherHostFacts } from '../facts/gather.js';
 import type { Host } from '../host/host.js';
@@ -16,7 +14,8 @@ import { describeVolume } from './trees.js';
 import type { RecordedVolumeTrees, VerifyResult } from './types.js';
 
 export interface VerifyHostInput {
-  client: DockerClient;
+  /** Read only: the inventory and the carried containers' inspects. */
+  docker: DockerDoors;
   /** Reads the configuration files (daemon.json, units, /etc/sysconfig, /etc/default). */
   host: Host;
   /** The run's inventory.json. */
@@ -32,12 +31,12 @@ export interface VerifyHostInput {
 
 /** Compares the host with the run's recorded inventory and returns every difference as a report entry. */
 export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> {
-  const { client, recorded } = input;
-  const inventory = await collectInventory(client);
+  const { docker, recorded } = input;
+  const inventory = await docker.system.inventory();
 
   const byName = new Map(inventory.containers.map((c) => [c.name, c.id]));
   const ids = recorded.selection.containers.map((name) => byName.get(name)).filter((id): id is string => id !== undefined);
-  const inspects = await inspectContainers(client.api, ids);
+  const inspects = await docker.containers.inspect(ids);
 
   const current: CurrentHost = { inventory, inspects };
   if (input.volumeTrees) {
@@ -46,7 +45,7 @@ export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> 
   if (input.expect.configMustBeClean) {
     const dataRoot = inventory.daemon.dockerRootDir;
     const host = await gatherHostFacts(input.host, {
-      dockerHost: client.address,
+      dockerHost: docker.address,
       daemonConfigPath: input.daemonConfigPath,
       dataRoot,
       backupDirectory: dataRoot,

@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveAnswers } from '../../src/config/answers.js';
-import { connectDocker, type DockerClient } from '../../src/docker/client.js';
-import { inspectContainers } from '../../src/docker/containers.js';
-import { collectInventory } from '../../src/docker/inventory.js';
+import { openDockerDoors, type DockerDoors } from '../../src/docker/doors.js';
 import { NodeHost } from '../../src/host/node-host.js';
 import type { ReportEntry } from '../../src/report/entry.js';
 import { ANSWERS_FILE, INVENTORY_FILE, VOLUME_TREES_FILE, type RecordedInventory } from '../../src/record/run-files.js';
@@ -27,7 +25,7 @@ const N = { app: 'vfy-test/app', net: 'vfy-net', data: 'vfy-data', web: 'vfy-web
 let work: string;
 let hostRoot: string;
 let stateDir: string;
-let client: DockerClient;
+let doors: DockerDoors;
 let port: number;
 let recorded: RecordedInventory;
 let trees: RecordedVolumeTrees;
@@ -61,7 +59,7 @@ async function createWorkload(): Promise<string> {
 
 async function verifyNow(driver = 'vfs'): Promise<VerifyResult> {
   return verifyHost({
-    client,
+    docker: doors,
     host: new NodeHost(hostRoot),
     recorded,
     volumeTrees: trees,
@@ -86,13 +84,13 @@ beforeAll(async () => {
   const appId = await createWorkload();
 
   // What a run records: the inventory, the selection, the full inspects, then the volume trees.
-  client = await connectDocker(daemon.dockerHost);
-  const inventory = await collectInventory(client);
+  doors = await openDockerDoors(daemon.dockerHost);
+  const inventory = await doors.system.inventory();
   const ids = [N.web, N.job].map((name) => inventory.containers.find((c) => c.name === name)!.id);
   recorded = {
     inventory,
     selection: { images: [appId], containers: [N.web, N.job], volumes: [N.data], networks: [N.net] },
-    inspects: await inspectContainers(client.api, ids),
+    inspects: await doors.containers.inspect(ids),
   };
   mountpoint = inventory.volumes.find((v) => v.name === N.data)!.mountpoint;
   trees = JSON.parse(JSON.stringify(await recordVolumeTrees([{ name: N.data, path: mountpoint }], { content: true })));

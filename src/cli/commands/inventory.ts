@@ -1,5 +1,4 @@
-import { connectDocker } from '../../docker/client.js';
-import { collectInventory } from '../../docker/inventory.js';
+import { openDockerDoors } from '../../docker/doors.js';
 import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, VolumeRecord } from '../../docker/types.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../report/format.js';
@@ -7,8 +6,7 @@ import type { CommandContext } from '../../run/command-context.js';
 
 /** `inventory [--json]`: what the host holds, as tables for people or JSON for automation. */
 export async function inventoryCommand(ctx: CommandContext, _options: Record<string, unknown>): Promise<number> {
-  const client = await connectDocker(ctx.options.dockerHost);
-  const inventory = await collectInventory(client);
+  const inventory = await (await openDockerDoors(ctx.options.dockerHost)).system.inventory();
   ctx.stdout(ctx.options.json ? JSON.stringify(inventory, null, 2) + '\n' : formatInventoryText(inventory));
   return ExitCode.ok;
 }

@@ -8,12 +8,10 @@ import path from 'node:path';
 import type { AnswerSecrets, Answers, ResolvedAnswers } from '../../config/answers-types.js';
 import { missingAnswers, resolveAnswers } from '../../config/answers.js';
 import { checkRegistryTransport } from '../../config/registry-transport.js';
-import { connectDocker, type DockerClient } from '../../docker/client.js';
+import { openDockerDoors, type DockerDoors } from '../../docker/doors.js';
 import { registryTransportFacts } from '../../docker/registry.js';
 import { registryTrust } from '../../host/registry-trust.js';
 import { checkAnswerInputs } from '../../config/input-trust.js';
-import { inspectContainers } from '../../docker/containers.js';
-import { collectInventory } from '../../docker/inventory.js';
 import type { Inventory } from '../../docker/types.js';
 import { ExitCode, OperatorError, UsageError } from '../../errors.js';
 import { gatherPreflightFacts } from '../../facts/gather.js';
@@ -59,8 +57,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   // The answers file first: a mistake in it is exit 2 before anything, Docker included, is asked.
   let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
   const host = new NodeHost(cli.options.hostRoot);
-  const client = await connectDocker(cli.options.dockerHost);
-  const inventory = await collectInventory(client);
+  const docker = await openDockerDoors(cli.options.dockerHost);
+  const inventory = await docker.system.inventory();
 
   host.withholdEnv([given.registry?.passwordEnv]);
   let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
@@ -85,7 +83,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
-  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, client, answers))]);
+  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, docker, answers))]);
   refuseAlreadyOnTarget(entries, cli);
   const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
@@ -133,7 +131,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   try {
     // Again under the lock: a run started by another process since the check above is seen here.
     await refuseUnsettledRun(cli.options.stateDir);
-    const recorded = await recordInventory(client, inventory, selection);
+    const recorded = await recordInventory(docker, inventory, selection);
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
     const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
     const plan = planFor(runDir, runId, archiveBase);
@@ -212,10 +210,10 @@ function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): Pref
  * with a trusted certificate unless the answers allow an insecure one (registry.insecure) and
  * the daemon lists it. The daemon would otherwise fall back or fail only at the first push.
  */
-async function registryChecks(host: Host, client: DockerClient, answers: ResolvedAnswers): Promise<ReportEntry[]> {
+async function registryChecks(host: Host, docker: DockerDoors, answers: ResolvedAnswers): Promise<ReportEntry[]> {
   if (!answers.images.push || !answers.registry) return [];
   const { address } = answers.registry;
-  return checkRegistryTransport(answers.registry, await registryTransportFacts(client, address, await registryTrust(host, address)));
+  return checkRegistryTransport(answers.registry, await registryTransportFacts(docker.system, address, await registryTrust(host, address)));
 }
 
 function gatherFacts(host: Host, cli: CommandContext, inventory: Inventory, options: PreflightOptions): Promise<PreflightFacts> {
@@ -327,8 +325,8 @@ function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (Fla
 }
 
 /** inventory.json: the whole inventory, what is carried, and each carried container's full inspect. */
-async function recordInventory(client: DockerClient, inventory: Inventory, selection: Selection): Promise<RecordedInventory> {
-  const inspects = await inspectContainers(client.api, selection.containers.map((c) => c.id));
+async function recordInventory(docker: DockerDoors, inventory: Inventory, selection: Selection): Promise<RecordedInventory> {
+  const inspects = await docker.containers.inspect(selection.containers.map((c) => c.id));
   return {
     inventory,
     selection: {

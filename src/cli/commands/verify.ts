@@ -1,4 +1,4 @@
-import { connectDocker } from '../../docker/client.js';
+import { openDockerDoors } from '../../docker/doors.js';
 import { ExitCode, OperatorError } from '../../errors.js';
 import { NodeHost } from '../../host/node-host.js';
 import type { ResolvedAnswers } from '../../config/answers-types.js';
@@ -62,9 +62,9 @@ export async function verifyCommand(ctx: CommandContext, _options: Record<string
   // what the containers wrote after the cutover was carried back on purpose.
   const volumeTrees = store.state.status === 'rolled-back' ? undefined : await store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE);
 
-  const client = await connectDocker(ctx.options.dockerHost);
+  const docker = await openDockerDoors(ctx.options.dockerHost);
   const host = new NodeHost(ctx.options.hostRoot);
-  const verified = await verifyHost({ client, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
+  const verified = await verifyHost({ docker, host, recorded, volumeTrees, expect, daemonConfigPath: ctx.options.daemonConfig });
   // After a rollback the original containers are back with their own layers: nothing was lost.
   const result = store.state.status === 'rolled-back' ? verified : withCaveats(verified, runCaveats(store.state, selectedContainers(recorded)));
   await writeVerifyReport(store.runDir, result);
