@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import type { ImageRecord } from './types.js';
+import { familiarRef } from './image-ref.js';
 
 /** The archive is not a complete, well-formed tar. */
 export class TarFormatError extends Error {
@@ -333,7 +334,7 @@ export function checkImageArchive(index: TarIndex, image: ImageRecord, options: 
   }
   if (!Array.isArray(manifest)) return ['manifest.json is not a list of images'];
 
-  const expectedTags = new Set(image.tags.filter(isRealTag).map(familiarTag));
+  const expectedTags = new Set(image.tags.filter(isRealTag).map(familiarRef));
   let found = false;
   for (const raw of manifest as ManifestEntry[]) {
     const configPath = typeof raw?.Config === 'string' ? raw.Config : undefined;
@@ -349,7 +350,7 @@ export function checkImageArchive(index: TarIndex, image: ImageRecord, options: 
       continue;
     }
     found = true;
-    const actual = new Set(repoTags.map(familiarTag));
+    const actual = new Set(repoTags.map(familiarRef));
     for (const tag of expectedTags) if (!actual.has(tag)) problems.push(`tag ${tag} is missing from the archive`);
     for (const tag of actual) if (!expectedTags.has(tag)) problems.push(`the archive has tag ${tag}, which the inventory does not list`);
     problems.push(...checkLayers(index, raw, config, deep));
@@ -398,7 +399,7 @@ function checkRepositories(index: TarIndex, expectedTags: Set<string>): string[]
   if (!repositories || typeof repositories !== 'object') return ['the repositories file is not a JSON object'];
   const listed = new Set<string>();
   for (const [repo, tags] of Object.entries(repositories as Record<string, unknown>)) {
-    if (tags && typeof tags === 'object') for (const tag of Object.keys(tags)) listed.add(familiarTag(`${repo}:${tag}`));
+    if (tags && typeof tags === 'object') for (const tag of Object.keys(tags)) listed.add(familiarRef(`${repo}:${tag}`));
   }
   const problems: string[] = [];
   for (const tag of expectedTags) if (!listed.has(tag)) problems.push(`tag ${tag} is missing from the repositories file`);
@@ -424,16 +425,6 @@ function resolveFile(index: TarIndex, name: string): TarEntryInfo | undefined {
 /** "<none>:<none>" and "<none>@<none>" are how the API shows an untagged image, not tags. */
 export function isRealTag(tag: string): boolean {
   return !tag.includes('<none>');
-}
-
-/** A tag as the daemon shows it: Docker Hub's "docker.io/" and "library/" prefixes dropped. */
-export function familiarTag(tag: string): string {
-  let result = tag;
-  for (const prefix of ['docker.io/', 'index.docker.io/', 'registry-1.docker.io/']) {
-    if (result.startsWith(prefix)) result = result.slice(prefix.length);
-  }
-  if (result.startsWith('library/') && !result.slice('library/'.length).includes('/')) result = result.slice('library/'.length);
-  return result;
 }
 
 // ---------------------------------------------------------------------------------------------

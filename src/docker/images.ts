@@ -18,6 +18,7 @@ import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
 import { streamGet } from './daemon-stream.js';
 import { checkImageArchive, isRealTag, TarFormatError, TarScanner } from './image-archive.js';
+import { ImageRef } from './image-ref.js';
 import { DockerStreamError, drainProgress, type ProgressMessage } from './progress.js';
 import type { ImageRecord } from './types.js';
 
@@ -258,18 +259,16 @@ export async function listImageTags(client: DockerClient): Promise<Map<string, s
 // ---------------------------------------------------------------------------------------------
 // Tag, push, pull
 
-/** Splits "repo[:tag]" (the tag after the last "/"); a missing tag is "latest". */
-export function splitRepoTag(ref: string): { repo: string; tag: string } {
-  if (ref.includes('@')) throw new Error(`${ref} is a digest reference, not repo:tag`);
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon > slash) return { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { repo: ref, tag: 'latest' };
+/** The repository and tag the API's tag, push and pull calls take; a missing tag is "latest". */
+function repoAndTag(ref: string): { repo: string; tag: string } {
+  const parsed = ImageRef.parse(ref);
+  if (parsed.digest !== undefined) throw new Error(`${ref} is a digest reference, not repo:tag`);
+  return { repo: parsed.familiarName, tag: parsed.tagOrLatest };
 }
 
 /** Adds the tag `repoTag` to an image (`POST /images/{id}/tag`); moves it if it pointed elsewhere. */
 export async function tagImage(client: DockerClient, imageId: string, repoTag: string): Promise<void> {
-  const { repo, tag } = splitRepoTag(repoTag);
+  const { repo, tag } = repoAndTag(repoTag);
   try {
     await client.api.getImage(imageId).tag({ repo, tag });
   } catch (error) {
@@ -337,7 +336,7 @@ export interface PushResult {
  */
 export async function pushImage(client: DockerClient, request: PushRequest): Promise<PushResult> {
   const { sourceRef, targetRef } = request;
-  const registry = registryOf(targetRef);
+  const registry = ImageRef.parse(targetRef).registry;
   const imageId = await imageIdOf(client, sourceRef);
   if (imageId === undefined) {
     throw new OperatorError(`Image ${sourceRef} is no longer on the host, so it cannot be pushed.`, CHANGED_REMEDY);
@@ -354,7 +353,7 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   let digest: string | undefined;
   let failure: unknown;
   try {
-    const { repo, tag } = splitRepoTag(targetRef);
+    const { repo, tag } = repoAndTag(targetRef);
     const messages = await runPushWithRetries(client, repo, tag, request, registry);
     digest = pushedDigest(messages, tag);
     if (!digest) throw new Error(`The push of ${targetRef} ended without reporting a digest.`);
@@ -480,8 +479,8 @@ export async function pullImage(
   auth: RegistryAuth | undefined,
   options: PullOptions = {},
 ): Promise<{ id: string; digest?: string }> {
-  const registry = registryOf(ref);
-  const { repo, tag } = splitRepoTag(ref);
+  const registry = ImageRef.parse(ref).registry;
+  const { repo, tag } = repoAndTag(ref);
   const secrets = [auth?.password, auth?.identitytoken].filter((s): s is string => !!s);
   let messages: ProgressMessage[];
   try {
@@ -496,34 +495,20 @@ export async function pullImage(
   return digest ? { id, digest } : { id };
 }
 
-/** The registry host of a reference ("docker.io" when it names none). */
-export function registryOf(ref: string): string {
-  const first = ref.split('/')[0] ?? '';
-  const hasDomain = ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
-  return hasDomain ? first : 'docker.io';
-}
-
 /**
  * Where a tag is pushed: `<address>/<prefix><path>:<tag>`. A tag that names another registry
  * keeps that registry as a path component ("reg.corp:5000/app" → "reg.corp-5000/app"), so that
  * images from different registries cannot collide and the result stays a valid reference.
  */
 export function registryTargetRef(registry: { address: string; repositoryPrefix?: string }, sourceTag: string): string {
-  const { repo, tag } = splitRepoTag(familiarRepoTag(sourceTag));
-  const domain = registryOf(repo);
-  const pathPart = domain === 'docker.io' ? repo : `${domain.toLowerCase().replace(/:/g, '-')}${repo.slice(domain.length)}`;
-  return `${registry.address.replace(/\/+$/, '')}/${registry.repositoryPrefix ?? ''}${pathPart}:${tag}`;
+  const source = ImageRef.parse(sourceTag);
+  const pathPart = source.isDockerHub ? source.familiarPath : `${source.registry.toLowerCase().replace(/:/g, '-')}/${source.path}`;
+  return `${registry.address.replace(/\/+$/, '')}/${registry.repositoryPrefix ?? ''}${pathPart}:${source.tagOrLatest}`;
 }
 
 /** Where an untagged image is pushed: it needs some tag, so its ID becomes one. */
 export function untaggedTargetRef(registry: { address: string; repositoryPrefix?: string }, imageId: string): string {
   return `${registry.address.replace(/\/+$/, '')}/${registry.repositoryPrefix ?? ''}untagged:${imageId.replace(/^sha256:/, 'sha256-')}`;
-}
-
-function familiarRepoTag(ref: string): string {
-  let result = ref;
-  for (const prefix of ['docker.io/', 'index.docker.io/']) if (result.startsWith(prefix)) result = result.slice(prefix.length);
-  return result;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSyn
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { splitRegistryRef } from '../../src/docker/registry.js';
+import { ImageRef } from '../../src/docker/image-ref.js';
 import { removeTree } from './mounts.js';
 import { freePort } from './net.js';
 import { RIG_DIR, ensureRigDir, writeOwner } from './paths.js';
@@ -156,7 +156,7 @@ export async function teardownRegistryDir(dir: string): Promise<void> {
  * GET /v2/<repository>/manifests/<tag>, or "HTTP <status>". The test's own check, not the tool's.
  */
 export async function manifestDigestOf(registry: RegistryInfo, ref: string): Promise<string> {
-  const { repository, tag } = splitRegistryRef(ref);
+  const { path: repository, tagOrLatest: tag } = ImageRef.parse(ref);
   const headers: Record<string, string> = { Accept: 'application/vnd.docker.distribution.manifest.v2+json' };
   if (registry.username) headers.Authorization = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
   const res = await fetch(`http://${registry.address}/v2/${repository}/manifests/${tag}`, { headers });

@@ -13,12 +13,10 @@ import {
   imageSaveNames,
   loadImageArchive,
   pushedDigest,
-  registryOf,
   registryTargetRef,
   removePartialArchives,
   saveImage,
   saveImages,
-  splitRepoTag,
   untaggedTargetRef,
 } from '../../../src/docker/images.js';
 import type { DockerClient } from '../../../src/docker/client.js';
@@ -232,21 +230,17 @@ describe('names and references', () => {
   it('builds push targets that stay valid references', () => {
     expect(registryTargetRef(registry, 'app/web:1.0')).toBe('registry.example.com:5000/migrated/app/web:1.0');
     expect(registryTargetRef(registry, 'busybox:latest')).toBe('registry.example.com:5000/migrated/busybox:latest');
-    expect(registryTargetRef(registry, 'docker.io/library/busybox:1')).toBe('registry.example.com:5000/migrated/library/busybox:1');
+    // One Docker Hub image, one target, however its tag is written (distribution/reference).
+    expect(registryTargetRef(registry, 'docker.io/library/busybox:1')).toBe('registry.example.com:5000/migrated/busybox:1');
+    expect(registryTargetRef(registry, 'index.docker.io/team/app:1')).toBe('registry.example.com:5000/migrated/team/app:1');
+    // Not Docker Hub for the daemon: a tag of its own, so a target of its own.
+    expect(registryTargetRef(registry, 'registry-1.docker.io/library/busybox:1')).toBe('registry.example.com:5000/migrated/registry-1.docker.io/library/busybox:1');
+    expect(registryTargetRef(registry, 'reg.corp/library/app')).toBe('registry.example.com:5000/migrated/reg.corp/library/app:latest');
     expect(registryTargetRef(registry, 'old.corp:5000/team/app:2')).toBe('registry.example.com:5000/migrated/old.corp-5000/team/app:2');
     expect(registryTargetRef({ address: 'reg/', repositoryPrefix: '' }, 'localhost/x:y')).toBe('reg/localhost/x:y');
     expect(untaggedTargetRef(registry, `sha256:${'c'.repeat(64)}`)).toBe(`registry.example.com:5000/migrated/untagged:sha256-${'c'.repeat(64)}`);
   });
 
-  it('splits repo and tag, and finds the registry of a reference', () => {
-    expect(splitRepoTag('reg:5000/app/web:1.0')).toEqual({ repo: 'reg:5000/app/web', tag: '1.0' });
-    expect(splitRepoTag('reg:5000/app/web')).toEqual({ repo: 'reg:5000/app/web', tag: 'latest' });
-    expect(() => splitRepoTag(`app@sha256:${'a'.repeat(64)}`)).toThrow(/digest/);
-    expect(registryOf('127.0.0.1:5000/x/y:1')).toBe('127.0.0.1:5000');
-    expect(registryOf('localhost/x')).toBe('localhost');
-    expect(registryOf('team/app:1')).toBe('docker.io');
-    expect(registryOf('busybox')).toBe('docker.io');
-  });
 
   it('asks for every tag of an image, or its ID when it has none', () => {
     expect(imageSaveNames({ id: 'sha256:1', tags: ['a:1', '<none>:<none>', 'b:2'] })).toEqual(['a:1', 'b:2']);
