@@ -28,7 +28,8 @@ export interface PlanFacts {
   stopCommands: string[];
   startCommands: string[];
   /** Files whose storage flags will be edited (drop-ins, sysconfig), with the flags removed. */
-  flagEdits: { path: string; removes: string[] }[];
+  /** `action` replaces the default "remove <removes>" (docker-storage-setup's file is set, not stripped). */
+  flagEdits: { path: string; removes: string[]; action?: string }[];
   /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
   poolCommands: string[];
 }
@@ -147,7 +148,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     actions: [
       `copy ${facts.daemonConfigPath} → ${facts.runDir}/config-backup/`,
       `write ${facts.daemonConfigPath}: storage-driver ${answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2'}, no dm.* options`,
-      ...facts.flagEdits.map((edit) => `edit ${edit.path}: remove ${edit.removes.join(' ')}`),
+      ...facts.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
     ],
   });
   if (answers.target === 'direct-lvm') {

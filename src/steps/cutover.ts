@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../config/daemon-json.js';
-import { execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
+import { disableStorageSetup, execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
 import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
@@ -31,10 +31,13 @@ import { secondsSince } from './progress.js';
 import { preparedArchiveDir } from './quiesce.js';
 import type { Step } from './step.js';
 
-/** A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is. */
+/**
+ * A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is.
+ * `storage-setup` is docker-storage-setup's settings file, whose STORAGE_DRIVER is emptied.
+ */
 export interface FlagEditTarget {
   path: string;
-  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file';
+  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
   variable?: string;
 }
 
@@ -180,6 +183,14 @@ export function editedFileOwnership(data: Record<string, unknown>): WriteFileOpt
 /** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */
 async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (line: string) => void): Promise<boolean> {
   const text = await readOriginal(ctx, target.path);
+  if (target.kind === 'storage-setup') {
+    // A missing file is created: without it docker-storage-setup runs on its default, devicemapper.
+    const edit = disableStorageSetup(text ?? '');
+    if (edit.status === 'unchanged') return false;
+    await editFile(ctx, target.path, edit.text, 0o644);
+    say(`${target.path}: ${edit.removed.join(' ')} → STORAGE_DRIVER="" (docker-storage-setup no longer writes storage flags)`);
+    return false;
+  }
   if (text === undefined) return false;
   if (target.kind === 'systemd-unit') {
     // The vendor unit is not ours to edit (a package update would undo it): a drop-in overrides ExecStart.

@@ -227,7 +227,25 @@ const CASES: Record<string, Case> = {
         environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=devicemapper\nDEVS=/dev/sdb\nVG=docker-vg\n' }],
       },
     },
-    says: ['STORAGE_DRIVER=devicemapper'],
+    says: ['STORAGE_DRIVER=devicemapper', 'The run sets STORAGE_DRIVER="" in /etc/sysconfig/docker-storage-setup', 'rollback puts the file back'],
+  },
+  // overlay2 there is no cure: it writes "--storage-driver overlay2", which conflicts with daemon.json.
+  'docker-storage-setup-active (overlay2)': {
+    key: 'docker-storage-setup-active',
+    severity: 'warning',
+    parts: {
+      host: {
+        systemd: { service: base.systemd.service, socket: [], storageSetupUnits: ['/usr/lib/systemd/system/docker-storage-setup.service'] },
+        environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=overlay2\n' }],
+      },
+    },
+    absentOn: {
+      host: {
+        systemd: { service: base.systemd.service, socket: [], storageSetupUnits: ['/usr/lib/systemd/system/docker-storage-setup.service'] },
+        environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=""\n' }],
+      },
+    },
+    says: ['STORAGE_DRIVER=overlay2', 'writes "--storage-driver overlay2"'],
   },
   'data-root-mixed-drivers': {
     key: 'data-root-mixed-drivers',
