@@ -80,9 +80,11 @@ describe("RHEL 7's docker.service and docker-storage-setup", () => {
 
   it('run: takes the storage flags out of /etc/sysconfig/docker-storage, keeps every other flag, and sets STORAGE_DRIVER=""', async () => {
     const before = rhel.startedWith();
+    const plan = await cli('run', '--answers', answers, '--dry-run');
+    expect(plan.stdout, explain(plan)).toContain('edit /etc/sysconfig/docker-storage-setup: set STORAGE_DRIVER="" (was STORAGE_DRIVER=devicemapper)');
     const result = await cli('run', '--answers', answers, '--yes');
     expect(result.code, explain(result)).toBe(0);
-    expect(result.stdout).toContain('edit /etc/sysconfig/docker-storage-setup: set STORAGE_DRIVER="" (was STORAGE_DRIVER=devicemapper)');
+    expect(`${result.stdout}${result.stderr}`).toContain('/etc/sysconfig/docker-storage-setup: STORAGE_DRIVER=devicemapper → STORAGE_DRIVER=""');
     expect(await driver()).toBe('overlay2');
     expect(read('/etc/sysconfig/docker-storage')).toBe('DOCKER_STORAGE_OPTIONS=""\n');
     expect(read('/etc/sysconfig/docker-storage-setup')).toBe(original['/etc/sysconfig/docker-storage-setup']!.replace('STORAGE_DRIVER=devicemapper', 'STORAGE_DRIVER=""'));
