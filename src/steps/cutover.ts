@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
+import { needsOverlay2KernelOverride, rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../config/daemon-json.js';
 import { disableStorageSetup, execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
 import { readDaemonFacts } from '../docker/inventory.js';
@@ -132,6 +132,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
       storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
       // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
       backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
+      overrideKernelCheck: needsOverlay2KernelOverride(ctx.daemon.serverVersion, ctx.recorded.inventory.daemon.kernelVersion),
     }, { crlf: parsed?.crlf });
     await editFile(ctx, configPath, rewrite.text, 0o644);
     for (const change of rewrite.changes) progress.say(`${configPath}: ${change}`);

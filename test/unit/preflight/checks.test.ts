@@ -259,6 +259,14 @@ const CASES: Record<string, Case> = {
     parts: { host: { kernel: { release: '3.10.0-327.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
     says: ['driver not supported'],
   },
+  // docker-ce 17.03–17.11 refuse overlay2 below 4.0 without the option; RHEL 7.9's 3.10 carries overlay2.
+  'overlay2-kernel-check-override': {
+    key: 'overlay2-kernel-check-override',
+    severity: 'warning',
+    parts: { daemon: { serverVersion: '17.09.1-ce' }, host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
+    absentOn: { daemon: { serverVersion: '17.12.1-ce' }, host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
+    says: ['overlay2.override_kernel_check=true', 'The run writes it into the storage-opts of daemon.json', 'Engine 24'],
+  },
   'overlay-module-missing': {
     key: 'overlay-module-missing',
     severity: 'warning',
