@@ -200,3 +200,32 @@ export const storageSetupCheck: Check = {
     ];
   },
 };
+
+/**
+ * RHEL 7 Extras' docker-latest keeps everything under other names (docker-latest.service,
+ * /etc/sysconfig/docker-latest*, /etc/docker-latest/daemon.json), which the run does not read
+ * or rewrite: it would leave --storage-driver devicemapper in /etc/sysconfig/docker-latest-storage,
+ * and dockerd-latest would refuse the new daemon.json. Refused, with the way to run it by hand.
+ */
+export const dockerLatestCheck: Check = {
+  name: 'docker-latest',
+  keys: ['docker-latest'],
+  run(a: Analysis) {
+    const dockerd = a.host.dockerd;
+    const binary = dockerd?.argv[0] ?? '';
+    if (a.alreadyOnTarget || !dockerd || (!/(^|\/)dockerd?-latest$/.test(binary) && dockerd.systemdUnit !== 'docker-latest.service')) return [];
+    return [
+      entry(
+        'docker-latest',
+        'blocker',
+        'docker-latest runs this daemon',
+        `dockerd (pid ${dockerd.pid}) is ${binary}${dockerd.systemdUnit ? ` under ${dockerd.systemdUnit}` : ''}: RHEL 7 Extras' docker-latest, whose settings are in /etc/sysconfig/docker-latest, /etc/sysconfig/docker-latest-storage, /etc/sysconfig/docker-latest-storage-setup and /etc/docker-latest/daemon.json. ` +
+          'The run reads and rewrites docker.service and /etc/sysconfig/docker* only: it would leave the storage flags in /etc/sysconfig/docker-latest-storage, and docker-latest-storage-setup would write them back, so dockerd-latest would refuse the new daemon.json.',
+        'Either move the host to the `docker` package first (`systemctl disable --now docker-latest`, then `systemctl enable --now docker`; its data-root is /var/lib/docker, not /var/lib/docker-latest), or do the three edits of the run by hand: ' +
+          'copy /etc/sysconfig/docker-latest-storage and /etc/sysconfig/docker-latest-storage-setup aside, empty DOCKER_STORAGE_OPTIONS in the first and set STORAGE_DRIVER="" in the second, then run with --daemon-config /etc/docker-latest/daemon.json, ' +
+          'service.manager: command, service.stop: "systemctl stop docker-latest", service.start: "systemctl start docker-latest", and ignoreBlockers: [docker-latest]. The run does not restore those two files, nor does a rollback (automatic or not): put your copies back, then `systemctl restart docker-latest`.',
+        { pid: dockerd.pid, binary, unit: dockerd.systemdUnit },
+      ),
+    ];
+  },
+};

@@ -247,6 +247,17 @@ const CASES: Record<string, Case> = {
     },
     says: ['STORAGE_DRIVER=overlay2', 'writes "--storage-driver overlay2"'],
   },
+  // RHEL 7 Extras' docker-latest: refused, with the way to do it (its files are not docker.service's).
+  'docker-latest': {
+    key: 'docker-latest',
+    severity: 'blocker',
+    parts: {
+      host: {
+        dockerd: { pid: 1500, argv: ['/usr/bin/dockerd-latest', '--add-runtime', 'docker-runc=/usr/libexec/docker/docker-runc-latest', '--storage-driver', 'devicemapper'], matchedBy: 'socket', systemdUnit: 'docker-latest.service' },
+      },
+    },
+    says: ['/etc/sysconfig/docker-latest-storage', 'systemctl disable --now docker-latest', '--daemon-config /etc/docker-latest/daemon.json', 'ignoreBlockers: [docker-latest]'],
+  },
   'data-root-mixed-drivers': {
     key: 'data-root-mixed-drivers',
     severity: 'warning',
