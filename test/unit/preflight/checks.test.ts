@@ -253,7 +253,7 @@ const CASES: Record<string, Case> = {
     severity: 'blocker',
     parts: {
       host: {
-        dockerd: { pid: 1500, argv: ['/usr/bin/dockerd-latest', '--add-runtime', 'docker-runc=/usr/libexec/docker/docker-runc-latest', '--storage-driver', 'devicemapper'], matchedBy: 'socket', systemdUnit: 'docker-latest.service' },
+        dockerd: { pid: 1500, argv: ['/usr/bin/dockerd-latest', '--add-runtime', 'docker-runc=/usr/libexec/docker/docker-runc-latest', '--storage-driver', 'devicemapper'], matchedBy: 'default-socket', systemdUnit: 'docker-latest.service' },
       },
     },
     says: ['/etc/sysconfig/docker-latest-storage', 'systemctl disable --now docker-latest', '--daemon-config /etc/docker-latest/daemon.json', 'ignoreBlockers: [docker-latest]'],
