@@ -4,7 +4,7 @@
 // /etc/sysconfig/docker-storage before every start. The run must take the storage flags out of
 // the right file and keep every other flag, and switch docker-storage-setup off, so that once
 // finalize has removed the old pool it cannot build a new one and write devicemapper back.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,10 @@ describe("RHEL 7's docker.service and docker-storage-setup", () => {
     // dockerd-current got exactly the words it had, less the storage flags.
     expect(rhel.startedWith()).toBe(before.replace(` ${DM_FLAGS}`, ''));
     expect(JSON.parse(readFileSync(rhel.daemon.configFile, 'utf8'))['storage-driver']).toBe('overlay2');
+    // The report says the container's logs were not carried (an info entry).
+    const [runId] = readdirSync(join(stateDir, 'runs'));
+    const report = JSON.parse(readFileSync(join(stateDir, 'runs', runId!, 'report.json'), 'utf8')) as { entries: { key: string; severity: string }[] };
+    expect(report.entries).toContainEqual(expect.objectContaining({ key: 'container-logs-not-carried', severity: 'info' }));
   }, 900_000);
 
   it("rollback: puts docker-storage-setup's file and /etc/sysconfig/docker-storage back byte for byte, on devicemapper again", async () => {
