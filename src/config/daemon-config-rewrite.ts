@@ -34,6 +34,26 @@ export interface RewriteTarget {
   backingFsSupportsQuota?: boolean;
   /** Rename `graph` to `data-root` in place (safe on engines 17.05 and newer). */
   renameGraph?: boolean;
+  /** Add overlay2.override_kernel_check=true (see needsOverlay2KernelOverride). */
+  overrideKernelCheck?: boolean;
+}
+
+/** The storage option that lets docker-ce 17.03–17.11 run overlay2 on a kernel below 4.0. */
+export const OVERRIDE_KERNEL_CHECK = 'overlay2.override_kernel_check=true';
+
+/**
+ * Whether overlay2 needs overlay2.override_kernel_check=true to start: docker-ce 17.03 to 17.11
+ * (and docker-ee 17.03/17.06) refuse kernels below 4.0 without it ("error initializing
+ * graphdriver: driver not supported"; moby's overlay2 Init: "require kernel 4.0.0 to ensure
+ * multiple lower dirs are supported"), even RHEL 7's 3.10, which backports what overlay2 needs.
+ * Later engines dropped the check (17.12) and then the option (24.0).
+ */
+export function needsOverlay2KernelOverride(serverVersion: string, kernelRelease: string | undefined): boolean {
+  const engine = /^(\d+)\.(\d+)\./.exec(serverVersion.trim());
+  const kernel = /^(\d+)\./.exec((kernelRelease ?? '').trim());
+  if (!engine || !kernel) return false;
+  const [major, minor] = [Number(engine[1]), Number(engine[2])];
+  return major === 17 && minor >= 3 && minor <= 11 && Number(kernel[1]) < 4;
 }
 
 export interface DaemonConfigRewrite {
@@ -119,6 +139,12 @@ export function rewriteDaemonConfig(original: Record<string, unknown> | undefine
   if (!optsPlaced && opts.length > 0) config['storage-opts'] = opts;
   if (before !== target.driver) changes.unshift(`storage-driver: ${before ?? '(not set)'} → ${target.driver}`);
 
+  if (target.overrideKernelCheck && target.driver === 'overlay2') {
+    warnings.push(
+      `"${OVERRIDE_KERNEL_CHECK}" lets this engine (17.03 to 17.11) run overlay2 on a kernel below 4.0; Docker Engine 24 and newer refuse the option ` +
+        '("overlay2: unknown option overlay2.override_kernel_check"): remove it from storage-opts when upgrading the engine.',
+    );
+  }
   if (typeof config.graph === 'string') {
     warnings.push(
       `"graph" (${config.graph}) is the old name of "data-root"; Docker Engine 23 and newer refuse to start with it: ` +
@@ -140,7 +166,7 @@ function rewriteStorageOpts(value: unknown, target: RewriteTarget, changes: stri
     );
   }
   const existing = (value ?? []).filter((o): o is string => typeof o === 'string');
-  const wanted = target.storageOpts ?? [];
+  const wanted = [...(target.storageOpts ?? []), ...(target.overrideKernelCheck && target.driver === 'overlay2' ? [OVERRIDE_KERNEL_CHECK] : [])];
   const wantedKeys = new Set(wanted.map(storageOptKey));
   const kept: string[] = [];
   for (const option of existing) {

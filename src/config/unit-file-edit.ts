@@ -91,13 +91,20 @@ export function removeStorageFlagsFromEnvironmentFile(text: string, variables: r
   return { status: 'changed', text: applyRemovals(text, removals), removed };
 }
 
+/** docker-storage-setup's own settings file (sourced after its defaults, which say devicemapper). */
+export const STORAGE_SETUP_FILE = '/etc/sysconfig/docker-storage-setup';
+
 /**
- * Makes docker-storage-setup / container-storage-setup (RHEL 7, run before docker.service at
- * every boot) leave the storage configuration alone: `STORAGE_DRIVER=""` in
- * /etc/sysconfig/docker-storage-setup. Without it the next boot writes
- * `DOCKER_STORAGE_OPTIONS="--storage-driver ..."` back into /etc/sysconfig/docker-storage
- * (its default driver was devicemapper), which conflicts with daemon.json. `undefined` text
- * (no such file) is unchanged: the tool is not installed.
+ * Makes docker-storage-setup / container-storage-setup (RHEL 7; docker.service wants it, so it
+ * runs before every start of dockerd) leave the storage configuration alone:
+ * `STORAGE_DRIVER=""` in /etc/sysconfig/docker-storage-setup. Its source (container-storage-setup.sh,
+ * setup_storage_compat; the same since STORAGE_DRIVER came in, 2015) exits at once on an empty
+ * STORAGE_DRIVER ("STORAGE_DRIVER not set, no storage will be configured"). Any other value
+ * rewrites /etc/sysconfig/docker-storage when it finds no --storage-driver there (the cutover
+ * removed it): devicemapper builds a new pool once the old one is gone and writes
+ * `--storage-driver devicemapper ...` back, overlay2 writes `--storage-driver overlay2`; both
+ * conflict with daemon.json and dockerd refuses to start. `undefined` text (no such file) is
+ * unchanged: the caller creates the file when the service is installed (its default is devicemapper).
  */
 export function disableStorageSetup(text: string | undefined): FlagEdit {
   if (text === undefined) return { status: 'unchanged' };
@@ -120,6 +127,19 @@ export function disableStorageSetup(text: string | undefined): FlagEdit {
     text: `${text}${separator}# devmapper-migrate: the storage driver is set in /etc/docker/daemon.json\nSTORAGE_DRIVER=""\n`,
     removed: ['STORAGE_DRIVER (default devicemapper)'],
   };
+}
+
+/**
+ * What the run does to docker-storage-setup's settings, for the plan: nothing when the service
+ * is not installed or STORAGE_DRIVER is already empty. `text` undefined: the file does not exist.
+ */
+export function storageSetupEdit(units: readonly string[], text: string | undefined): { removes: string[]; action: string } | undefined {
+  if (units.length === 0 && text === undefined) return undefined;
+  const edit = disableStorageSetup(text ?? '');
+  if (edit.status === 'unchanged') return undefined;
+  const was = edit.removed[0]?.startsWith('STORAGE_DRIVER=') ? `was ${edit.removed[0]}` : 'unset, devicemapper by default';
+  const action = text === undefined ? 'create it with STORAGE_DRIVER=""' : `set STORAGE_DRIVER="" (${was})`;
+  return { removes: edit.removed, action: `${action}, so that docker-storage-setup no longer writes storage flags into /etc/sysconfig/docker-storage` };
 }
 
 /**

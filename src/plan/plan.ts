@@ -28,7 +28,8 @@ export interface PlanFacts {
   stopCommands: string[];
   startCommands: string[];
   /** Files whose storage flags will be edited (drop-ins, sysconfig), with the flags removed. */
-  flagEdits: { path: string; removes: string[] }[];
+  /** `action` replaces the default "remove <removes>" (docker-storage-setup's file is set, not stripped). */
+  flagEdits: { path: string; removes: string[]; action?: string }[];
   /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
   poolCommands: string[];
 }
@@ -52,6 +53,13 @@ export interface Plan {
 const name = (tagsOrId: { tags: string[]; id: string }) => tagsOrId.tags[0] ?? tagsOrId.id;
 
 /** The ordered steps of a run, with every action each will take (pure: `run --dry-run` prints it). */
+/**
+ * The API recreates containers; it cannot give them their old logs. json-file and local logs live
+ * in the old data-root's containers/<id>/, which is kept until finalize.
+ */
+export const CONTAINER_LOGS_NOTE =
+  "containers' logs are not carried: `docker logs` of a recreated container starts empty; json-file and local logs stay in the kept data-root's containers/ directory until finalize (copy what you need before it), and logs sent to journald, syslog or a remote driver stay where they went";
+
 export function buildPlan(inventory: Inventory, selection: Selection, answers: PlanAnswers, facts: PlanFacts): Plan {
   const { images, containers, volumes, networks } = selection;
   const leftOut = excludedVolumeUsers(inventory.containers, containers.map((c) => c.name), volumes);
@@ -147,7 +155,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     actions: [
       `copy ${facts.daemonConfigPath} → ${facts.runDir}/config-backup/`,
       `write ${facts.daemonConfigPath}: storage-driver ${answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2'}, no dm.* options`,
-      ...facts.flagEdits.map((edit) => `edit ${edit.path}: remove ${edit.removes.join(' ')}`),
+      ...facts.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
     ],
   });
   if (answers.target === 'direct-lvm') {
@@ -189,6 +197,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       ...selection.notes,
       ...leftOut.map((u) => `container ${u.name} is not migrated but mounts ${u.volumes.join(', ')}: it is stopped with the others while the volumes are read (a rollback starts it again)`),
       `Source driver: ${inventory.daemon.driver}`,
+      ...(containers.length > 0 ? [CONTAINER_LOGS_NOTE] : []),
     ],
   };
 }

@@ -8,7 +8,7 @@ import { analyse } from './analysis.js';
 import { downtimeCheck } from './checks/downtime.js';
 import { directLvmCheck } from './checks/direct-lvm.js';
 import { poolSpaceCheck, sourceDriverCheck } from './checks/driver.js';
-import { daemonJsonCheck, dockerdProcessCheck, storageFlagsCheck, storageSetupCheck } from './checks/config.js';
+import { daemonJsonCheck, dockerdProcessCheck, dockerLatestCheck, storageFlagsCheck, storageSetupCheck } from './checks/config.js';
 import { backingFsCheck, baseSizeCheck, kernelCheck, mixedDriversCheck } from './checks/overlay2.js';
 import { spaceCheck } from './checks/space.js';
 import { runFilesPlaceCheck } from './checks/run-files-place.js';
@@ -36,6 +36,7 @@ export const CHECKS: readonly Check[] = [
   daemonJsonCheck,
   storageFlagsCheck,
   storageSetupCheck,
+  dockerLatestCheck,
   mixedDriversCheck,
   kernelCheck,
   backingFsCheck,

@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
+import { needsOverlay2KernelOverride, rewriteDaemonConfig } from '../config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../config/daemon-json.js';
-import { execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
+import { disableStorageSetup, execStartOverride, removeStorageFlagsFromEnvironmentFile, removeStorageFlagsFromUnit } from '../config/unit-file-edit.js';
 import { OperatorError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import {
@@ -30,10 +30,13 @@ import { secondsSince } from './progress.js';
 import { preparedArchiveDir } from './quiesce.js';
 import type { Step } from './step.js';
 
-/** A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is. */
+/**
+ * A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is.
+ * `storage-setup` is docker-storage-setup's settings file, whose STORAGE_DRIVER is emptied.
+ */
 export interface FlagEditTarget {
   path: string;
-  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file';
+  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
   variable?: string;
 }
 
@@ -128,6 +131,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
       storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
       // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
       backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
+      overrideKernelCheck: needsOverlay2KernelOverride(ctx.daemon.serverVersion, ctx.recorded.inventory.daemon.kernelVersion),
     }, { crlf: parsed?.crlf });
     await editFile(ctx, configPath, rewrite.text, 0o644);
     for (const change of rewrite.changes) progress.say(`${configPath}: ${change}`);
@@ -179,6 +183,14 @@ export function editedFileOwnership(data: Record<string, unknown>): WriteFileOpt
 /** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */
 async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (line: string) => void): Promise<boolean> {
   const text = await readOriginal(ctx, target.path);
+  if (target.kind === 'storage-setup') {
+    // A missing file is created: without it docker-storage-setup runs on its default, devicemapper.
+    const edit = disableStorageSetup(text ?? '');
+    if (edit.status === 'unchanged') return false;
+    await editFile(ctx, target.path, edit.text, 0o644);
+    say(`${target.path}: ${edit.removed.join(' ')} → STORAGE_DRIVER="" (docker-storage-setup no longer writes storage flags)`);
+    return false;
+  }
   if (text === undefined) return false;
   if (target.kind === 'systemd-unit') {
     // The vendor unit is not ours to edit (a package update would undo it): a drop-in overrides ExecStart.

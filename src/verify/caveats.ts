@@ -13,7 +13,29 @@ import type { VerifyResult } from './types.js';
  * its stopped containers could not keep, and the downtime it caused.
  */
 export function runCaveats(state: Pick<RunState, 'units' | 'steps' | 'notes'>, containers: readonly ContainerRecord[]): ReportEntry[] {
-  return [...writableLayerCaveats(state.units), ...stoppedContainerCaveats(containers), ...measuredDowntime(state.steps, state.notes[DOWNTIME_ESTIMATE_NOTE])];
+  return [
+    ...writableLayerCaveats(state.units),
+    ...stoppedContainerCaveats(containers),
+    ...containerLogsCaveat(containers),
+    ...measuredDowntime(state.steps, state.notes[DOWNTIME_ESTIMATE_NOTE]),
+  ];
+}
+
+/** The recreated containers' logs start empty: the run carries no json-file (or local) logs. */
+export function containerLogsCaveat(containers: readonly ContainerRecord[]): ReportEntry[] {
+  if (containers.length === 0) return [];
+  return [
+    {
+      key: 'container-logs-not-carried',
+      severity: 'info',
+      title: "Containers' logs were not carried",
+      summary:
+        `${containers.length} container(s) were recreated, and \`docker logs\` of each starts empty: the run carries no logs. ` +
+        "json-file and local logs stay in the kept data-root's containers/<old id>/ directory until finalize deletes it; logs sent to journald, syslog or a remote driver stay where they went.",
+      remediation: "Copy the old logs you need out of the kept data-root's containers/ directory before `devmapper-migrate finalize`.",
+      details: { containers: containers.map((c) => ({ name: c.name, oldId: c.id })) },
+    },
+  ];
 }
 
 /** The run note that holds preflight's downtime estimate, in seconds. */

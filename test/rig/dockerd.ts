@@ -14,14 +14,34 @@ import { cmdline, descendants, findProcesses, isAlive, killTrees, run, terminate
 export interface DaemonOptions {
   /** A label for logs and listings; need not be unique. */
   name: string;
-  /** Written to the config file (not a flag), so the tool can rewrite it like on a real host. */
-  storageDriver: string;
+  /**
+   * Written to the config file (not a flag), so the tool can rewrite it like on a real host;
+   * undefined: the config file names no driver (a `service` shape gives it as a flag).
+   */
+  storageDriver: string | undefined;
   /** More daemon.json keys, merged over the rig's defaults. Do not set bridge/bip/hosts here. */
   daemonConfig?: Record<string, unknown>;
   /** More dockerd flags, after the rig's own. */
   extraArgs?: string[];
   /** The process this daemon's life is tied to for the sweeper (default: this process). */
   ownerPid?: number;
+  /**
+   * How start.sh runs dockerd when a service definition stands around it (RHEL's docker.service,
+   * see rhel-host.ts); called once the daemon's directory exists, before the first start.
+   */
+  service?: (info: DaemonInfo) => ServiceShape;
+}
+
+/** What a unit adds around dockerd: units it wants started first, environment files, a wrapper, words. */
+export interface ServiceShape {
+  /** Shell lines start.sh runs before every start (as systemd starts a unit that docker.service Wants= first). */
+  beforeStart: string;
+  /** Files whose assignments start.sh reads before the start, in order (EnvironmentFile=-FILE: missing ones are skipped). */
+  environmentFiles: string[];
+  /** The program start.sh runs instead of dockerd (a wrapper such as RHEL's dockerd-current). */
+  executable: string;
+  /** Words after the rig's own flags, expanded by bash after the environment files ("$OPTIONS $DOCKER_STORAGE_OPTIONS"). */
+  trailingWords: string;
 }
 
 /** Everything about a rig daemon that can cross a process boundary (plain data). */
@@ -114,8 +134,10 @@ function dockerdArgs(info: DaemonInfo, extraArgs: readonly string[]): string[] {
   ];
 }
 
-function startScriptText(info: DaemonInfo, args: readonly string[]): string {
+function startScriptText(info: DaemonInfo, args: readonly string[], shape?: ServiceShape): string {
   const q = shellQuote;
+  const environment = (shape?.environmentFiles ?? []).map((file) => `[ -f ${q(file)} ] && . ${q(file)}`).join('\n');
+  const command = `${shape ? q(shape.executable) : DOCKERD} ${args.map(q).join(' ')}${shape?.trailingWords ? ` ${shape.trailingWords}` : ''}`;
   return `#!/bin/bash
 # Starts the rig daemon "${info.name}" detached (as a service manager would) and waits until it
 # answers; exits 1 with the end of its log when it dies or does not answer within 120 s.
@@ -127,7 +149,9 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null \\
   exit 0
 fi
 echo "--- start.sh $(date -u +%FT%TZ)" >> ${q(info.logFile)}
-setsid ${DOCKERD} ${args.map(q).join(' ')} >> ${q(info.logFile)} 2>&1 < /dev/null &
+${shape ? `${shape.beforeStart}
+${environment}
+` : ''}setsid ${command} >> ${q(info.logFile)} 2>&1 < /dev/null &
 pid=$!
 for _ in $(seq 1 600); do
   if ${DOCKER_CLIENT} -H ${q(info.dockerHost)} version --format '{{.Server.Version}}' >/dev/null 2>&1; then
@@ -202,12 +226,12 @@ export async function startDockerd(options: DaemonOptions): Promise<DaemonHandle
     mkdirSync(info.clientConfig, { recursive: true });
     writeFileSync(join(info.clientConfig, 'config.json'), '{}\n');
     const config = {
-      'storage-driver': options.storageDriver,
+      ...(options.storageDriver !== undefined && { 'storage-driver': options.storageDriver }),
       'default-address-pools': [{ base: `${info.subnetPrefix}.128.0/17`, size: 24 }],
       ...options.daemonConfig,
     };
     writeFileSync(info.configFile, JSON.stringify(config, null, 2) + '\n');
-    writeExecutable(info.startScript, startScriptText(info, dockerdArgs(info, options.extraArgs ?? [])));
+    writeExecutable(info.startScript, startScriptText(info, dockerdArgs(info, options.extraArgs ?? []), options.service?.(info)));
     writeExecutable(info.stopScript, stopScriptText(info));
     writeFileSync(join(info.dir, META_FILE), JSON.stringify(info, null, 2) + '\n');
     await createBridge(slot);

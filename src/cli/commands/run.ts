@@ -39,6 +39,7 @@ import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
 import type { FlagEditTarget } from '../../steps/cutover.js';
 import type { CommandContext } from '../../run/command-context.js';
+import { STORAGE_SETUP_FILE, storageSetupEdit } from '../../config/unit-file-edit.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
 import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
@@ -113,7 +114,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       archiveDir,
       stopCommands: service.stopCommands,
       startCommands: service.startCommands,
-      flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes })),
+      flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes, action: f.action })),
       poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
     });
 
@@ -312,9 +313,9 @@ export function pidFileOf(facts: PreflightFacts): string {
   return '/var/run/docker.pid';
 }
 
-/** Files outside daemon.json whose storage flags the cutover removes (preflight found them). */
-function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (FlagEditTarget & { removes: string[] })[] {
-  return analyse(facts, options)
+/** Files outside daemon.json whose storage flags the cutover removes (preflight found them), and docker-storage-setup's. */
+function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (FlagEditTarget & { removes: string[]; action?: string })[] {
+  const places = analyse(facts, options)
     .places.filter((place) => place.kind !== 'cmdline' && place.flags.some((f) => f.setting !== 'data-root'))
     .map((place) => ({
       path: place.path,
@@ -322,6 +323,8 @@ function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (Fla
       variable: place.variable,
       removes: place.flags.filter((f) => f.setting !== 'data-root').map((f) => f.text),
     }));
+  const storageSetup = storageSetupEdit(facts.host.systemd.storageSetupUnits, facts.host.environmentFiles.find((f) => f.path === STORAGE_SETUP_FILE)?.text);
+  return storageSetup ? [...places, { path: STORAGE_SETUP_FILE, kind: 'storage-setup', ...storageSetup }] : places;
 }
 
 /** inventory.json: the whole inventory, what is carried, and each carried container's full inspect. */

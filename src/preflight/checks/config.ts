@@ -1,6 +1,7 @@
 /** Every place a setting can hide that would make dockerd refuse, or ignore, the new daemon.json. */
 import type { StorageFlag } from '../../config/dockerd-flags.js';
 import { parseEnvironmentFile } from '../../config/dockerd-flags.js';
+import { STORAGE_SETUP_FILE } from '../../config/unit-file-edit.js';
 import { isLocalAddress, parseDockerAddress } from '../../facts/parse.js';
 import { describePlace, type Analysis, type FlagPlace } from '../analysis.js';
 import { entry, listText, type Check } from '../entry.js';
@@ -178,20 +179,52 @@ export const storageSetupCheck: Check = {
   keys: ['docker-storage-setup-active'],
   run(a: Analysis) {
     if (a.alreadyOnTarget || a.host.systemd.storageSetupUnits.length === 0) return [];
-    const file = a.host.environmentFiles.find((f) => f.path === '/etc/sysconfig/docker-storage-setup');
+    const file = a.host.environmentFiles.find((f) => f.path === STORAGE_SETUP_FILE);
     const settings = Object.fromEntries(parseEnvironmentFile(file?.text ?? '').map((x) => [x.name, x.value]));
     const driver = settings.STORAGE_DRIVER;
-    if (driver && driver !== 'devicemapper') return [];
+    // Only an empty STORAGE_DRIVER makes it do nothing; overlay2 there writes "--storage-driver overlay2", which conflicts with daemon.json too.
+    if (driver === '') return [];
     return [
       entry(
         'docker-storage-setup-active',
         'warning',
         'docker-storage-setup rewrites /etc/sysconfig/docker-storage',
-        `${listText(a.host.systemd.storageSetupUnits)} is installed and ${file?.text !== undefined ? `/etc/sysconfig/docker-storage-setup sets STORAGE_DRIVER=${driver ?? '(unset: devicemapper on older releases)'}` : 'has no /etc/sysconfig/docker-storage-setup (devicemapper by default on older releases)'}. ` +
-          'It runs before docker.service and writes DOCKER_STORAGE_OPTIONS again; on a host it set up before it says "Docker has been previously configured for use with devicemapper graph driver. Not creating a new thin pool".',
-        // Said plainly: the run does not edit docker-storage-setup's own file (yet), so the operator must.
-        'The run does not change docker-storage-setup itself. Before the run, set STORAGE_DRIVER=overlay2 in /etc/sysconfig/docker-storage-setup and remove DEVS and VG there (or disable docker-storage-setup.service), so that it cannot write devicemapper back into /etc/sysconfig/docker-storage when Docker starts.',
+        `${listText(a.host.systemd.storageSetupUnits)} is installed and ${file?.text !== undefined ? `${STORAGE_SETUP_FILE} sets STORAGE_DRIVER=${driver ?? '(unset: devicemapper, its default)'}` : `has no ${STORAGE_SETUP_FILE} (its default is devicemapper)`}. ` +
+          'docker.service wants it, so it runs before every start of dockerd. Once the run has taken --storage-driver out of /etc/sysconfig/docker-storage, it writes its own flags back: ' +
+          'for devicemapper, as soon as the old thin pool is gone (after finalize), it builds a new pool and writes "--storage-driver devicemapper --storage-opt dm.thinpooldev=..."; for overlay2 it writes "--storage-driver overlay2". ' +
+          `Either way dockerd then refuses to start: "${CONFLICT}: storage-driver". ` +
+          `The run sets STORAGE_DRIVER="" in ${STORAGE_SETUP_FILE}${file?.text === undefined ? ' (creating the file)' : ''}, which makes docker-storage-setup configure nothing ("STORAGE_DRIVER not set, no storage will be configured"); rollback puts the file back as it was.`,
+        `Nothing to do before the run. To do it by hand: set STORAGE_DRIVER="" in ${STORAGE_SETUP_FILE}. Do not set STORAGE_DRIVER=overlay2 there while daemon.json names the driver.`,
         { units: a.host.systemd.storageSetupUnits, settings },
+      ),
+    ];
+  },
+};
+
+/**
+ * RHEL 7 Extras' docker-latest keeps everything under other names (docker-latest.service,
+ * /etc/sysconfig/docker-latest*, /etc/docker-latest/daemon.json), which the run does not read
+ * or rewrite: it would leave --storage-driver devicemapper in /etc/sysconfig/docker-latest-storage,
+ * and dockerd-latest would refuse the new daemon.json. Refused, with the way to run it by hand.
+ */
+export const dockerLatestCheck: Check = {
+  name: 'docker-latest',
+  keys: ['docker-latest'],
+  run(a: Analysis) {
+    const dockerd = a.host.dockerd;
+    const binary = dockerd?.argv[0] ?? '';
+    if (a.alreadyOnTarget || !dockerd || (!/(^|\/)dockerd?-latest$/.test(binary) && dockerd.systemdUnit !== 'docker-latest.service')) return [];
+    return [
+      entry(
+        'docker-latest',
+        'blocker',
+        'docker-latest runs this daemon',
+        `dockerd (pid ${dockerd.pid}) is ${binary}${dockerd.systemdUnit ? ` under ${dockerd.systemdUnit}` : ''}: RHEL 7 Extras' docker-latest, whose settings are in /etc/sysconfig/docker-latest, /etc/sysconfig/docker-latest-storage, /etc/sysconfig/docker-latest-storage-setup and /etc/docker-latest/daemon.json. ` +
+          'The run reads and rewrites docker.service and /etc/sysconfig/docker* only: it would leave the storage flags in /etc/sysconfig/docker-latest-storage, and docker-latest-storage-setup would write them back, so dockerd-latest would refuse the new daemon.json.',
+        'Either move the host to the `docker` package first (`systemctl disable --now docker-latest`, then `systemctl enable --now docker`; its data-root is /var/lib/docker, not /var/lib/docker-latest), or do the three edits of the run by hand: ' +
+          'copy /etc/sysconfig/docker-latest-storage and /etc/sysconfig/docker-latest-storage-setup aside, empty DOCKER_STORAGE_OPTIONS in the first and set STORAGE_DRIVER="" in the second, then run with --daemon-config /etc/docker-latest/daemon.json, ' +
+          'service.manager: command, service.stop: "systemctl stop docker-latest", service.start: "systemctl start docker-latest", and ignoreBlockers: [docker-latest]. The run does not restore those two files, nor does a rollback (automatic or not): put your copies back, then `systemctl restart docker-latest`.',
+        { pid: dockerd.pid, binary, unit: dockerd.systemdUnit },
       ),
     ];
   },

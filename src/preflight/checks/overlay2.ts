@@ -1,4 +1,5 @@
 /** Whether the data-root's filesystem and the kernel can carry overlay2. */
+import { needsOverlay2KernelOverride, OVERRIDE_KERNEL_CHECK } from '../../config/daemon-config-rewrite.js';
 import { daemonJsonStorage } from '../../config/daemon-json.js';
 import type { FilesystemFact } from '../../facts/types.js';
 import type { Analysis } from '../analysis.js';
@@ -50,11 +51,24 @@ function overlayTarget(a: Analysis): boolean {
 
 export const kernelCheck: Check = {
   name: 'kernel for overlay2',
-  keys: ['kernel-too-old-for-overlay2', 'overlay-module-missing', 'selinux-overlay2-unsupported'],
+  keys: ['kernel-too-old-for-overlay2', 'overlay-module-missing', 'selinux-overlay2-unsupported', 'overlay2-kernel-check-override'],
   run(a: Analysis) {
     if (!overlayTarget(a) || !a.kernelRelease) return [];
     const entries = [];
     const k = parseKernelRelease(a.kernelRelease);
+    if (k && kernelSupportsOverlay2(k) && needsOverlay2KernelOverride(a.daemon.serverVersion, a.kernelRelease)) {
+      entries.push(
+        entry(
+          'overlay2-kernel-check-override',
+          'warning',
+          `Docker ${a.daemon.serverVersion} needs ${OVERRIDE_KERNEL_CHECK} on kernel ${a.kernelRelease}`,
+          `Docker 17.03 to 17.11 refuse overlay2 on a kernel below 4.0 ("error initializing graphdriver: driver not supported") unless the storage option ${OVERRIDE_KERNEL_CHECK} is set, although this kernel carries overlay2. ` +
+            `The run writes it into the storage-opts of daemon.json. Docker Engine 24 and newer refuse the option: remove it when you upgrade the engine.`,
+          `Nothing to do before the run. Before upgrading to Docker Engine 24 or newer, remove "${OVERRIDE_KERNEL_CHECK}" from storage-opts in daemon.json.`,
+          { serverVersion: a.daemon.serverVersion, release: a.kernelRelease, storageOpt: OVERRIDE_KERNEL_CHECK },
+        ),
+      );
+    }
     if (k && !kernelSupportsOverlay2(k)) {
       entries.push(
         entry(

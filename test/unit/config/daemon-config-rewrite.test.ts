@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configuredDataRoot, configuredDriver, rewriteDaemonConfig, type RewriteTarget } from '../../../src/config/daemon-config-rewrite.js';
+import { configuredDataRoot, configuredDriver, needsOverlay2KernelOverride, rewriteDaemonConfig, type RewriteTarget } from '../../../src/config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../../../src/config/daemon-json.js';
 import { directLvmStorageOpts } from '../../../src/plan/direct-lvm.js';
 import { OperatorError } from '../../../src/errors.js';
@@ -259,5 +259,29 @@ describe('configuredDriver and configuredDataRoot', () => {
     expect(configuredDataRoot({ graph: '/data/docker' })).toBe('/data/docker');
     expect(configuredDataRoot({ 'data-root': '/srv/docker', graph: '/x' })).toBe('/srv/docker');
     expect(configuredDataRoot({})).toBeUndefined();
+  });
+});
+
+describe('overlay2.override_kernel_check for docker-ce 17.03–17.11 below kernel 4.0', () => {
+  const rhel7 = '3.10.0-1160.el7.x86_64';
+
+  it('is needed by 17.03 to 17.11 on a 3.10 kernel, and by nothing else', () => {
+    for (const version of ['17.03.2-ce', '17.06.2-ee-25', '17.09.1-ce', '17.11.0-ce']) expect(needsOverlay2KernelOverride(version, rhel7), version).toBe(true);
+    for (const version of ['1.13.1', '17.12.1-ce', '18.09.9', '20.10.24']) expect(needsOverlay2KernelOverride(version, rhel7), version).toBe(false);
+    expect(needsOverlay2KernelOverride('17.09.1-ce', '4.18.0-513.el8.x86_64')).toBe(false);
+    expect(needsOverlay2KernelOverride('17.09.1-ce', undefined)).toBe(false);
+  });
+
+  it("is written into storage-opts with the host's facts, dm.* options gone, and a warning for Engine 24", () => {
+    const original = { 'storage-driver': 'devicemapper', 'storage-opts': ['dm.thinpooldev=/dev/mapper/docker--vg-docker--pool', 'dm.use_deferred_removal=true'], 'log-driver': 'json-file' };
+    const rewrite = rewriteDaemonConfig(original, { driver: 'overlay2', overrideKernelCheck: needsOverlay2KernelOverride('17.03.2-ce', rhel7) });
+    expect(rewrite.config).toEqual({ 'storage-driver': 'overlay2', 'storage-opts': ['overlay2.override_kernel_check=true'], 'log-driver': 'json-file' });
+    expect(rewrite.changes).toContain('storage-opts: add overlay2.override_kernel_check=true');
+    expect(rewrite.warnings.join(' ')).toMatch(/Engine 24 and newer refuse the option/);
+  });
+
+  it('is not written for a devicemapper target, nor when the engine does not need it', () => {
+    expect(rewriteDaemonConfig({}, { driver: 'devicemapper', storageOpts: ['dm.thinpooldev=/dev/mapper/x'], overrideKernelCheck: true }).config['storage-opts']).toEqual(['dm.thinpooldev=/dev/mapper/x']);
+    expect(rewriteDaemonConfig({}, { driver: 'overlay2', overrideKernelCheck: needsOverlay2KernelOverride('20.10.24', rhel7) }).config['storage-opts']).toBeUndefined();
   });
 });

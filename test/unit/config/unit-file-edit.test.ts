@@ -5,6 +5,7 @@ import {
   execStartOverride,
   removeStorageFlagsFromEnvironmentFile,
   removeStorageFlagsFromUnit,
+  storageSetupEdit,
   type FlagEdit,
 } from '../../../src/config/unit-file-edit.js';
 
@@ -246,5 +247,22 @@ describe('disableStorageSetup', () => {
     expect(edit.text).toMatch(/^DEVS=\/dev\/vdb\nVG=docker-vg\n# devmapper-migrate: .*\nSTORAGE_DRIVER=""\n$/);
     expect(disableStorageSetup('STORAGE_DRIVER=""\n')).toEqual({ status: 'unchanged' });
     expect(disableStorageSetup(undefined)).toEqual({ status: 'unchanged' });
+  });
+});
+
+describe('storageSetupEdit (what the plan says about docker-storage-setup)', () => {
+  const unit = ['/usr/lib/systemd/system/docker-storage-setup.service'];
+
+  it('sets a named driver to "", and says what it was', () => {
+    expect(storageSetupEdit(unit, 'STORAGE_DRIVER=overlay2\n')?.action).toMatch(/^set STORAGE_DRIVER="" \(was STORAGE_DRIVER=overlay2\), so that/);
+  });
+
+  it('creates the file when the service is installed without one (its default is devicemapper)', () => {
+    expect(storageSetupEdit(unit, undefined)?.action).toMatch(/^create it with STORAGE_DRIVER=""/);
+  });
+
+  it('does nothing without the service and its file, or when STORAGE_DRIVER is already empty', () => {
+    expect(storageSetupEdit([], undefined)).toBeUndefined();
+    expect(storageSetupEdit(unit, 'STORAGE_DRIVER=\n')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord, ImageRecord, Inventory, VolumeRecord } from '../../../src/docker/types.js';
-import { buildPlan, type PlanAnswers, type PlanFacts } from '../../../src/plan/plan.js';
+import { buildPlan, CONTAINER_LOGS_NOTE, type PlanAnswers, type PlanFacts } from '../../../src/plan/plan.js';
 import { selectInventory } from '../../../src/plan/select.js';
 
 const image = (id: string, tags: string[]): ImageRecord => ({ id, tags, repoDigests: [], size: 1, created: '', dangling: tags.length === 0 });
@@ -73,6 +73,14 @@ describe('plan', () => {
     expect(actions).toContain('GET /images/get?names=app/web:1.0,app/web:latest');
     expect(actions).toContain('edit /etc/sysconfig/docker-storage: remove --storage-driver devicemapper');
     expect(actions).toContain('systemctl stop docker.socket docker.service');
+    expect(plan.notes).toContain(CONTAINER_LOGS_NOTE);
+    expect(CONTAINER_LOGS_NOTE).toMatch(/^containers' logs are not carried: `docker logs` of a recreated container starts empty/);
+  });
+
+  it('says nothing about logs when no container is carried', () => {
+    const plan = buildPlan(inventory, selectInventory(inventory, { images: ALL, containers: { include: ['*'], exclude: ['*'] }, volumes: ALL }), answers, facts);
+    expect(plan.steps.find((s) => s.id === 'create-containers')?.actions ?? []).toEqual([]);
+    expect(plan.notes).not.toContain(CONTAINER_LOGS_NOTE);
   });
 
   it('stops a running container left out of the run that mounts a carried volume, before the volumes are read, and does not start it on the target', () => {

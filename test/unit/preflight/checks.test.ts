@@ -227,7 +227,36 @@ const CASES: Record<string, Case> = {
         environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=devicemapper\nDEVS=/dev/sdb\nVG=docker-vg\n' }],
       },
     },
-    says: ['STORAGE_DRIVER=devicemapper'],
+    says: ['STORAGE_DRIVER=devicemapper', 'The run sets STORAGE_DRIVER="" in /etc/sysconfig/docker-storage-setup', 'rollback puts the file back'],
+  },
+  // overlay2 there is no cure: it writes "--storage-driver overlay2", which conflicts with daemon.json.
+  'docker-storage-setup-active (overlay2)': {
+    key: 'docker-storage-setup-active',
+    severity: 'warning',
+    parts: {
+      host: {
+        systemd: { service: base.systemd.service, socket: [], storageSetupUnits: ['/usr/lib/systemd/system/docker-storage-setup.service'] },
+        environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=overlay2\n' }],
+      },
+    },
+    absentOn: {
+      host: {
+        systemd: { service: base.systemd.service, socket: [], storageSetupUnits: ['/usr/lib/systemd/system/docker-storage-setup.service'] },
+        environmentFiles: [{ path: '/etc/sysconfig/docker-storage-setup', text: 'STORAGE_DRIVER=""\n' }],
+      },
+    },
+    says: ['STORAGE_DRIVER=overlay2', 'writes "--storage-driver overlay2"'],
+  },
+  // RHEL 7 Extras' docker-latest: refused, with the way to do it (its files are not docker.service's).
+  'docker-latest': {
+    key: 'docker-latest',
+    severity: 'blocker',
+    parts: {
+      host: {
+        dockerd: { pid: 1500, argv: ['/usr/bin/dockerd-latest', '--add-runtime', 'docker-runc=/usr/libexec/docker/docker-runc-latest', '--storage-driver', 'devicemapper'], matchedBy: 'default-socket', systemdUnit: 'docker-latest.service' },
+      },
+    },
+    says: ['/etc/sysconfig/docker-latest-storage', 'systemctl disable --now docker-latest', '--daemon-config /etc/docker-latest/daemon.json', 'ignoreBlockers: [docker-latest]'],
   },
   'data-root-mixed-drivers': {
     key: 'data-root-mixed-drivers',
@@ -240,6 +269,14 @@ const CASES: Record<string, Case> = {
     severity: 'blocker',
     parts: { host: { kernel: { release: '3.10.0-327.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
     says: ['driver not supported'],
+  },
+  // docker-ce 17.03–17.11 refuse overlay2 below 4.0 without the option; RHEL 7.9's 3.10 carries overlay2.
+  'overlay2-kernel-check-override': {
+    key: 'overlay2-kernel-check-override',
+    severity: 'warning',
+    parts: { daemon: { serverVersion: '17.09.1-ce' }, host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
+    absentOn: { daemon: { serverVersion: '17.12.1-ce' }, host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
+    says: ['overlay2.override_kernel_check=true', 'The run writes it into the storage-opts of daemon.json', 'Engine 24'],
   },
   'overlay-module-missing': {
     key: 'overlay-module-missing',

@@ -3,7 +3,7 @@
 // containers come back never started ("Created"), and the report notes that once.
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord } from '../../../src/docker/types.js';
-import { DOWNTIME_ESTIMATE_NOTE, measuredDowntime, runCaveats, stoppedContainerCaveats, withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
+import { containerLogsCaveat, DOWNTIME_ESTIMATE_NOTE, measuredDowntime, runCaveats, stoppedContainerCaveats, withCaveats, writableLayerCaveats } from '../../../src/verify/caveats.js';
 import type { StepRecord } from '../../../src/state/types.js';
 import type { VerifyResult } from '../../../src/verify/types.js';
 
@@ -68,11 +68,19 @@ describe('stoppedContainerCaveats', () => {
   it('nothing when no container had stopped', () => {
     expect(stoppedContainerCaveats([container('web', 'running'), container('idle', 'created')])).toEqual([]);
   });
+  it("says the containers' logs were not carried, naming each old ID, and nothing without containers", () => {
+    const web = { name: 'web', id: 'abc123', state: 'running' } as unknown as ContainerRecord;
+    const [entry] = containerLogsCaveat([web]);
+    expect(entry).toMatchObject({ key: 'container-logs-not-carried', severity: 'info', details: { containers: [{ name: 'web', oldId: 'abc123' }] } });
+    expect(entry!.summary).toContain('`docker logs` of each starts empty');
+    expect(entry!.summary).toContain("kept data-root's containers/<old id>/ directory until finalize");
+    expect(containerLogsCaveat([])).toEqual([]);
+  });
   it('runCaveats gives every kind', () => {
     const steps = [step('stop-containers', '2026-12-07T01:00:00.000Z', '2026-12-07T01:00:05.000Z'), step('start-containers', '2026-12-07T01:00:20.000Z', '2026-12-07T01:00:23.500Z')];
     const state = { units: { 'layer:web': { details: { deleted: ['/x'] } } }, steps, notes: { [DOWNTIME_ESTIMATE_NOTE]: 30 } };
     const keys = runCaveats(state as never, [container('old', 'exited')]).map((e) => e.key);
-    expect(keys).toEqual(['writable-layer-deletion-not-kept', 'stopped-container-shows-created', 'downtime-measured']);
+    expect(keys).toEqual(['writable-layer-deletion-not-kept', 'stopped-container-shows-created', 'container-logs-not-carried', 'downtime-measured']);
   });
 });
 
