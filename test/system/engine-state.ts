@@ -62,16 +62,22 @@ function container(c: Json): Json {
   };
 }
 
+const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'];
+
 /** The promised parts of every image, container, network and volume, by name. */
 export function engineState(result: GuestResult, label: string): Json {
   return {
     images: byName(dump(result, label, 'images').map((i) => [i.Id, { tags: [...(i.RepoTags as string[])].sort(), layers: i.RootFS?.Layers }])),
     containers: byName(dump(result, label, 'containers').map((c) => [c.Name, container(c)])),
+    // User-defined networks: the predefined bridge is made anew at every daemon start (new id),
+    // and Engine 26 reports the predefined ones' empty IPAM config as null.
     networks: byName(
-      dump(result, label, 'networks').map((n) => [
-        n.Name,
-        { Id: n.Id, Driver: n.Driver, Internal: n.Internal, EnableIPv6: n.EnableIPv6, IPAM: n.IPAM, Options: n.Options, Labels: n.Labels },
-      ]),
+      dump(result, label, 'networks')
+        .filter((n) => !PREDEFINED_NETWORKS.includes(n.Name as string))
+        .map((n) => [
+          n.Name,
+          { Id: n.Id, Driver: n.Driver, Internal: n.Internal, EnableIPv6: n.EnableIPv6, IPAM: n.IPAM, Options: n.Options, Labels: n.Labels },
+        ]),
     ),
     volumes: byName(dump(result, label, 'volumes').map((v) => [v.Name, { Driver: v.Driver, Labels: v.Labels, Options: v.Options, Mountpoint: v.Mountpoint }])),
     volumeFiles: outputFile(result, `engine-${label}/volume-files.txt`),
