@@ -11,6 +11,11 @@ import { parseVersion } from '../preflight/analysis.js';
 /** The first engine release without each driver (docker/cli docs/deprecated.md). */
 const DRIVER_REMOVED_IN: Readonly<Record<string, number>> = { aufs: 24, overlay: 24, devicemapper: 25 };
 
+/** True when some engine release removed the driver (then a rollback to it needs the engine checked). */
+export function driverWasRemoved(driver: string): boolean {
+  return DRIVER_REMOVED_IN[driver] !== undefined;
+}
+
 /** dockerd's words when it starts on a driver it removed (moby v25, for devicemapper). */
 const REFUSAL_AT_START = 'failed to start daemon: error initializing graphdriver: [graphdriver] ERROR: the devicemapper storage-driver has been deprecated and removed';
 

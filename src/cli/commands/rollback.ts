@@ -9,7 +9,7 @@ import { describeOpenUndos } from '../../steps/undo-descriptions.js';
 import { canPrompt } from './run.js';
 import { NodeHost } from '../../host/node-host.js';
 import type { DaemonPlace } from '../../run/context.js';
-import { engineRefusesRollback, enginesOnHost } from '../../run/engine-guard.js';
+import { driverWasRemoved, engineRefusesRollback, enginesOnHost } from '../../run/engine-guard.js';
 
 /** What a rollback leaves for the operator to clean up, and the command that does it (finalize). */
 const LEFTOVERS_NOTE =
@@ -39,7 +39,7 @@ async function runToRollBack(cli: CommandContext, runId: string | undefined): Pr
  */
 async function refuseUnderNewerEngine(cli: CommandContext, store: RunStore): Promise<void> {
   const daemon = store.state.notes.daemon as DaemonPlace | undefined;
-  if (!daemon) return;
+  if (!daemon || !driverWasRemoved(daemon.sourceDriver)) return;
   const engines = await enginesOnHost(new NodeHost(cli.options.hostRoot), cli.options.dockerHost);
   const refusal = engineRefusesRollback(
     { runId: store.runId, sourceDriver: daemon.sourceDriver, targetDriver: daemon.targetDriver, sourceVersion: daemon.serverVersion },
