@@ -16,3 +16,14 @@ export async function daemonAnswers(dockerHost: string, timeoutMs = 2_000): Prom
     return false;
   }
 }
+
+/** The engine version the daemon at dockerHost reports (GET /version), or undefined when it does not answer. */
+export async function daemonVersion(dockerHost: string, timeoutMs = 5_000): Promise<string | undefined> {
+  const api = new Docker(parseDockerHost(dockerHost).options);
+  try {
+    const version = await apiGet<{ Version?: string }>(api, '/version', undefined, timeoutSignal(timeoutMs));
+    return version.Version || undefined;
+  } catch {
+    return undefined;
+  }
+}

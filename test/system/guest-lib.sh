@@ -375,3 +375,42 @@ dmm_checks_passed() {
   fi
   step "every check passed"
 }
+
+# ---- Engine 26 after a migration (issue 21) ----
+
+# dmm_engine_swap 26|20.10: the guest's installed engine becomes the kit's Engine 26 (Debian
+# trixie's dockerd and docker-proxy, bind-mounted over /usr/sbin's), or Debian's 20.10 again,
+# as a package upgrade or downgrade would leave it: `dockerd` on PATH, guest-dockerd.sh and the
+# tool all see the swapped binary. The machine's own files are untouched (the guest's root is
+# an overlay). Run it with the daemon stopped.
+dmm_engine_swap() {
+  local bin
+  for bin in dockerd docker-proxy; do
+    while mountpoint -q "/usr/sbin/$bin"; do umount "/usr/sbin/$bin"; done
+    if [ "$1" = 26 ]; then mount --bind "$DMM_KIT/engine26/$bin" "/usr/sbin/$bin"; fi
+  done
+  step "installed engine: $(/usr/sbin/dockerd --version)"
+}
+
+# dmm_engine_state LABEL: what the upgrade must keep, as the daemon reports it, into
+# $DMM_OUT/engine-LABEL/: server version, `docker inspect` of every container, network, volume
+# and image, and every file under the volumes' _data (type, mode, owner, mtime, size, link
+# target, md5). The test compares two of them.
+dmm_engine_state() {
+  local d=$DMM_OUT/engine-$1
+  step "engine state ($1)"
+  mkdir -p "$d"
+  docker version --format '{{.Server.Version}}' >"$d/version.txt"
+  # shellcheck disable=SC2046
+  {
+    docker container inspect $(docker ps -aq) >"$d/containers.json"
+    docker network inspect $(docker network ls -q) >"$d/networks.json"
+    docker volume inspect $(docker volume ls -q) >"$d/volumes.json"
+    docker image inspect $(docker images -q | sort -u) >"$d/images.json"
+  }
+  (
+    cd /var/lib/docker/volumes
+    find . -path './*/_data*' -printf '%p %y %m %U:%G %T@ %s %l\n' | LC_ALL=C sort
+    find . -path './*/_data/*' -type f -exec md5sum {} + | LC_ALL=C sort -k2
+  ) >"$d/volume-files.txt"
+}

@@ -8,6 +8,9 @@ import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
 import { describeOpenUndos } from '../../steps/undo-descriptions.js';
 import { canPrompt } from './run.js';
+import { NodeHost } from '../../host/node-host.js';
+import type { DaemonPlace } from '../../steps/context.js';
+import { driverWasRemoved, engineRefusesRollback, enginesOnHost } from '../../run/engine-guard.js';
 
 /** What a rollback leaves for the operator to clean up, and the command that does it (finalize). */
 const LEFTOVERS_NOTE =
@@ -32,6 +35,21 @@ async function runToRollBack(cli: CommandContext, runId: string | undefined): Pr
 }
 
 /**
+ * Refuses a rollback that would put a driver back under an engine that removed it (the host
+ * was upgraded to Engine v25+ after the migration): dockerd would not start again.
+ */
+async function refuseUnderNewerEngine(cli: CommandContext, store: RunStore): Promise<void> {
+  const daemon = store.state.notes.daemon as DaemonPlace | undefined;
+  if (!daemon || !driverWasRemoved(daemon.sourceDriver)) return;
+  const engines = await enginesOnHost(new NodeHost(cli.options.hostRoot), cli.options.dockerHost);
+  const refusal = engineRefusesRollback(
+    { runId: store.runId, sourceDriver: daemon.sourceDriver, targetDriver: daemon.targetDriver, sourceVersion: daemon.serverVersion },
+    engines,
+  );
+  if (refusal) throw refusal;
+}
+
+/**
  * `rollback [--yes] [RUN-ID]`: undoes a run's journal (default: the current run's) newest first
  * (from any point, also after a finished run, until finalize), then verifies the host against the original inventory.
  * An undo that fails does not stop the others; each is reported with what to do by hand.
@@ -50,6 +68,7 @@ export async function rollbackCommand(base: CommandContext, options: Record<stri
       return ExitCode.ok;
     }
     const undos = describeOpenUndos(store.state.journal);
+    if (undos.length) await refuseUnderNewerEngine(cli, store);
     cli.stderr(
       undos.length
         ? `Rollback of run ${store.runId} will, newest change first:\n${undos.map((line) => `  ${line}`).join('\n')}\nthen check the host against the inventory taken before the run.\n`
