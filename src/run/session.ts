@@ -7,6 +7,7 @@ import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js'
 import { RunLog } from './run-log.js';
 import type { CommandContext } from './command-context.js';
 import { OperatorError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { NodeHost } from '../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../host/service-manager.js';
 import { prepareStateDir, RunStore } from '../state/run-store.js';
@@ -86,6 +87,12 @@ export function interruptSignal(tell: (text: string) => void): { signal: AbortSi
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
 }
 
+/** Which tool and runtime this process is, for run.log: a report from a host starts from it. */
+export function runtimeLine(): string {
+  const flags = process.execArgv.length ? ` ${process.execArgv.join(' ')}` : '';
+  return `devmapper-migrate ${VERSION} on node ${process.version}${flags} (${process.platform}-${process.arch})`;
+}
+
 /** How the command layer shows a run's steps (the task list): given the run's log and Ctrl+C signal. */
 export type StepShower = (steps: ShownStep[], options: { log: RunLog; signal: AbortSignal }) => Promise<void>;
 
@@ -97,6 +104,7 @@ export async function openMigration(
   showSteps: StepShower,
 ): Promise<{ ctx: MigrationContext; screen: Screen }> {
   const log = await RunLog.open(parts.store.path(RUN_LOG_FILE));
+  log.line(runtimeLine());
   const host = new NodeHost(cli.options.hostRoot);
   host.withholdEnv([parts.answers.registry?.passwordEnv]);
   const ctx: MigrationContext = {

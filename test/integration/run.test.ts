@@ -218,6 +218,9 @@ describe('run: vfs → overlay2, unattended', () => {
       expect(statSync(join(runDir, file)).mode & 0o077, file).toBe(0);
     }
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    // Run through the release's launcher: the bundled Node 16.20.2 with the launcher's V8 flag
+    // (a small young generation keeps the peak memory down), as run.log's first line says.
+    expect(readFileSync(join(runDir, 'run.log'), 'utf8')).toMatch(/devmapper-migrate \S+ on node v16\.20\.2 --max-semi-space-size=2 \(linux-x64\)/);
     // The one thing the run cannot keep, said in the report: a file deleted in a writable layer.
     const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as { differences: number; entries: { key: string; severity: string; details?: Record<string, unknown> }[] };
     expect(report.differences).toBe(0);
