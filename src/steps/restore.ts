@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchive } from '../archive/index.js';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
-import { orderableOf, recreateContainer, startContainers } from '../docker/containers.js';
+import { orderableOf, pauseContainers, recreateContainer, startContainers } from '../docker/containers.js';
 import {
   imageArchiveFileName,
   listImageTags,
@@ -200,6 +200,12 @@ export const startContainersStep: Step<MigrationContext> = {
       }
     }
     await ctx.store.setNote('containersNotStarted', failed);
+    // Paused when the run began: paused again, as they were (the stop had to unpause them).
+    const paused = selectedContainers(ctx.recorded).filter((c) => c.state === 'paused' && !failed.includes(c.name)).map((c) => c.name);
+    if (paused.length) {
+      const notPaused = await pauseContainers(client.api, paused);
+      progress.say(notPaused.length ? `Could not pause again: ${notPaused.join('; ')}` : `Paused again: ${paused.join(', ')}`);
+    }
   },
 };
 

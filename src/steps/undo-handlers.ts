@@ -4,7 +4,7 @@
  * can run in a later process, after a crash, and again after it was itself interrupted.
  */
 import { readFile } from 'node:fs/promises';
-import { startContainers, stopContainers } from '../docker/containers.js';
+import { pauseContainers, startContainers, stopContainers } from '../docker/containers.js';
 import { listImageTags, removeHolds, removeTemporaryTag } from '../docker/images.js';
 import { readDaemonFacts } from '../docker/inventory.js';
 import { OperatorError } from '../errors.js';
@@ -90,6 +90,13 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     for (const { imageId, ref } of (data.tags as { imageId: string; ref: string }[] | undefined) ?? []) {
       if (present.get(imageId)?.includes(ref)) await removeTemporaryTag(client, imageId, ref);
     }
+  },
+
+  // Journalled before 'stopped-containers', so undone after it: the containers run again by now.
+  'unpaused-containers': async (ctx, data) => {
+    const names = (data.names as string[] | undefined) ?? [];
+    const failed = await pauseContainers((await ctx.docker()).api, names);
+    if (failed.length) throw new OperatorError(`Some containers could not be paused again: ${failed.join('; ')}.`, 'Pause them by hand (docker pause NAME): they were paused before the run.');
   },
 
   'stopped-containers': async (ctx, data) => {
