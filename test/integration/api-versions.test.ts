@@ -5,12 +5,12 @@
 // too, which engines before 17.07 refuse to stop. One daemon, the versions one after the other:
 // each rollback puts the host back as it was for the next.
 import { request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiPinProxy, type ApiPinProxy } from '../rig/api-pin-proxy.js';
-import { BASE_IMAGE, docker, dockerTry, dockerWith, runCli, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
+import { BASE_IMAGE, docker, dockerTry, dockerWith, ensureDist, runCli, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
 import { hostSnapshot, type HostSnapshot } from '../rig/snapshot.js';
 import { commandServiceAnswers, createRunWorkload, explainRun, RUN_APP } from './run-workload.js';
 
@@ -22,6 +22,7 @@ let before: HostSnapshot;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dmm-api-'));
+  await ensureDist();
   daemon = await startDockerd({ name: 'api-versions', storageDriver: 'vfs' });
   await createRunWorkload(daemon);
   await docker(daemon, 'run', '-d', '--name', PAUSED, RUN_APP);
@@ -117,7 +118,10 @@ for (const apiVersion of ['1.26', '1.30', '1.39']) {
     it('migrates the host, sending every request at the pinned version, and pauses the paused container again', async () => {
       const result = await cli('run', '--answers', join(work, `answers-${apiVersion}.yaml`), '--yes');
       expect(result.code, explain(result)).toBe(0);
-      expect(result.stderr).toContain(`Unpausing ${PAUSED}`);
+      const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
+      const log = readFileSync(join(stateDir, 'runs', runId, 'run.log'), 'utf8');
+      expect(log).toContain(`Unpausing ${PAUSED} to stop it`);
+      expect(log).toContain(`Paused again: ${PAUSED}`);
       const after = await snapshotOf(proxy);
       expect(after.driver).toBe('overlay2');
       expect(after.images).toEqual(before.images);
