@@ -38,6 +38,13 @@ export const PINNED_ENGINES: Record<string, OldEngine> = {
   '1.39': { version: '18.09.0', minApiVersion: '1.12' },
 };
 
+export interface ProxiedRequest {
+  method: string;
+  /** "/v1.26/containers/json?all=1" */
+  url: string;
+  userAgent: string;
+}
+
 export interface ApiPinProxy {
   apiVersion: string;
   /** The daemon's own socket path, where the proxy now listens. */
@@ -50,8 +57,8 @@ export interface ApiPinProxy {
   takenOverBy: string;
   /** A shell command that waits (up to 30 s) until the proxy stands in front of the dockerd now running. */
   waitCommand: string;
-  /** Every request as "METHOD /path?query", in order (hijacked ones too). */
-  readonly requests: readonly string[];
+  /** Every request, in order (hijacked ones too). */
+  readonly requests: readonly ProxiedRequest[];
   stop(): Promise<void>;
 }
 
@@ -95,7 +102,10 @@ export async function startApiPinProxy(daemon: Pick<DaemonInfo, 'dir' | 'socketP
   const socketPath = daemon.socketPath;
   const realSocket = join(daemon.dir, 'docker.real.sock');
   const takenOverBy = join(daemon.dir, 'api-pin-proxy.pid');
-  const requests: string[] = [];
+  const requests: ProxiedRequest[] = [];
+  const record = (req: IncomingMessage): void => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '/', userAgent: req.headers['user-agent'] ?? '' });
+  };
   const ownHeaders = { 'Api-Version': apiVersion, Server: `Docker/${engine.version} (linux)`, Ostype: 'linux' };
 
   /** The old engine's refusal of a version outside its range, or undefined when it takes it. */
@@ -154,7 +164,7 @@ export async function startApiPinProxy(daemon: Pick<DaemonInfo, 'dir' | 'socketP
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
-    requests.push(`${req.method} ${url}`);
+    record(req);
     const { version, rest } = splitVersion(url);
     void (async () => {
       const refused = versionRefusal(version);
@@ -170,7 +180,7 @@ export async function startApiPinProxy(daemon: Pick<DaemonInfo, 'dir' | 'socketP
   // rewritten, then bytes flow both ways untouched.
   const upgrade = (req: IncomingMessage, client: Socket, head: Buffer): void => {
     const url = req.url ?? '/';
-    requests.push(`${req.method} ${url}`);
+    record(req);
     const { version, rest } = splitVersion(url);
     const refused = versionRefusal(version);
     if (refused) {
