@@ -3,8 +3,10 @@
  * instance from `client.api`; this module owns turning an address into one, checking that
  * the daemon answers, and saying plainly when it does not.
  */
+import http from 'node:http';
 import Docker from 'dockerode';
 import { ExitCode, OperatorError, UsageError } from '../errors.js';
+import { CLIENT_API_VERSION, compareApiVersions, OLDEST_API_VERSION } from './api-version.js';
 
 export interface DockerClient {
   /** The address as the operator gave it (for messages). */
@@ -16,6 +18,53 @@ export interface DockerClient {
    * run for an hour; calls pass `abortSignal` (see `timeoutSignal`) when they should not.
    */
   readonly api: Docker;
+  /**
+   * The API version negotiated with the daemon ("1.26"): every request goes to `/v<it>/...`,
+   * so the daemon answers as that version does, whatever engine it is.
+   */
+  readonly apiVersion: string;
+}
+
+/** What the daemon says of its API: the `API-Version` header of /_ping, and /version's ApiVersion and MinAPIVersion. */
+export interface DaemonApiVersions {
+  pingHeader?: string;
+  apiVersion?: string;
+  minApiVersion?: string;
+  /** The engine's own version ("1.13.1"), for messages. */
+  engineVersion?: string;
+}
+
+/**
+ * The version to talk: the lower of the daemon's and ours (CLIENT_API_VERSION). A daemon older
+ * than OLDEST_API_VERSION, or one that no longer accepts ours, is an OperatorError.
+ */
+export function chooseApiVersion(daemon: DaemonApiVersions, where: string): string {
+  const offered = [daemon.pingHeader, daemon.apiVersion].filter((v): v is string => !!v && /^\d+\.\d+$/.test(v));
+  if (offered.length === 0) {
+    throw new OperatorError(
+      `The Docker daemon at ${where} does not say which API version it speaks (no API-Version header on /_ping, no ApiVersion in /version).`,
+      REMEDY,
+      ExitCode.needsOperator,
+    );
+  }
+  const daemonVersion = offered.reduce((low, v) => (compareApiVersions(v, low) < 0 ? v : low));
+  const engine = daemon.engineVersion ? `Docker ${daemon.engineVersion}, ` : '';
+  if (compareApiVersions(daemonVersion, OLDEST_API_VERSION) < 0) {
+    throw new OperatorError(
+      `The Docker daemon at ${where} (${engine}API ${daemonVersion}) is older than devmapper-migrate supports (API ${OLDEST_API_VERSION}, Docker 1.13.1).`,
+      'Update Docker to 1.13.1 or newer (on RHEL/CentOS 7: yum update docker), keeping the devicemapper driver, then run devmapper-migrate again.',
+      ExitCode.needsOperator,
+    );
+  }
+  const chosen = compareApiVersions(daemonVersion, CLIENT_API_VERSION) < 0 ? daemonVersion : CLIENT_API_VERSION;
+  if (daemon.minApiVersion && compareApiVersions(chosen, daemon.minApiVersion) < 0) {
+    throw new OperatorError(
+      `The Docker daemon at ${where} (${engine}API ${daemonVersion}) accepts API ${daemon.minApiVersion} or newer; this devmapper-migrate speaks up to ${CLIENT_API_VERSION}.`,
+      'Use a newer devmapper-migrate, or run this one against the engine the host had before the upgrade.',
+      ExitCode.needsOperator,
+    );
+  }
+  return chosen;
 }
 
 export interface ConnectOptions {
@@ -157,12 +206,9 @@ export async function callDocker<T>(
   }
 }
 
-/** Connects to the daemon at dockerHost and checks that it answers /_ping. */
-export async function connectDocker(dockerHost: string, options: ConnectOptions = {}): Promise<DockerClient> {
-  const { options: dockerOptions, target } = parseDockerHost(dockerHost);
-  let api: Docker;
+function newDockerode(dockerHost: string, options: Docker.DockerOptions): Docker {
   try {
-    api = new Docker(dockerOptions);
+    return new Docker(options);
   } catch (error) {
     // dockerode reads $DOCKER_HOST and $DOCKER_CERT_PATH even when given an address.
     throw new UsageError(
@@ -170,19 +216,76 @@ export async function connectDocker(dockerHost: string, options: ConnectOptions 
       'Check DOCKER_HOST, DOCKER_CERT_PATH and DOCKER_TLS_VERIFY in the environment, or unset them and pass --docker-host.',
     );
   }
-  const client: DockerClient = { address: dockerHost, target, api };
-  const timeoutMs = options.timeoutMs ?? PING_TIMEOUT_MS;
+}
+
+interface PlainAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** An unversioned GET (/_ping, /version) that keeps the answer's headers, which dockerode drops. */
+function plainGet(address: ParsedAddress['options'], path: string, signal: AbortSignal): Promise<PlainAnswer> {
+  return new Promise((resolve, reject) => {
+    const where = address.socketPath ? { socketPath: address.socketPath as string } : { host: address.host as string, port: Number(address.port) };
+    const request = http.request({ ...where, path, method: 'GET', signal, headers: { Host: 'docker' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** The daemon's error for a non-200 answer, shaped like dockerode's (statusCode, json.message). */
+function answerError(path: string, answer: PlainAnswer): Error {
+  let message = answer.body.trim();
   try {
-    await apiGet<unknown>(api, '/_ping', undefined, timeoutSignal(timeoutMs));
+    message = (JSON.parse(answer.body) as { message?: string }).message ?? message;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return Object.assign(new Error(`GET ${path}: ${message}`), { statusCode: answer.status, json: { message } });
+}
+
+/** Asks the unversioned /_ping and /version what the daemon speaks. */
+async function readDaemonApiVersions(address: ParsedAddress['options'], timeoutMs: number): Promise<DaemonApiVersions> {
+  const ping = await plainGet(address, '/_ping', timeoutSignal(timeoutMs));
+  if (ping.status !== 200) throw answerError('/_ping', ping);
+  const header = ping.headers['api-version'];
+  const version = await plainGet(address, '/version', timeoutSignal(timeoutMs));
+  if (version.status !== 200) throw answerError('/version', version);
+  const body = JSON.parse(version.body) as { ApiVersion?: string; MinAPIVersion?: string; Version?: string };
+  return {
+    pingHeader: typeof header === 'string' ? header : undefined,
+    apiVersion: body.ApiVersion,
+    minApiVersion: body.MinAPIVersion,
+    engineVersion: body.Version,
+  };
+}
+
+/**
+ * Connects to the daemon at dockerHost: checks that it answers /_ping, negotiates the API
+ * version (chooseApiVersion) and returns a client whose every request goes to that version's
+ * paths (`/v1.26/...`).
+ */
+export async function connectDocker(dockerHost: string, options: ConnectOptions = {}): Promise<DockerClient> {
+  const { options: dockerOptions, target } = parseDockerHost(dockerHost);
+  const probe = { address: dockerHost, target };
+  newDockerode(dockerHost, dockerOptions); // the environment's TLS settings fail here, before any request
+  const timeoutMs = options.timeoutMs ?? PING_TIMEOUT_MS;
+  let versions: DaemonApiVersions;
+  try {
+    versions = await readDaemonApiVersions(dockerOptions, timeoutMs);
   } catch (error) {
     throw (
-      unreachableError(client, error, timeoutMs) ??
-      new OperatorError(
-        `The Docker daemon at ${where(client)} does not answer like Docker: ${daemonMessage(error)}.`,
-        REMEDY,
-        ExitCode.needsOperator,
-      )
+      unreachableError(probe, error, timeoutMs) ??
+      new OperatorError(`The Docker daemon at ${where(probe)} does not answer like Docker: ${daemonMessage(error)}.`, REMEDY, ExitCode.needsOperator)
     );
   }
-  return client;
+  const apiVersion = chooseApiVersion(versions, where(probe));
+  const api = newDockerode(dockerHost, { ...dockerOptions, version: `v${apiVersion}` });
+  return { address: dockerHost, target, api, apiVersion };
 }

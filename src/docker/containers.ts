@@ -212,3 +212,47 @@ export async function stopContainers(client: Docker, waves: readonly (readonly s
   }
   return results;
 }
+
+/** The ones among `names` that are paused now (one that is gone is not). */
+export async function pausedContainers(client: Docker, names: readonly string[]): Promise<string[]> {
+  const paused: string[] = [];
+  for (const name of names) {
+    try {
+      const inspect = (await client.getContainer(name).inspect()) as unknown as ContainerInspect;
+      if (inspect.State.Paused) paused.push(name);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+  return paused;
+}
+
+/** Unpauses the named containers (POST /containers/{name}/unpause); one that is not paused any more is fine. */
+export async function unpauseContainers(client: Docker, names: readonly string[]): Promise<void> {
+  for (const name of await pausedContainers(client, names)) {
+    try {
+      await client.getContainer(name).unpause();
+    } catch (error) {
+      throw new OperatorError(`Container ${name} could not be unpaused: ${messageOf(error)}`, `Unpause it by hand (docker unpause ${name}) and resume.`);
+    }
+  }
+}
+
+/**
+ * Pauses the named containers again (POST /containers/{name}/pause): those that run and are not
+ * paused already (a resumed step finds some paused). Returns the ones that could not be paused,
+ * with the daemon's words.
+ */
+export async function pauseContainers(client: Docker, names: readonly string[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const name of names) {
+    try {
+      const inspect = (await client.getContainer(name).inspect()) as unknown as ContainerInspect;
+      if (!inspect.State.Running || inspect.State.Paused) continue;
+      await client.getContainer(name).pause();
+    } catch (error) {
+      failed.push(`${name} (${messageOf(error)})`);
+    }
+  }
+  return failed;
+}

@@ -6,6 +6,9 @@
  */
 import { OperatorError } from '../errors.js';
 import { copyJson } from '../json-copy.js';
+import { compareApiVersions } from './api-version.js';
+
+export { compareApiVersions } from './api-version.js';
 
 /** `Config.Healthcheck`; durations in nanoseconds. */
 export interface HealthConfig {
@@ -171,17 +174,6 @@ export interface CreateSpec {
 
 /** The API version from which create takes every network at once and MACs per endpoint. */
 const MULTI_NETWORK_API = '1.44';
-
-/** Compares "1.41" and "1.44" numerically (a leading "v" is ignored). */
-export function compareApiVersions(a: string, b: string): number {
-  const parse = (v: string) => v.replace(/^v/, '').split('.').map((part) => Number.parseInt(part, 10) || 0);
-  const [pa, pb] = [parse(a), parse(b)];
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 /** The build of `POST /containers/create` that recreates `inspect` (see the module comment). */
 export function containerCreateSpec(inspect: ContainerInspect, options: CreateSpecOptions): CreateSpec {

@@ -36,8 +36,11 @@ function abortError(): Error {
   return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
-/** GETs `path` from the daemon and feeds its 200 body to `onData`; resolves with the body's size once it has all arrived. */
-export function streamGet(client: Pick<DockerClient, 'address'>, path: string, options: StreamGetOptions): Promise<number> {
+/**
+ * GETs `path` from the daemon, under the client's API version (`/v1.26/images/get`), and feeds
+ * its 200 body to `onData`; resolves with the body's size once it has all arrived.
+ */
+export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, path: string, options: StreamGetOptions): Promise<number> {
   const { options: address } = parseDockerHost(client.address);
   return new Promise<number>((resolve, reject) => {
     if (options.signal?.aborted) {
@@ -84,7 +87,7 @@ export function streamGet(client: Pick<DockerClient, 'address'>, path: string, o
       }
     });
     socket.on('close', () => finish(new Error('The connection to the Docker daemon closed before the answer was complete.')));
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n\r\n`);
+    socket.write(`GET /v${client.apiVersion}${path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n\r\n`);
   });
 }
 

@@ -11,7 +11,7 @@ import {
   inspectContainers,
   recreateContainer,
   startContainers,
-  stopContainers,
+  stopContainers, pausedContainers, unpauseContainers, pauseContainers,
   type ContainerInspect,
   type RecreateOptions,
   type StartResult,
@@ -75,6 +75,12 @@ export interface ContainerDoor {
   start(names: readonly string[]): Promise<Record<string, StartResult>>;
   /** Stops wave after wave, each wave at once. */
   stop(waves: readonly (readonly string[])[], timeoutSeconds?: number): Promise<Record<string, StopResult>>;
+  /** The ones among `names` that are paused now (one that is gone is not). */
+  paused(names: readonly string[]): Promise<string[]>;
+  /** Unpauses those of `names` still paused (engines before 17.07 refuse to stop a paused container). */
+  unpause(names: readonly string[]): Promise<void>;
+  /** Pauses again those of `names` that run and are not paused; returns the ones that could not be, with the daemon's words. */
+  pause(names: readonly string[]): Promise<string[]>;
   /** Keeps the writable layer of a stopped container in one tar at destPath. */
   captureWritableLayer(containerId: string, destPath: string): Promise<LayerCapture>;
   /** Puts a captured layer back into a created, not yet started container. */
@@ -133,6 +139,9 @@ export function doorsOver(client: DockerClient): DockerDoors {
       recreate: (inspect, options) => recreateContainer(api, inspect, options),
       start: (names) => startContainers(api, names),
       stop: (waves, timeoutSeconds) => stopContainers(api, waves, timeoutSeconds),
+      paused: (names) => pausedContainers(api, names),
+      unpause: (names) => unpauseContainers(api, names),
+      pause: (names) => pauseContainers(api, names),
       captureWritableLayer: (containerId, destPath) => captureWritableLayer(api, containerId, destPath),
       restoreWritableLayer: (containerId, archivePath) => restoreWritableLayer(api, containerId, archivePath),
     },

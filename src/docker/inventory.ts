@@ -4,6 +4,7 @@
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
 import { mapLimit } from '../map-limit.js';
+import { apiAtLeast } from './api-version.js';
 import { apiGet, callDocker, READ_TIMEOUT_MS, type DockerClient } from './client.js';
 import type {
   ContainerNetworkRecord,
@@ -272,11 +273,19 @@ async function readContainers(client: DockerClient): Promise<ContainerRecord[]> 
   return records.filter((r): r is ContainerRecord => r !== undefined).sort((a, b) => byString(a.name, b.name));
 }
 
-/** Volume sizes from /system/df (only volumes, where the daemon can skip the rest); empty when unavailable. */
+/** `GET /system/df?type=` (only some kinds of object) came with API 1.42. */
+const DF_TYPE_API = '1.42';
+
+/** The query of the /system/df that measures volumes: only volumes where the API lets the daemon skip the rest. */
+export function volumeSizesQuery(apiVersion: string): Record<string, unknown> | undefined {
+  return apiAtLeast(apiVersion, DF_TYPE_API) ? { type: 'volume' } : undefined;
+}
+
+/** Volume sizes from /system/df; empty when unavailable. */
 async function readVolumeSizes(client: DockerClient): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   try {
-    const df = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'measuring volumes', '/system/df', { type: 'volume' }, DF_TIMEOUT_MS);
+    const df = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'measuring volumes', '/system/df', volumeSizesQuery(client.apiVersion), DF_TIMEOUT_MS);
     for (const volume of df.Volumes ?? []) {
       const size = volume.UsageData?.Size;
       if (typeof size === 'number' && size >= 0) sizes.set(volume.Name, size);

@@ -65,6 +65,8 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
   const leftOut = excludedVolumeUsers(inventory.containers, containers.map((c) => c.name), volumes);
   const running = containers.filter((c) => c.running).map((c) => c.name);
   const stopping = [...leftOut.map((u) => u.name), ...running];
+  // Engines before 17.07 refuse to stop a paused container: it is unpaused first, and paused again once it runs on the target.
+  const paused = new Set(inventory.containers.filter((c) => c.state === 'paused').map((c) => c.name));
   const keptDataRoot = `${facts.dataRoot}.devmapper-migrate-${facts.runId ?? '<run-id>'}`;
   const steps: PlannedStep[] = [];
   const add = (step: Omit<PlannedStep, 'downtime'> & { downtime?: boolean }) =>
@@ -101,7 +103,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     phase: 'quiesce',
     title: `Stop ${stopping.length} running container(s)`,
     downtime: true,
-    actions: stopping.map((c) => `POST /containers/${c}/stop`),
+    actions: stopping.flatMap((c) => [...(paused.has(c) ? [`POST /containers/${c}/unpause`] : []), `POST /containers/${c}/stop`]),
   });
   if (answers.containers.keepWritableLayer) {
     add({
@@ -188,7 +190,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     downtime: true,
     actions: localVolumes.map((v) => `read ${v.name}'s files (before any container starts) → volume-trees-restored.json`),
   });
-  add({ id: 'start-containers', phase: 'restore', title: `Start ${running.length} container(s)`, downtime: true, actions: running.map((c) => `POST /containers/${c}/start`) });
+  add({ id: 'start-containers', phase: 'restore', title: `Start ${running.length} container(s)`, downtime: true, actions: running.flatMap((c) => [`POST /containers/${c}/start`, ...(paused.has(c) ? [`POST /containers/${c}/pause`] : [])]) });
   add({ id: 'verify', phase: 'verify', title: 'Verify the host against the inventory', actions: ['GET /info, /images/json, /containers/json, /volumes, /networks; compare; write report.json, report.txt'] });
   return {
     target: answers.target,

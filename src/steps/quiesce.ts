@@ -52,6 +52,15 @@ export const stopContainersStep: Step<MigrationContext> = {
   async run(ctx, progress) {
     const names = containersToStop(ctx);
     if (!names.length) return progress.say('No container is running');
+    const { containers } = await ctx.docker();
+    // Engines before 17.07 refuse to stop a paused container. Journalled before the stops, so a
+    // rollback pauses them again only after it has started them.
+    const paused = await containers.paused(names);
+    if (paused.length) {
+      await journalOnce(ctx, 'stop-containers', 'unpaused-containers', { names: paused });
+      progress.say(`Unpausing ${paused.join(', ')} to stop ${paused.length === 1 ? 'it' : 'them'} (the run pauses ${paused.length === 1 ? 'it' : 'them'} again once restored; a rollback too)`);
+      await containers.unpause(paused);
+    }
     await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names });
     for (const user of volumeUsersLeftOut(ctx)) {
       progress.say(`Stopping ${user.name} too: it is not migrated, but it mounts ${user.volumes.join(', ')}, whose files are read now (a rollback starts it again)`);
@@ -60,7 +69,7 @@ export const stopContainersStep: Step<MigrationContext> = {
     progress.say(`Stopping ${waves.map((wave) => wave.join(', ')).join(', then ')}…`);
     const started = Date.now();
     // Each container gets its own stop timeout (Config.StopTimeout, else the engine's default).
-    const results = await (await ctx.docker()).containers.stop(waves);
+    const results = await containers.stop(waves);
     const gone = Object.entries(results).filter(([, r]) => r === 'gone').map(([n]) => n);
     if (gone.length) progress.say(`Removed itself on stop (--rm): ${gone.join(', ')}; its writable layer and anonymous volumes are gone with it`);
     progress.say(`Stopped ${names.length} container(s) in ${secondsSince(started)}`);

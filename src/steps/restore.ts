@@ -187,6 +187,12 @@ export const startContainersStep: Step<MigrationContext> = {
       }
     }
     await ctx.store.setNote('containersNotStarted', failed);
+    // Paused when the run began: paused again, as they were (the stop had to unpause them).
+    const paused = selectedContainers(ctx.recorded).filter((c) => c.state === 'paused' && !failed.includes(c.name)).map((c) => c.name);
+    if (paused.length) {
+      const notPaused = await containers.pause(paused);
+      progress.say(notPaused.length ? `Could not pause again: ${notPaused.join('; ')}` : `Paused again: ${paused.join(', ')}`);
+    }
   },
 };
 

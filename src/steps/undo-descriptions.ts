@@ -16,6 +16,10 @@ const UNDO_DESCRIPTIONS: Record<string, Describe> = {
   'carried-volumes': (d) => `carry the volumes back to ${text(d.from, 'the original data-root')}, with what was written to them since`,
   'kept-data-root': (d) => `move the original data-root back into place at ${text(d.path, 'its path')} (the new one is kept aside, not deleted)`,
   'stopped-daemon': () => 'start Docker again on the original driver',
+  'unpaused-containers': (d) => {
+    const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
+    return `pause again the container(s) that were paused: ${names.join(', ')}`;
+  },
   'stopped-containers': (d) => {
     const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
     return names.length ? `start again the container(s) that ran: ${names.join(', ')}` : 'start again the containers that ran';

@@ -89,6 +89,13 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     }
   },
 
+  // Journalled before 'stopped-containers', so undone after it: the containers run again by now.
+  'unpaused-containers': async (ctx, data) => {
+    const names = (data.names as string[] | undefined) ?? [];
+    const failed = await (await ctx.docker()).containers.pause(names);
+    if (failed.length) throw new OperatorError(`Some containers could not be paused again: ${failed.join('; ')}.`, 'Pause them by hand (docker pause NAME): they were paused before the run.');
+  },
+
   'stopped-containers': async (ctx, data) => {
     const names = [...((data.names as string[] | undefined) ?? [])].reverse();
     const { containers } = await ctx.docker();

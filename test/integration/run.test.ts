@@ -14,13 +14,11 @@ import { extractArchive } from '../../src/archive/index.js';
 import { NodeHost } from '../../src/host/node-host.js';
 import { hostNodeMaker } from '../../src/host/special-files.js';
 import { hostXattrWriter } from '../../src/host/xattr-tools.js';
-import { BASE_IMAGE, buildImage, docker, freePort, runCli, seedBaseImage, startDockerd, startRegistry, subnetFor, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
+import { docker, runCli, startDockerd, startRegistry, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
 import { pathWithoutNode, runLauncher, unpackArtifact, type UnpackedArtifact } from '../rig/artifact.js';
 import { hostSnapshot, volumeFiles, type HostSnapshot } from '../rig/snapshot.js';
-import { addRollbackTraps, CRASHED } from './fault-common.js';
-
-const APP = 'run-test/app:1';
-const VOLUME = 'run-data';
+import { CRASHED } from './fault-common.js';
+import { commandServiceAnswers, createRunWorkload, explainRun, RUN_VOLUME as VOLUME } from './run-workload.js';
 
 let daemon: DaemonHandle;
 let registry: RegistryHandle;
@@ -47,52 +45,7 @@ function cli(...args: string[]): Promise<RunResult> {
   return runLauncher(artifact.launcher, pathWithout, ['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
 }
 
-function explain(result: RunResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n--- daemon log\n${daemon.logTail(30)}`;
-}
-
-/** Images with three tags and an untagged one, networks, volumes of every kind of file, containers of every kind. */
-async function createWorkload(): Promise<void> {
-  const d = (...args: string[]) => docker(daemon, ...args);
-  await seedBaseImage(daemon);
-  await buildImage(daemon, APP, `FROM ${BASE_IMAGE}\nENV IMGVAR=fromimage\nWORKDIR /srv\nLABEL img.label=one\nCMD ["sleep","3600"]\n`);
-  await d('tag', APP, 'run-test/app:latest');
-  await d('tag', APP, 'run-test/app:stable');
-  // Built twice under one tag: the first build is left untagged (dangling), and must not be lost.
-  await buildImage(daemon, 'run-test/old:1', `FROM ${BASE_IMAGE}\nLABEL build=first\n`);
-  await buildImage(daemon, 'run-test/old:1', `FROM ${BASE_IMAGE}\nLABEL build=second\n`);
-  const subnet = subnetFor(daemon, 1);
-  const staticIp = subnet.replace(/0\/24$/, '10');
-  await d('network', 'create', '--subnet', subnet, '--gateway', subnet.replace(/0\/24$/, '1'), '--ip-range', subnet.replace(/0\/24$/, '128/25'), '--label', 'net.l=1', 'run-appnet');
-  await d('network', 'create', '--internal', '--label', 'tier=back', 'run-back');
-  await d('volume', 'create', '--label', 'v=1', VOLUME);
-  // Every kind of file: regular, directory, symlink, hard link, modes, owners, an xattr.
-  await d(
-    'run', '--rm', '-v', `${VOLUME}:/data`, BASE_IMAGE, 'sh', '-c',
-    'mkdir -p /data/sub/deep && echo hello > /data/greeting.txt && seq 1 5000 > /data/sub/numbers.txt && ' +
-      'ln -s greeting.txt /data/link && ln /data/greeting.txt /data/hard && chmod 0640 /data/greeting.txt && ' +
-      'chown 1234:5678 /data/sub/numbers.txt && chmod 1777 /data/sub/deep && touch -d "2001-02-03 04:05:06" /data/sub/numbers.txt && ' +
-      'mkfifo -m 0620 /data/pipe && mknod -m 0600 /data/null c 1 3',
-  );
-  execFileSync('setfattr', ['-n', 'user.origin', '-v', 'kept', join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'greeting.txt')]);
-  const port = await freePort();
-  await d(
-    'run', '-d', '--name', 'web', '--network', 'run-appnet', '--ip', staticIp, '--network-alias', 'www',
-    '-p', `127.0.0.1:${port}:80`, '-e', 'FOO=bar', '-l', 'app=web', '--restart', 'unless-stopped', '-m', '64m',
-    '-v', `${VOLUME}:/data`, '-v', '/anon', APP, 'sh', '-c', 'echo hello-web > /srv/index.html && exec httpd -f -p 80 -h /srv',
-  );
-  await d('run', '-d', '--name', 'two', '--network', 'run-appnet', '--cpus', '0.5', '--pids-limit', '64', '--restart', 'always', APP);
-  await d('network', 'connect', '--alias', 'backtwo', 'run-back', 'two');
-  await d('run', '-d', '--name', 'side', '--network', 'container:web', APP);
-  await d('run', '--name', 'stopped', '--restart', 'on-failure:3', APP, 'true');
-  await d('create', '--name', 'never', '-e', 'ONLY=created', '-w', '/tmp', APP, 'echo', 'hi');
-  await d('run', '-d', '--name', 'layer', 'run-test/app:stable');
-  await d('exec', 'layer', 'sh', '-c', 'echo added > /srv/new.txt && echo changed >> /etc/motd && rm /usr/bin/wc');
-  // A tmpfs-backed volume, mounted by a running container: its files are fresh at each mount.
-  await d('volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=1m', 'run-scratch');
-  await d('run', '-d', '--name', 'scratch', '-v', 'run-scratch:/scratch', APP, 'sh', '-c', 'echo temp > /scratch/t && exec sleep 3600');
-  await addRollbackTraps(daemon);
-}
+const explain = (result: RunResult): string => explainRun(result, daemon);
 
 /** Every file under a directory, as paths. */
 function filesUnder(dir: string): string[] {
@@ -140,7 +93,7 @@ beforeAll(async () => {
   stateDir = join(work, 'state');
   daemon = await startDockerd({ name: 'run-e2e', storageDriver: 'vfs' });
   registry = await startRegistry({ auth: false });
-  await createWorkload();
+  await createRunWorkload(daemon);
   before = await hostSnapshot(daemon);
   // daemon.json as config management leaves it: a symlink to a file of its own mode and group.
   mkdirSync(join(work, 'managed'));
@@ -157,11 +110,7 @@ beforeAll(async () => {
       'target: overlay2',
       'volumes:',
       '  archive: true',
-      'service:',
-      '  manager: command',
-      `  stop: bash ${daemon.stopScript}`,
-      `  start: bash ${daemon.startScript}`,
-      '  timeoutSeconds: 120',
+      ...commandServiceAnswers(daemon),
       // Pushed too: the untagged images get a tag of their ID for the push, which must not stay.
       'images:',
       '  push: true',

@@ -37,6 +37,7 @@ export function normalize(inspect: ContainerInspect, idToName: Map<string, strin
       ]),
     ),
     running: inspect.State.Running,
+    paused: inspect.State.Paused ?? false,
   };
 }
 

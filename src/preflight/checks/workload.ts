@@ -51,8 +51,8 @@ const STATE_NOTES: Record<string, { key: string; title: string; why: string; fix
   paused: {
     key: 'containers-paused',
     title: 'Paused containers',
-    why: 'the run does not unpause them, and engines before 17.07 refuse to stop a paused container',
-    fix: 'Unpause or stop them yourself before the run: `docker unpause <name>`.',
+    why: 'engines before 17.07 refuse to stop a paused container, so the run unpauses them before it stops them (they run for a moment) and pauses them again once they are restored, or rolled back',
+    fix: 'Nothing to do if they may run for a moment; otherwise stop them yourself before the run (`docker unpause <name>`, then `docker stop <name>`).',
   },
   restarting: {
     key: 'containers-restarting',

@@ -34,7 +34,7 @@ async function rawServer(pieces: (string | Buffer)[], then: 'end' | 'hang' = 'en
 
 async function body(address: string, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
-  const size = await streamGet({ address }, '/images/get?names=a%3A1', { onData: (c) => chunks.push(Buffer.from(c)), signal });
+  const size = await streamGet({ address, apiVersion: '1.26' }, '/images/get?names=a%3A1', { onData: (c) => chunks.push(Buffer.from(c)), signal });
   const text = Buffer.concat(chunks).toString();
   expect(size).toBe(Buffer.byteLength(text));
   return text;
@@ -46,7 +46,7 @@ describe('streamGet', () => {
     const raw = 'HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: y\r\n\r\n';
     const pieces = raw.split('').reduce<string[]>((acc, ch, i) => (i % 3 === 0 ? [...acc, ch] : [...acc.slice(0, -1), `${acc.at(-1)}${ch}`]), []);
     expect(await body(await rawServer(pieces, 'hang', seen))).toBe('hello world');
-    expect(seen[0]).toMatch(/^GET \/images\/get\?names=a%3A1 HTTP\/1\.1\r\nHost: docker\r\n/);
+    expect(seen[0]).toMatch(/^GET \/v1\.26\/images\/get\?names=a%3A1 HTTP\/1\.1\r\nHost: docker\r\n/);
   });
 
   it('reads a Content-Length body and a body that runs to the end of the connection', async () => {
@@ -57,7 +57,7 @@ describe('streamGet', () => {
   it('gives an error with the daemon words for a non-200 answer, and passes none of its body on', async () => {
     const address = await rawServer(['HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 39\r\n\r\n{"message":"reference does not exist"}\n']);
     const chunks: Buffer[] = [];
-    const error = await streamGet({ address }, '/x', { onData: (c) => chunks.push(c) }).catch((e: unknown) => e);
+    const error = await streamGet({ address, apiVersion: '1.26' }, '/x', { onData: (c) => chunks.push(c) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DaemonHttpError);
     expect(error).toMatchObject({ statusCode: 404, json: { message: 'reference does not exist' } });
     expect(chunks).toEqual([]);
@@ -78,7 +78,7 @@ describe('streamGet', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     await expect(body(address, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
-    const failing = streamGet({ address }, '/x', {
+    const failing = streamGet({ address, apiVersion: '1.26' }, '/x', {
       onData: () => {
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       },

@@ -65,7 +65,7 @@ async function fakeDocker(answer: (names: string[]) => Answer | Promise<Answer>,
   server.on('clientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   servers.push(server);
-  return { address: `unix://${socket}`, target: `the socket ${socket}`, api: {} as Docker };
+  return { address: `unix://${socket}`, target: `the socket ${socket}`, api: {} as Docker, apiVersion: '1.41' };
 }
 
 function chunked(data: Buffer, size = 4096): Readable {
@@ -174,7 +174,7 @@ describe('saveImage when the connection breaks', () => {
 
   it('says plainly when no daemon listens', async () => {
     const { image } = await fakeImageArchive({ tags: ['app/web:1.0'] });
-    const client: DockerClient = { address: `unix://${join(root, 'nobody.sock')}`, target: 'the socket', api: {} as Docker };
+    const client: DockerClient = { address: `unix://${join(root, 'nobody.sock')}`, target: 'the socket', api: {} as Docker, apiVersion: '1.41' };
     await expect(saveImage(client, image, join(dir, 'x.tar'))).rejects.toThrow(/Cannot reach the Docker daemon .*there is no socket there/);
     expect(files()).toEqual([]);
   });
@@ -275,7 +275,7 @@ describe('loadImageArchive', () => {
     });
     await new Promise<void>((resolve) => server.listen(socket, resolve));
     servers.push(server);
-    return { address: `unix://${socket}`, target: 'the socket', api: new DockerodeClass({ socketPath: socket }) };
+    return { address: `unix://${socket}`, target: 'the socket', api: new DockerodeClass({ socketPath: socket }), apiVersion: '1.41' };
   }
 
   it('streams the whole file and reads the answer to its end', async () => {

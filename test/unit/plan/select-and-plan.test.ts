@@ -93,6 +93,16 @@ describe('plan', () => {
     expect(plan.notes).toContain('container sidecar is not migrated but mounts data: it is stopped with the others while the volumes are read (a rollback starts it again)');
   });
 
+  it('unpauses a paused container before its stop, and pauses it again after its start on the target', () => {
+    const host: Inventory = { ...inventory, containers: [...inventory.containers, { ...container('cache', 'sha256:bbb'), state: 'paused' }] };
+    const plan = buildPlan(host, selectInventory(host, { images: ALL, containers: ALL, volumes: ALL }), answers, facts);
+    const step = (id: string) => plan.steps.find((s) => s.id === id)!;
+    expect(step('stop-containers').actions).toEqual(expect.arrayContaining(['POST /containers/cache/unpause', 'POST /containers/cache/stop']));
+    expect(step('stop-containers').actions.indexOf('POST /containers/cache/unpause')).toBe(step('stop-containers').actions.indexOf('POST /containers/cache/stop') - 1);
+    expect(step('start-containers').actions).toEqual(expect.arrayContaining(['POST /containers/cache/start', 'POST /containers/cache/pause']));
+    expect(step('start-containers').actions.indexOf('POST /containers/cache/pause')).toBe(step('start-containers').actions.indexOf('POST /containers/cache/start') + 1);
+  });
+
   it('builds the pool only for a direct-lvm target, after the config and before the start', () => {
     const plan = buildPlan(inventory, selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL }),
       { ...answers, target: 'direct-lvm', directLvm: { device: '/dev/sdb' } }, facts);

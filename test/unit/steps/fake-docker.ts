@@ -27,6 +27,8 @@ export interface FakeContainer {
   name: string;
   imageId: string;
   running: boolean;
+  /** Frozen (docker pause); it still counts as running. */
+  paused?: boolean;
   inspect?: ContainerInspect;
 }
 
@@ -83,7 +85,7 @@ export class FakeDocker implements DockerDoors {
     return undefined;
   }
 
-  private container(nameOrId: string): FakeContainer | undefined {
+  container(nameOrId: string): FakeContainer | undefined {
     return this.containerList.find((c) => c.name === nameOrId || c.id === nameOrId);
   }
 
@@ -183,6 +185,24 @@ export class FakeDocker implements DockerDoors {
         }
       }
       return results;
+    },
+    paused: async (names) => names.filter((name) => this.container(name)?.paused),
+    unpause: async (names) => {
+      for (const name of names) {
+        const container = this.container(name);
+        if (!container?.paused) continue;
+        this.record(`containers.unpause ${name}`);
+        container.paused = false;
+      }
+    },
+    pause: async (names) => {
+      for (const name of names) {
+        const container = this.container(name);
+        if (!container?.running || container.paused) continue;
+        this.record(`containers.pause ${name}`);
+        container.paused = true;
+      }
+      return [];
     },
     captureWritableLayer: async (containerId, destPath): Promise<LayerCapture> => {
       this.record(`containers.captureWritableLayer ${containerId}`);

@@ -55,6 +55,21 @@ describe('stop-containers', () => {
     expect(t.store.state.journal[0]?.undoneAt).toBeDefined();
   });
 
+  it('unpauses a paused container before the stop (engines before 17.07 refuse it), journalled first, and a rollback pauses it again after starting it', async () => {
+    const docker = daemonWithRecordedContainers();
+    docker.container('web')!.paused = true;
+    const t = await stepTest({ recorded: recordedHost(), docker });
+    await t.rerun('stop-containers');
+    expect(t.store.state.journal.map((e) => [e.kind, e.data])).toEqual([
+      ['unpaused-containers', { names: ['web'] }],
+      ['stopped-containers', { names: ['web'] }],
+    ]);
+    expect(docker.calls.filter((c) => c.startsWith('containers.'))).toEqual(['containers.unpause web', 'containers.stop web']);
+    expect(await undoJournal(t.store, t.ctx, UNDO_HANDLERS, () => undefined)).toEqual([]);
+    expect(docker.calls.slice(-2)).toEqual(['containers.start web', 'containers.pause web']);
+    expect(docker.container('web')).toMatchObject({ running: true, paused: true });
+  });
+
   it('asks nothing of the daemon when no selected container runs', async () => {
     const recorded = recordedHost();
     for (const c of recorded.inventory.containers) c.running = false;
