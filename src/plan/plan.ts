@@ -147,7 +147,7 @@ export function stepActions(params: StepParams): string[] {
     case 'record-inventory':
       return [
         'GET /info', 'GET /version', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
-        ...params.containers.map((name) => `GET /containers/${name}/json → inventory.json`),
+        ...params.containers.map((name) => `GET /containers/<id-of-${name}>/json → inventory.json`),
       ];
     case 'save-images':
       return params.images.map((i) => `GET /images/get?${query(i.names.map((n) => ['names', n]))} → ${i.archive}`);
@@ -156,7 +156,7 @@ export function stepActions(params: StepParams): string[] {
         i.refs.flatMap(({ source, target }) => {
           const { repo, tag } = repoAndTag(target);
           return [
-            `POST /images/${source}/tag?${query([['repo', repo], ['tag', tag]])}`,
+            `POST /images/${i.imageId}/tag?${query([['repo', repo], ['tag', tag]])} (${source})`,
             `POST /images/${repo}/push?${query([['tag', tag]])}`,
             ...temporaryTagRemoval(target, i.untagged),
           ];
@@ -165,7 +165,7 @@ export function stepActions(params: StepParams): string[] {
     case 'stop-containers':
       return params.waves.flatMap((wave, n) => wave.map((name) => `POST /containers/${name}/stop${params.waves.length > 1 ? ` (wave ${n + 1})` : ''}`));
     case 'save-writable-layers':
-      return params.containers.flatMap((c) => [`GET /containers/${c.name}/changes`, `GET /containers/${c.name}/archive → ${c.archive}`]);
+      return params.containers.flatMap((c) => [`GET /containers/<id-of-${c.name}>/changes`, `GET /containers/<id-of-${c.name}>/archive → ${c.archive}`]);
     case 'record-volumes':
       return params.volumes.map((v) => `read ${v.mountpoint}: kind, mode, owner, size${params.content ? ', sha256' : ''}, mtime of every file → volume-trees.json`);
     case 'archive-volumes':
@@ -213,7 +213,7 @@ export function stepActions(params: StepParams): string[] {
       return params.containers.flatMap((c) => [
         `POST /containers/create?name=${c.name} (${c.image})`,
         ...c.connects.map((n) => `POST /networks/${n}/connect (${c.name})`),
-        ...(c.layerArchive ? [`PUT /containers/<id of ${c.name}>/archive?path=/ ← ${c.layerArchive} — only if the layer kept any file`] : []),
+        ...(c.layerArchive ? [`PUT /containers/<id-of-${c.name}>/archive?path=/ ← ${c.layerArchive} — only if the layer kept any file`] : []),
       ]);
     case 'check-volumes':
       return params.volumes.map((v) => `read ${v}'s files (before any container starts) → volume-trees-restored.json`);
