@@ -191,7 +191,7 @@ export function stepActions(params: StepParams): string[] {
     case 'build-thin-pool':
       return params.commands.map((c) => `$ ${c}`);
     case 'start-daemon':
-      return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping until 200', `GET /info: Driver must be ${params.driver}`];
+      return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping (until it answers)', `GET /info (Driver must be ${params.driver})`];
     case 'load-images':
       return params.images.flatMap((i) => {
         if (i.from === 'archive') return [`POST /images/load ← ${i.archive} (${i.label})`];
@@ -220,7 +220,11 @@ export function stepActions(params: StepParams): string[] {
     case 'start-containers':
       return params.containers.map((c) => `POST /containers/${c}/start`);
     case 'verify':
-      return ['GET /info', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks', 'compare; write report.json, report.txt'];
+      return [
+        'GET /info', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
+        'read the host: daemon.json, dockerd --version, LVM (pvs, vgs, lvs), the data-root’s file system (stat -f, xfs_info or tune2fs -l)',
+        'compare; write report.json, report.txt',
+      ];
   }
 }
 
