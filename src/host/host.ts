@@ -18,6 +18,8 @@ export interface RunOptions {
   /** Text fed to the command's standard input. */
   input?: string;
   env?: Record<string, string>;
+  /** How the command is named in the log when its argv is not how the operator knows it (a wrapper around the operator's own command). */
+  shownAs?: string;
 }
 
 export interface FileStat {

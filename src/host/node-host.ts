@@ -16,6 +16,11 @@ const KILL_GRACE_MS = 2_000;
  */
 const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
 
+/** A word as a shell reads it back: quoted only when it has to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** f_type (hex), f_bsize, f_frsize (the unit of the counts), f_blocks, f_bavail, f_bfree. */
 const STATFS_FORMAT = '%t %s %S %b %a %f';
 
@@ -41,6 +46,8 @@ export class NodeHost implements Host {
   private readonly whichCache = new Map<string, string | undefined>();
   /** Environment variables that hold secrets of this process (registry.passwordEnv's): never handed to a command. */
   private readonly withheld = new Set<string>();
+  /** Told each command line before it runs (the run's run.log records them). */
+  private commandListener: ((line: string) => void) | undefined;
 
   constructor(root = '/') {
     this.files = new RootedWrites(root);
@@ -54,6 +61,11 @@ export class NodeHost implements Host {
    */
   withholdEnv(names: Iterable<string | undefined>): void {
     for (const name of names) if (name) this.withheld.add(name);
+  }
+
+  /** Tells `listener` every command this host runs from now on, as one shell-readable line (never its input). */
+  onCommand(listener: (line: string) => void): void {
+    this.commandListener = listener;
   }
 
   readFile(hostPath: string): Promise<string | undefined> {
@@ -100,6 +112,7 @@ export class NodeHost implements Host {
   }
 
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.commandListener?.(options.shownAs ?? [command, ...args].map(shellWord).join(' '));
     const file = await this.which(command);
     if (!file) {
       return { command, args, exitCode: NOT_FOUND, stdout: '', stderr: `${command}: command not found` };

@@ -458,7 +458,7 @@ const OPERATOR_WRAPPER = [
 ].join('\n');
 
 async function runOperatorCommand(host: Host, command: string, timeoutMs: number): Promise<CommandResult> {
-  const result = await host.run('sh', ['-c', OPERATOR_WRAPPER, 'sh', command], { timeoutMs });
+  const result = await host.run('sh', ['-c', OPERATOR_WRAPPER, 'sh', command], { timeoutMs, shownAs: `sh -c ${quote(command)}` });
   return { ...result, args: ['-c', command] };
 }
 

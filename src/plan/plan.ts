@@ -1,5 +1,7 @@
-import type { Inventory } from '../docker/types.js';
+import { imageArchiveFileName, imageLabel, imageSaveNames, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
+import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
+import { startOrder, stopWaves, type OrderableContainer } from './container-order.js';
 import type { Selection } from './select.js';
 import { excludedVolumeUsers } from '../record/selection.js';
 
@@ -32,15 +34,82 @@ export interface PlanFacts {
   flagEdits: { path: string; removes: string[]; action?: string }[];
   /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
   poolCommands: string[];
+  /**
+   * How the selected containers depend on each other (from their inspects: `container:` modes,
+   * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
+   */
+  orderable?: OrderableContainer[];
 }
 
-export interface PlannedStep {
-  id: string;
+/** One image saved to its archive: `GET /images/get?names=…` → `archive`. */
+export interface ImageSave {
+  imageId: string;
+  label: string;
+  /** What the save asks for: every tag, or the ID of an untagged image. */
+  names: string[];
+  archive: string;
+}
+
+/** One image pushed: each of its tags (or, untagged, its ID) under its registry name, one after the other. */
+export interface ImagePush {
+  imageId: string;
+  label: string;
+  untagged: boolean;
+  refs: { source: string; target: string }[];
+}
+
+/** How one image comes back on the target: loaded from its archive, or pulled from where it was pushed. */
+export type ImageRestore = { imageId: string; label: string; tags: string[] } & ({ from: 'archive'; archive: string } | { from: 'registry'; ref: string });
+
+export interface ContainerCreate {
+  name: string;
+  image: string;
+  /** Networks connected one by one after the create (API 1.41 takes one network at create). */
+  connects: string[];
+  /** The kept writable layer put back into it, when the answers keep them. */
+  layerArchive?: string;
+}
+
+/** Each step's parameters, by step id: what the step executes and what `--dry-run` prints. */
+export type StepParams =
+  | { id: 'record-inventory'; containers: string[] }
+  | { id: 'save-images'; images: ImageSave[] }
+  | { id: 'push-images'; registry: string; images: ImagePush[] }
+  /** `unpause`: the paused ones among them (engines before 17.07 refuse to stop a paused container). */
+  | { id: 'stop-containers'; waves: string[][]; leftOut: { name: string; volumes: string[] }[]; unpause: string[] }
+  | { id: 'save-writable-layers'; containers: { name: string; archive: string }[] }
+  | { id: 'record-volumes'; volumes: { name: string; mountpoint: string }[]; content: boolean }
+  | { id: 'archive-volumes'; volumes: { name: string; mountpoint: string; archive: string }[] }
+  | { id: 'stop-daemon'; commands: string[]; bridges: string[] }
+  | { id: 'keep-data-root'; dataRoot: string; keptPath: string; archive?: string; move: boolean }
+  | { id: 'carry-volumes'; from: string; to: string }
+  | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: string; flagEdits: PlanFacts['flagEdits'] }
+  | { id: 'build-thin-pool'; device: string; commands: string[] }
+  | { id: 'start-daemon'; commands: string[]; driver: string }
+  | { id: 'load-images'; images: ImageRestore[] }
+  | { id: 'create-networks'; networks: { name: string; driver: string }[] }
+  | { id: 'create-volumes'; volumes: string[] }
+  | { id: 'create-containers'; containers: ContainerCreate[] }
+  | { id: 'check-volumes'; volumes: string[] }
+  /** `pause`: those paused when the run began, paused again once they run. */
+  | { id: 'start-containers'; containers: string[]; pause: string[] }
+  | { id: 'verify' };
+
+export type StepId = StepParams['id'];
+
+export interface PlannedStep<P extends StepParams = StepParams> {
+  id: P['id'];
   phase: Phase;
   title: string;
   /** Containers are stopped while this step runs. */
   downtime: boolean;
-  /** Every Docker API call, host command and file change the step will make, in order. */
+  /** What the step executes (the steps read these from plan.json, never derive them again). */
+  params: P;
+  /**
+   * Every Docker API call, host command and file change the step will make, in order; rendered
+   * from `params` by `stepActions`. Lines "METHOD /path" are API calls, lines "$ …" host
+   * commands; " — only if …" ends one that depends on what the step finds.
+   */
   actions: string[];
 }
 
@@ -50,9 +119,139 @@ export interface Plan {
   notes: string[];
 }
 
-const name = (tagsOrId: { tags: string[]; id: string }) => tagsOrId.tags[0] ?? tagsOrId.id;
+/** The parameters of the step `id`, typed by it. */
+export type ParamsOf<I extends StepId> = Extract<StepParams, { id: I }>;
 
-/** The ordered steps of a run, with every action each will take (pure: `run --dry-run` prints it). */
+/** The planned step `id` of a plan, or undefined when the plan has no such step (or was written before steps had parameters). */
+export function plannedStep<I extends StepId>(plan: Pick<Plan, 'steps'>, id: I): PlannedStep<ParamsOf<I>> | undefined {
+  const step = plan.steps.find((s) => s.id === id);
+  return step?.params?.id === id ? (step as PlannedStep<ParamsOf<I>>) : undefined;
+}
+
+/** Docker's "repo:tag" split (the tag after the last "/"), for the query of a pull. */
+function repoAndTag(ref: string): { repo: string; tag: string } {
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
+}
+const query = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${v}`).join('&');
+
+/**
+ * The API calls that remove a tag the run added and keep the image: an image whose only name
+ * it is must be held by a child image meanwhile (src/docker/images.ts removeTemporaryTag).
+ */
+function temporaryTagRemoval(ref: string, only: boolean): string[] {
+  if (!only) return [`DELETE /images/${ref}`];
+  return ['POST /containers/create (a hold: a child of the image, never started)', 'POST /commit', 'DELETE /containers/<hold>', `DELETE /images/${ref}`, 'DELETE /images/<hold>'];
+}
+
+/** What `--dry-run` prints for a step, from its parameters alone. */
+export function stepActions(params: StepParams): string[] {
+  switch (params.id) {
+    case 'record-inventory':
+      return [
+        'GET /info', 'GET /version', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
+        ...params.containers.map((name) => `GET /containers/<id-of-${name}>/json → inventory.json`),
+      ];
+    case 'save-images':
+      return params.images.map((i) => `GET /images/get?${query(i.names.map((n) => ['names', n]))} → ${i.archive}`);
+    case 'push-images':
+      return params.images.flatMap((i) =>
+        i.refs.flatMap(({ source, target }) => {
+          const { repo, tag } = repoAndTag(target);
+          return [
+            `POST /images/${i.imageId}/tag?${query([['repo', repo], ['tag', tag]])} (${source})`,
+            `POST /images/${repo}/push?${query([['tag', tag]])}`,
+            ...temporaryTagRemoval(target, i.untagged),
+          ];
+        }),
+      );
+    case 'stop-containers':
+      return [
+        ...params.unpause.map((name) => `POST /containers/${name}/unpause`),
+        ...params.waves.flatMap((wave, n) => wave.map((name) => `POST /containers/${name}/stop${params.waves.length > 1 ? ` (wave ${n + 1})` : ''}`)),
+      ];
+    case 'save-writable-layers':
+      return params.containers.flatMap((c) => [`GET /containers/<id-of-${c.name}>/changes`, `GET /containers/<id-of-${c.name}>/archive → ${c.archive}`]);
+    case 'record-volumes':
+      return params.volumes.map((v) => `read ${v.mountpoint}: kind, mode, owner, size${params.content ? ', sha256' : ''}, mtime of every file → volume-trees.json`);
+    case 'archive-volumes':
+      return params.volumes.map((v) => `tar ${v.mountpoint} → ${v.archive}`);
+    case 'stop-daemon':
+      return [
+        ...params.commands.map((c) => `$ ${c}`),
+        ...params.bridges.map((b) => `$ ip link delete ${b} — only if the stopped daemon left it, down`),
+      ];
+    case 'keep-data-root':
+      return [
+        ...(params.archive ? [`tar --sparse --xattrs --selinux -cf ${params.archive} ${params.dataRoot}`] : []),
+        `rename ${params.dataRoot} → ${params.keptPath} (or its contents, when it is a mount point)`,
+      ];
+    case 'carry-volumes':
+      return [`rename ${params.from} → ${params.to}`];
+    case 'rewrite-config':
+      return [
+        `copy ${params.configPath} → ${params.backupDir}`,
+        `write ${params.configPath}: storage-driver ${params.driver}, no dm.* options`,
+        ...params.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
+      ];
+    case 'build-thin-pool':
+      return params.commands.map((c) => `$ ${c}`);
+    case 'start-daemon':
+      return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping (until it answers)', `GET /info (Driver must be ${params.driver})`];
+    case 'load-images':
+      return params.images.flatMap((i) => {
+        if (i.from === 'archive') return [`POST /images/load ← ${i.archive} (${i.label})`];
+        const { repo, tag } = repoAndTag(i.ref);
+        return [
+          `POST /images/create?${query([['fromImage', repo], ['tag', tag]])}`,
+          ...i.tags.map((t) => {
+            const original = repoAndTag(t);
+            return `POST /images/${i.imageId}/tag?${query([['repo', original.repo], ['tag', original.tag]])}`;
+          }),
+          ...(i.tags.includes(i.ref) ? [] : temporaryTagRemoval(i.ref, i.tags.length === 0)),
+        ];
+      });
+    case 'create-networks':
+      return params.networks.map((n) => `POST /networks/create (${n.name}, ${n.driver})`);
+    case 'create-volumes':
+      return params.volumes.map((v) => `GET /volumes/${v} (carried with the data-root) — POST /volumes/create only if it was not`);
+    case 'create-containers':
+      return params.containers.flatMap((c) => [
+        `POST /containers/create?name=${c.name} (${c.image})`,
+        ...c.connects.map((n) => `POST /networks/${n}/connect (${c.name})`),
+        ...(c.layerArchive ? [`PUT /containers/<id-of-${c.name}>/archive?path=/ ← ${c.layerArchive} — only if the layer kept any file`] : []),
+      ]);
+    case 'check-volumes':
+      return params.volumes.map((v) => `read ${v}'s files (before any container starts) → volume-trees-restored.json`);
+    case 'start-containers':
+      return [...params.containers.map((c) => `POST /containers/${c}/start`), ...params.pause.map((c) => `POST /containers/${c}/pause`)];
+    case 'verify':
+      return [
+        'GET /info', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
+        'read the host: daemon.json, dockerd --version, LVM (pvs, vgs, lvs), the data-root’s file system (stat -f, xfs_info or tune2fs -l)',
+        'compare; write report.json, report.txt',
+      ];
+  }
+}
+
+/** Where an image is pushed: every real tag under the registry, or an untagged image under a tag of its ID. */
+function pushesOf(image: ImageRecord, registry: { address: string; repositoryPrefix?: string }): ImagePush {
+  const tags = imageSaveNames(image).filter((name) => name !== image.id);
+  const refs = tags.length ? tags.map((tag) => ({ source: tag, target: registryTargetRef(registry, tag) })) : [{ source: image.id, target: untaggedTargetRef(registry, image.id) }];
+  return { imageId: image.id, label: imageLabel(image), untagged: tags.length === 0, refs };
+}
+
+/** Networks a container is connected to after its create: all but the one of its network mode. */
+function extraNetworks(container: ContainerRecord): string[] {
+  const primary = container.networkMode === 'default' ? 'bridge' : container.networkMode;
+  return container.networks.map((n) => n.name).filter((name) => name !== primary);
+}
+
+/** The Linux bridge of a user-defined bridge network (its own name option, else br-<short id>). */
+function bridgeOf(network: Inventory['networks'][number]): string {
+  return network.options['com.docker.network.bridge.name'] ?? `br-${network.id.slice(0, 12)}`;
+}
+
 /**
  * The API recreates containers; it cannot give them their old logs. json-file and local logs live
  * in the old data-root's containers/<id>/, which is kept until finalize.
@@ -60,138 +259,122 @@ const name = (tagsOrId: { tags: string[]; id: string }) => tagsOrId.tags[0] ?? t
 export const CONTAINER_LOGS_NOTE =
   "containers' logs are not carried: `docker logs` of a recreated container starts empty; json-file and local logs stay in the kept data-root's containers/ directory until finalize (copy what you need before it), and logs sent to journald, syslog or a remote driver stay where they went";
 
+/** The ordered steps of a run with the parameters each executes (pure: `run --dry-run` prints it). */
 export function buildPlan(inventory: Inventory, selection: Selection, answers: PlanAnswers, facts: PlanFacts): Plan {
   const { images, containers, volumes, networks } = selection;
   const leftOut = excludedVolumeUsers(inventory.containers, containers.map((c) => c.name), volumes);
-  const running = containers.filter((c) => c.running).map((c) => c.name);
-  const stopping = [...leftOut.map((u) => u.name), ...running];
-  // Engines before 17.07 refuse to stop a paused container: it is unpaused first, and paused again once it runs on the target.
+  const orderable = facts.orderable ?? containers.map((c) => ({ name: c.name, id: c.id, networkMode: c.networkMode, links: c.links, volumesFrom: c.volumesFrom }));
+  const running = new Set(containers.filter((c) => c.running).map((c) => c.name));
+  const order = startOrder(orderable);
+  const selectedWaves = stopWaves(orderable.filter((c) => running.has(c.name)));
+  const waves = leftOut.length ? [leftOut.map((u) => u.name), ...selectedWaves] : selectedWaves;
   const paused = new Set(inventory.containers.filter((c) => c.state === 'paused').map((c) => c.name));
   const keptDataRoot = `${facts.dataRoot}.devmapper-migrate-${facts.runId ?? '<run-id>'}`;
+  const archive = (kind: string, file: string) => `${facts.archiveDir}/${kind}/${file}`;
+  const registry = { address: answers.registry?.address ?? '<registry>', repositoryPrefix: answers.registry?.repositoryPrefix };
+  const pushed = answers.images.push ? new Map(images.map((i) => [i.id, pushesOf(i, registry)])) : undefined;
+  const localVolumes = volumes.filter(keepsFilesOnHost);
+  const byName = new Map(containers.map((c) => [c.name, c]));
   const steps: PlannedStep[] = [];
-  const add = (step: Omit<PlannedStep, 'downtime'> & { downtime?: boolean }) =>
-    steps.push({ downtime: false, ...step });
+  const add = <P extends StepParams>(step: { phase: Phase; title: string; downtime?: boolean; params: P }) =>
+    steps.push({ id: step.params.id, phase: step.phase, title: step.title, downtime: step.downtime ?? false, params: step.params, actions: stepActions(step.params) });
 
-  add({
-    id: 'record-inventory',
-    phase: 'preflight',
-    title: 'Record the inventory',
-    actions: [
-      'GET /info, GET /version, GET /images/json, GET /containers/json?all=1&size=1, GET /volumes, GET /networks',
-      ...containers.map((c) => `GET /containers/${c.name}/json → inventory.json`),
-    ],
-  });
+  add({ phase: 'preflight', title: 'Record the inventory', params: { id: 'record-inventory', containers: containers.map((c) => c.name) } });
   if (answers.images.save) {
     add({
-      id: 'save-images',
       phase: 'export',
       title: `Save ${images.length} image(s)`,
-      actions: images.map((i) => `GET /images/get?names=${[...i.tags].join(',') || i.id} → ${facts.archiveDir}/images/${i.id.replace('sha256:', '')}.tar`),
+      params: { id: 'save-images', images: images.map((i) => ({ imageId: i.id, label: imageLabel(i), names: imageSaveNames(i), archive: archive('images', imageArchiveFileName(i)) })) },
     });
   }
-  if (answers.images.push) {
-    const prefix = `${answers.registry?.address ?? '<registry>'}/${answers.registry?.repositoryPrefix ?? ''}`;
+  if (pushed) {
     add({
-      id: 'push-images',
       phase: 'export',
-      title: `Push ${images.filter((i) => i.tags.length).length} image(s) to ${answers.registry?.address ?? 'the registry'}`,
-      actions: images.flatMap((i) => i.tags.map((tag) => `POST /images/${tag}/tag → ${prefix}${tag}; POST /images/${prefix}${tag}/push`)),
+      title: `Push ${images.length} image(s) to ${answers.registry?.address ?? 'the registry'}`,
+      params: { id: 'push-images', registry: registry.address, images: [...pushed.values()] },
     });
   }
-  add({
-    id: 'stop-containers',
-    phase: 'quiesce',
-    title: `Stop ${stopping.length} running container(s)`,
-    downtime: true,
-    actions: stopping.flatMap((c) => [...(paused.has(c) ? [`POST /containers/${c}/unpause`] : []), `POST /containers/${c}/stop`]),
-  });
+  add({ phase: 'quiesce', title: `Stop ${waves.flat().length} running container(s)`, downtime: true, params: { id: 'stop-containers', waves, leftOut, unpause: waves.flat().filter((name) => paused.has(name)) } });
   if (answers.containers.keepWritableLayer) {
     add({
-      id: 'save-writable-layers',
       phase: 'quiesce',
       title: 'Keep the containers’ writable layers',
       downtime: true,
-      actions: containers.map((c) => `GET /containers/${c.name}/changes; GET /containers/${c.name}/archive → ${facts.archiveDir}/layers/${c.name}.tar`),
+      params: { id: 'save-writable-layers', containers: containers.map((c) => ({ name: c.name, archive: archive('layers', `${c.name}.tar`) })) },
     });
   }
-  const localVolumes = volumes.filter((v) => !v.remote);
   add({
-    id: 'record-volumes',
     phase: 'quiesce',
     title: `Describe the files of ${localVolumes.length} volume(s)`,
     downtime: true,
-    actions: localVolumes.map((v) => `read ${v.mountpoint}: kind, mode, owner, size${answers.volumes.archive ? ', sha256' : ''}, mtime of every file → volume-trees.json`),
+    params: { id: 'record-volumes', volumes: localVolumes.map((v) => ({ name: v.name, mountpoint: v.mountpoint })), content: answers.volumes.archive },
   });
   if (answers.volumes.archive) {
     add({
-      id: 'archive-volumes',
       phase: 'quiesce',
-      title: `Archive ${volumes.filter((v) => !v.remote).length} volume(s)`,
+      title: `Archive ${localVolumes.length} volume(s)`,
       downtime: true,
-      actions: localVolumes.map((v) => `tar ${v.mountpoint} → ${facts.archiveDir}/volumes/${v.name}.tar`),
+      params: { id: 'archive-volumes', volumes: localVolumes.map((v) => ({ name: v.name, mountpoint: v.mountpoint, archive: archive('volumes', `${v.name}.tar`) })) },
     });
   }
-  add({ id: 'stop-daemon', phase: 'cutover', title: 'Stop Docker', downtime: true, actions: facts.stopCommands });
+  const bridges = networks.filter((n) => n.driver === 'bridge' && n.ipam.config.some((pool) => pool.subnet)).map(bridgeOf);
+  add({ phase: 'cutover', title: 'Stop Docker', downtime: true, params: { id: 'stop-daemon', commands: facts.stopCommands, bridges } });
   add({
-    id: 'keep-data-root',
     phase: 'cutover',
     title: 'Keep the old data-root',
     downtime: true,
-    actions: [
-      ...(answers.backup.dataRoot.includes('archive') ? [`tar --sparse --xattrs --selinux -cf ${facts.archiveDir}/data-root/data-root.tar ${facts.dataRoot}`] : []),
-      ...(answers.backup.dataRoot.includes('move') ? [`rename ${facts.dataRoot} → ${keptDataRoot} (or its contents, when it is a mount point)`] : []),
-    ],
+    params: {
+      id: 'keep-data-root',
+      dataRoot: facts.dataRoot,
+      keptPath: keptDataRoot,
+      move: true,
+      ...(answers.backup.dataRoot.includes('archive') && { archive: archive('data-root', 'data-root.tar') }),
+    },
   });
+  add({ phase: 'cutover', title: 'Carry the volumes to the new data-root', downtime: true, params: { id: 'carry-volumes', from: `${keptDataRoot}/volumes`, to: `${facts.dataRoot}/volumes` } });
+  const driver = answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2';
   add({
-    id: 'carry-volumes',
-    phase: 'cutover',
-    title: 'Carry the volumes to the new data-root',
-    downtime: true,
-    actions: [`rename ${keptDataRoot}/volumes → ${facts.dataRoot}/volumes`],
-  });
-  add({
-    id: 'rewrite-config',
     phase: 'cutover',
     title: `Configure Docker for ${answers.target}`,
     downtime: true,
-    actions: [
-      `copy ${facts.daemonConfigPath} → ${facts.runDir}/config-backup/`,
-      `write ${facts.daemonConfigPath}: storage-driver ${answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2'}, no dm.* options`,
-      ...facts.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
-    ],
+    params: { id: 'rewrite-config', configPath: facts.daemonConfigPath, backupDir: `${facts.runDir}/config-backup/`, driver: answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2', flagEdits: facts.flagEdits },
   });
   if (answers.target === 'direct-lvm') {
-    add({ id: 'build-thin-pool', phase: 'cutover', title: `Build a direct-lvm thin pool on ${answers.directLvm?.device}`, downtime: true, actions: facts.poolCommands });
+    const device = answers.directLvm?.device ?? '<device>';
+    add({ phase: 'cutover', title: `Build a direct-lvm thin pool on ${device}`, downtime: true, params: { id: 'build-thin-pool', device, commands: facts.poolCommands } });
   }
-  add({ id: 'start-daemon', phase: 'cutover', title: `Start Docker on ${answers.target}`, downtime: true, actions: [...facts.startCommands, 'GET /_ping until 200; GET /info: Driver must be the target'] });
+  add({ phase: 'cutover', title: `Start Docker on ${answers.target}`, downtime: true, params: { id: 'start-daemon', commands: facts.startCommands, driver } });
   add({
-    id: 'load-images',
     phase: 'restore',
     title: `Restore ${images.length} image(s)`,
     downtime: true,
-    actions: images.map((i) => `POST /images/load ← images/${i.id.replace('sha256:', '')}.tar (${name(i)})`),
+    params: {
+      id: 'load-images',
+      images: images.map((i): ImageRestore => {
+        const base = { imageId: i.id, label: imageLabel(i), tags: imageSaveNames(i).filter((name) => name !== i.id) };
+        // Saved archives come first: they need no registry; a push-only run pulls its images back.
+        if (answers.images.save || !pushed) return { ...base, from: 'archive', archive: archive('images', imageArchiveFileName(i)) };
+        return { ...base, from: 'registry', ref: pushed.get(i.id)!.refs[0]!.target };
+      }),
+    },
   });
-  add({ id: 'create-networks', phase: 'restore', title: `Recreate ${networks.length} network(s)`, downtime: true, actions: networks.map((n) => `POST /networks/create ${n.name} (${n.driver})`) });
-  add({ id: 'create-volumes', phase: 'restore', title: `Restore ${volumes.length} volume(s)`, downtime: true, actions: volumes.map((v) => `GET /volumes/${v.name} (carried) or POST /volumes/create ${v.name}`) });
+  add({ phase: 'restore', title: `Recreate ${networks.length} network(s)`, downtime: true, params: { id: 'create-networks', networks: networks.map((n) => ({ name: n.name, driver: n.driver })) } });
+  add({ phase: 'restore', title: `Restore ${volumes.length} volume(s)`, downtime: true, params: { id: 'create-volumes', volumes: volumes.map((v) => v.name) } });
   add({
-    id: 'create-containers',
     phase: 'restore',
     title: `Recreate ${containers.length} container(s)`,
     downtime: true,
-    actions: containers.flatMap((c) => [
-      `POST /containers/create?name=${c.name} (${c.image})`,
-      ...(answers.containers.keepWritableLayer ? [`PUT /containers/${c.name}/archive?path=/ ← layers/${c.name}.tar`] : []),
-    ]),
+    params: {
+      id: 'create-containers',
+      containers: order.map((name) => {
+        const c = byName.get(name)!;
+        return { name, image: c.image, connects: extraNetworks(c), ...(answers.containers.keepWritableLayer && { layerArchive: archive('layers', `${name}.tar`) }) };
+      }),
+    },
   });
-  add({
-    id: 'check-volumes',
-    phase: 'restore',
-    title: `Read the files of ${localVolumes.length} restored volume(s)`,
-    downtime: true,
-    actions: localVolumes.map((v) => `read ${v.name}'s files (before any container starts) → volume-trees-restored.json`),
-  });
-  add({ id: 'start-containers', phase: 'restore', title: `Start ${running.length} container(s)`, downtime: true, actions: running.flatMap((c) => [`POST /containers/${c}/start`, ...(paused.has(c) ? [`POST /containers/${c}/pause`] : [])]) });
-  add({ id: 'verify', phase: 'verify', title: 'Verify the host against the inventory', actions: ['GET /info, /images/json, /containers/json, /volumes, /networks; compare; write report.json, report.txt'] });
+  add({ phase: 'restore', title: `Read the files of ${localVolumes.length} restored volume(s)`, downtime: true, params: { id: 'check-volumes', volumes: localVolumes.map((v) => v.name) } });
+  add({ phase: 'restore', title: `Start ${running.size} container(s)`, downtime: true, params: { id: 'start-containers', containers: order.filter((name) => running.has(name)), pause: order.filter((name) => running.has(name) && paused.has(name)) } });
+  add({ phase: 'verify', title: 'Verify the host against the inventory', params: { id: 'verify' } });
   return {
     target: answers.target,
     steps,

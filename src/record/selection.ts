@@ -23,6 +23,27 @@ export function selectedNetworks(recorded: RecordedInventory): NetworkRecord[] {
   return recorded.inventory.networks.filter((network) => names.has(network.name));
 }
 
+/** The recorded image of a planned image ID (the plan names it; inventory.json holds what it is). */
+export function recordedImage(recorded: RecordedInventory, id: string): ImageRecord {
+  const image = recorded.inventory.images.find((i) => i.id === id);
+  if (!image) throw new Error(`inventory.json has no image ${id}`);
+  return image;
+}
+
+/** The recorded container of a planned name. */
+export function recordedContainer(recorded: RecordedInventory, name: string): ContainerRecord {
+  const container = recorded.inventory.containers.find((c) => c.name === name);
+  if (!container) throw new Error(`inventory.json has no container ${name}`);
+  return container;
+}
+
+/** The recorded volume of a planned name. */
+export function recordedVolume(recorded: RecordedInventory, name: string): VolumeRecord {
+  const volume = recorded.inventory.volumes.find((v) => v.name === name);
+  if (!volume) throw new Error(`inventory.json has no volume ${name}`);
+  return volume;
+}
+
 /** The recorded inspect of a selected container, by name. */
 export function inspectOf(recorded: RecordedInventory, name: string): ContainerInspect {
   const inspect = recorded.inspects.find((i) => i.Name.replace(/^\//, '') === name);

@@ -14,7 +14,8 @@ import { prepareStateDir, RunStore } from '../state/run-store.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
 import { dockerConnection, type DaemonPlace, type MigrationContext } from '../steps/context.js';
 import type { Screen, ShownStep } from './execute.js';
-import { ANSWERS_FILE, INVENTORY_FILE, RUN_LOG_FILE, type RecordedInventory } from '../record/run-files.js';
+import type { Plan } from '../plan/plan.js';
+import { ANSWERS_FILE, INVENTORY_FILE, PLAN_FILE, RUN_LOG_FILE, type RecordedInventory } from '../record/run-files.js';
 
 /** Takes the state dir's lock for `command`; a stale lock is taken over with a warning. */
 export async function lockStateDir(cli: CommandContext, command: string): Promise<HeldLock> {
@@ -71,6 +72,7 @@ export interface ContextParts {
   answers: ResolvedAnswers;
   secrets: AnswerSecrets;
   recorded: RecordedInventory;
+  plan: Plan;
   daemon: DaemonPlace;
   service: ServiceManager;
 }
@@ -107,6 +109,8 @@ export async function openMigration(
   log.line(runtimeLine());
   const host = new NodeHost(cli.options.hostRoot);
   host.withholdEnv([parts.answers.registry?.passwordEnv]);
+  // Every command the run makes, in run.log: what an operator retraces, and what `--dry-run` promised.
+  host.onCommand((line) => log.line(`$ ${line}`));
   const ctx: MigrationContext = {
     ...parts,
     host,
@@ -138,6 +142,8 @@ export function withRunOptions(cli: CommandContext, store: RunStore): CommandCon
 export async function readRunParts(cli: CommandContext, store: RunStore): Promise<ContextParts> {
   const answers = await store.readJson<ResolvedAnswers>(ANSWERS_FILE);
   const recorded = await store.readJson<RecordedInventory>(INVENTORY_FILE);
+  // Written with answers.json and inventory.json, before the state file (RunStore.create).
+  const plan = (await store.readJson<Plan>(PLAN_FILE)) ?? { target: answers?.target ?? 'overlay2', steps: [], notes: [] };
   const daemon = store.state.notes.daemon as DaemonPlace | undefined;
   if (!answers || !recorded || !daemon) {
     throw new OperatorError(
@@ -148,5 +154,5 @@ export async function readRunParts(cli: CommandContext, store: RunStore): Promis
   // The manager chosen when the run started, checked then against the running daemon; state
   // files from before it was recorded detect it again.
   const service = (store.state.notes.service as ServiceManager | undefined) ?? (await detectServiceManager(new NodeHost(cli.options.hostRoot), answers.service));
-  return { store, answers, secrets: {}, recorded, daemon, service };
+  return { store, answers, secrets: {}, recorded, plan, daemon, service };
 }

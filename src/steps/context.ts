@@ -8,6 +8,7 @@ import { daemonAnswers } from '../docker/daemon-status.js';
 import { openDockerDoors, type DockerDoors } from '../docker/doors.js';
 import type { Host } from '../host/host.js';
 import type { ServiceManager } from '../host/service-manager.js';
+import type { Plan } from '../plan/plan.js';
 import type { BaseStepContext } from './step.js';
 import type { RecordedInventory } from '../record/run-files.js';
 
@@ -33,6 +34,8 @@ export interface MigrationContext extends BaseStepContext {
   /** Secrets the wizard asked for in this process; never saved. */
   secrets: AnswerSecrets;
   recorded: RecordedInventory;
+  /** The run's plan (plan.json): the steps execute its parameters. */
+  plan: Plan;
   daemon: DaemonPlace;
   service: ServiceManager;
   dockerHost: string;

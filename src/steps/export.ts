@@ -3,17 +3,18 @@
  * change, so this is not downtime). Every image is its own unit in the state file: a resumed
  * run skips the ones whose archives verify and redoes the rest.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { verifyImageArchive } from '../docker/image-archive.js';
-import { imageArchiveFileName, registryTargetRef, removePartialArchives, untaggedTargetRef } from '../docker/images.js';
+import { removePartialArchives } from '../docker/images.js';
 import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
 import type { JournalEntry } from '../state/types.js';
-import { imageName, selectedImages } from '../record/selection.js';
+import { recordedImage } from '../record/selection.js';
 import { journalOnce } from './journal.js';
-import { preparedArchiveDir } from './quiesce.js';
+import { paramsOf } from './params.js';
 import { testKillPoint } from './test-hooks.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
@@ -26,22 +27,27 @@ export const saveImagesStep: Step<MigrationContext> = {
   title: 'Save the images',
   phase: 'export',
   async run(ctx, progress) {
-    const dir = await preparedArchiveDir(ctx, 'images');
-    const leftovers = await removePartialArchives(dir);
-    if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
+    const planned = paramsOf(ctx, 'save-images').images;
+    const dirs = [...new Set(planned.map((i) => path.dirname(i.archive)))];
+    for (const dir of dirs) {
+      await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
+      const leftovers = await removePartialArchives(dir);
+      if (leftovers.length) ctx.log(`removed ${leftovers.length} partial archive(s) of an interrupted save`);
+    }
     const { images } = await ctx.docker();
     let finished = 0;
-    await mapLimit(selectedImages(ctx.recorded), CONCURRENCY, async (image) => {
+    await mapLimit(planned, CONCURRENCY, async (plannedImage) => {
       throwIfInterrupted(ctx, 'the image saves');
-      const name = imageName(image);
+      const image = recordedImage(ctx.recorded, plannedImage.imageId);
+      const name = plannedImage.label;
       const key = `image:${image.id}`;
-      const file = path.join(dir, imageArchiveFileName(image));
+      const file = plannedImage.archive;
       const recorded = ctx.store.state.units[key]?.details as { sha256?: string } | undefined;
       if (recorded && (await verifyImageArchive(file, image, { expectedSha256: recorded.sha256, signal: ctx.signal }))) {
         progress.say(`${name}: saved before, archive verified`);
         return;
       }
-      if (!image.tags.length) progress.say(`Image ${name} has no tag: saved by its ID`);
+      if (plannedImage.names.includes(image.id)) progress.say(`Image ${name} has no tag: saved by its ID`);
       progress.say(`Saving image ${name} (${formatBytes(image.size)})…`);
       const started = Date.now();
       const saved = await images.save(image, file, {
@@ -62,6 +68,7 @@ export const pushImagesStep: Step<MigrationContext> = {
   async run(ctx, progress) {
     const registry = ctx.answers.registry;
     if (!registry) throw new Error('push-images without registry answers');
+    const planned = paramsOf(ctx, 'push-images');
     const auth = await resolveRegistryAuth(ctx.host, registry, ctx.env, {
       password: ctx.secrets['registry.password'],
       onWarning: (message) => progress.say(message),
@@ -70,11 +77,7 @@ export const pushImagesStep: Step<MigrationContext> = {
     // One image's tags in turn, never side by side: the first tag uploads the layers, the
     // others then need only their manifest (two tags of one image pushed at once made Debian's
     // registry answer 500). Different images still go two at a time.
-    const pushesByImage = selectedImages(ctx.recorded).map((image) =>
-      image.tags.length
-        ? image.tags.map((tag) => ({ image, sourceRef: tag, targetRef: registryTargetRef(registry, tag) }))
-        : [{ image, sourceRef: image.id, targetRef: untaggedTargetRef(registry, image.id) }],
-    );
+    const pushesByImage = planned.images.map((image) => image.refs.map(({ source, target }) => ({ image: { id: image.imageId }, sourceRef: source, targetRef: target })));
     const pushes = pushesByImage.flat();
     // Journalled before the first tag: a kill between a tag and its removal leaves the tag, and undo removes it.
     const tagged = await journalOnce(ctx, 'push-images', 'tagged-for-push', { tags: await tagsToAdd(ctx, pushes) });

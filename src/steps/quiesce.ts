@@ -9,48 +9,29 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
-import { keepsFilesOnHost } from '../docker/types.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
-import { orderableOf, stopWaves } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
 import { archiveBaseDir, VOLUME_TREES_FILE } from '../record/run-files.js';
-import { excludedVolumeUsers, inspectOf, selectedContainers, selectedVolumes } from '../record/selection.js';
+import { recordedContainer, recordedVolume } from '../record/selection.js';
 import { recordVolumeTrees } from '../verify/index.js';
 import { journalOnce } from './journal.js';
+import { paramsOf } from './params.js';
 import { testKillPoint } from './test-hooks.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import type { Step } from './step.js';
-
-/**
- * The running containers to stop, in waves stopped at once: first those the run leaves out but
- * that mount one of its volumes (they could depend on the others, never the reverse), then the
- * selected ones, dependents first. Rollback starts them all again, in the reverse order.
- */
-export function containerStopWaves(ctx: Pick<MigrationContext, 'recorded'>): string[][] {
-  const running = selectedContainers(ctx.recorded).filter((c) => c.running);
-  const users = volumeUsersLeftOut(ctx).map((u) => u.name);
-  const selected = stopWaves(running.map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
-  return users.length ? [users, ...selected] : selected;
-}
-
-/** The containers to stop, in the order of their waves (what the journal records for rollback). */
-export function containersToStop(ctx: Pick<MigrationContext, 'recorded'>): string[] {
-  return containerStopWaves(ctx).flat();
-}
-
-function volumeUsersLeftOut(ctx: Pick<MigrationContext, 'recorded'>) {
-  const { inventory, selection } = ctx.recorded;
-  return excludedVolumeUsers(inventory.containers, selection.containers, selectedVolumes(ctx.recorded));
-}
 
 export const stopContainersStep: Step<MigrationContext> = {
   id: 'stop-containers',
   title: 'Stop the containers',
   phase: 'quiesce',
   async run(ctx, progress) {
-    const names = containersToStop(ctx);
+    // Waves stopped at once: first those the run leaves out but that mount one of its volumes
+    // (they could depend on the others, never the reverse), then the selected ones, dependents
+    // first. The journal records them in this order; rollback starts them in the reverse one.
+    const { waves, leftOut } = paramsOf(ctx, 'stop-containers');
+    const names = waves.flat();
     if (!names.length) return progress.say('No container is running');
     const { containers } = await ctx.docker();
     // Engines before 17.07 refuse to stop a paused container. Journalled before the stops, so a
@@ -62,10 +43,9 @@ export const stopContainersStep: Step<MigrationContext> = {
       await containers.unpause(paused);
     }
     await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names });
-    for (const user of volumeUsersLeftOut(ctx)) {
+    for (const user of leftOut) {
       progress.say(`Stopping ${user.name} too: it is not migrated, but it mounts ${user.volumes.join(', ')}, whose files are read now (a rollback starts it again)`);
     }
-    const waves = containerStopWaves(ctx);
     progress.say(`Stopping ${waves.map((wave) => wave.join(', ')).join(', then ')}…`);
     const started = Date.now();
     // Each container gets its own stop timeout (Config.StopTimeout, else the engine's default).
@@ -82,15 +62,16 @@ export const saveWritableLayersStep: Step<MigrationContext> = {
   phase: 'quiesce',
   async run(ctx, progress) {
     const { containers } = await ctx.docker();
-    const dir = await preparedArchiveDir(ctx, 'layers');
     let finished = 0;
-    for (const container of selectedContainers(ctx.recorded)) {
+    for (const planned of paramsOf(ctx, 'save-writable-layers').containers) {
       throwIfInterrupted(ctx, 'keeping the writable layers');
+      const container = recordedContainer(ctx.recorded, planned.name);
       const key = `layer:${container.name}`;
+      const dir = await preparedDir(planned.archive);
       if (await keptBefore(ctx, key, dir, progress)) continue;
       progress.say(`Keeping the writable layer of ${container.name}…`);
-      const capture = await containers.captureWritableLayer(container.id, path.join(dir, `${container.name}.tar`));
-      await ctx.store.markUnitDone(key, { file: `${container.name}.tar`, ...capture });
+      const capture = await containers.captureWritableLayer(container.id, planned.archive);
+      await ctx.store.markUnitDone(key, { file: path.basename(planned.archive), ...capture });
       const lost = capture.deleted.length ? `; ${capture.deleted.length} deleted path(s) cannot be kept: ${capture.deleted.slice(0, 5).join(', ')}` : '';
       progress.say(`Kept ${container.name}: ${capture.added} added, ${capture.changed} changed (${formatBytes(capture.bytes)})${lost}`);
       if (++finished === 1) testKillPoint('save-writable-layers', 'middle');
@@ -114,24 +95,17 @@ async function keptBefore(ctx: MigrationContext, key: string, dir: string, progr
   return false;
 }
 
-/** Volumes of the run whose files are kept (remote and tmpfs-backed ones keep their definition only). */
-function localVolumes(ctx: Pick<MigrationContext, 'recorded'>) {
-  return selectedVolumes(ctx.recorded).filter(keepsFilesOnHost);
-}
-
 export const recordVolumesStep: Step<MigrationContext> = {
   id: 'record-volumes',
   title: 'Describe the volumes’ files',
   phase: 'quiesce',
   async run(ctx, progress) {
-    const volumes = localVolumes(ctx);
+    // Volumes whose files are kept (remote and tmpfs-backed ones keep their definition only).
+    const { volumes, content } = paramsOf(ctx, 'record-volumes');
     if ((await ctx.store.readJson(VOLUME_TREES_FILE)) !== undefined) return progress.say('Described before');
     // Content checksums read every byte: only when the volumes are archived (read anyway).
     // Carried volumes keep their inodes, so size, mode, owner and mtime tell a change.
-    const trees = await recordVolumeTrees(
-      volumes.map((v) => ({ name: v.name, path: v.mountpoint })),
-      { content: ctx.answers.volumes.archive },
-    );
+    const trees = await recordVolumeTrees(volumes.map((v) => ({ name: v.name, path: v.mountpoint })), { content });
     await ctx.store.writeJson(VOLUME_TREES_FILE, trees);
     progress.say(`Described ${volumes.length} volume(s)`);
   },
@@ -142,17 +116,18 @@ export const archiveVolumesStep: Step<MigrationContext> = {
   title: 'Archive the volumes',
   phase: 'quiesce',
   async run(ctx, progress) {
-    const dir = await preparedArchiveDir(ctx, 'volumes');
     const readXattrs = hostXattrReader(ctx.host, (message) => progress.say(message));
     let finished = 0;
-    for (const volume of localVolumes(ctx)) {
+    for (const planned of paramsOf(ctx, 'archive-volumes').volumes) {
       throwIfInterrupted(ctx, 'the volume archives');
+      const volume = recordedVolume(ctx.recorded, planned.name);
       const key = `volume:${volume.name}`;
+      const dir = await preparedDir(planned.archive);
       if (await keptBefore(ctx, key, dir, progress)) continue;
-      const file = path.join(dir, `${volume.name}.tar`);
+      const file = planned.archive;
       progress.say(`Archiving volume ${volume.name}${volume.size > 0 ? ` (${formatBytes(volume.size)})` : ''}…`);
       const started = Date.now();
-      const result = await packToFile(volume.mountpoint, file, {
+      const result = await packToFile(planned.mountpoint, file, {
         signal: ctx.signal,
         readXattrs,
         onProgress: (doneBytes) => progress.transfer({ label: volume.name, doneBytes, totalBytes: volume.size > 0 ? volume.size : undefined }),
@@ -186,6 +161,13 @@ type ArchiveKind = 'images' | 'volumes' | 'layers' | 'data-root';
 /** Where a kind of archive goes (see archiveBaseDir). */
 export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: ArchiveKind): string {
   return path.join(archiveBaseDir(ctx.answers.backup.directory, ctx.store.stateDir, ctx.store.runId), kind);
+}
+
+/** The directory of a planned archive, created (0700, with its parents): a backup.directory starts empty. */
+async function preparedDir(archive: string): Promise<string> {
+  const dir = path.dirname(archive);
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
+  return dir;
 }
 
 /** archiveDir, created (0700, with its parents) for a step about to write there: a backup.directory starts empty. */

@@ -7,16 +7,15 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { extractArchive } from '../archive/index.js';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
-import { imageArchiveFileName, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
 import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
 import { OperatorError } from '../errors.js';
 import { hostNodeMaker } from '../host/special-files.js';
 import { hostXattrWriter } from '../host/xattr-tools.js';
-import { orderableOf, startOrder } from '../plan/container-order.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
-import { imageName, inspectOf, selectedContainers, selectedImages, selectedNetworks, selectedVolumes } from '../record/selection.js';
+import { imageName, inspectOf, recordedImage, recordedVolume, selectedNetworks } from '../record/selection.js';
 import { journalled } from './journal.js';
+import { paramsOf } from './params.js';
 import { secondsSince, throwIfInterrupted } from './progress.js';
 import { archiveDir } from './quiesce.js';
 import { testKillPoint } from './test-hooks.js';
@@ -37,19 +36,20 @@ export const loadImagesStep: Step<MigrationContext> = {
     const { images } = await ctx.docker();
     let present = await images.tags();
     let finished = 0;
-    for (const image of selectedImages(ctx.recorded)) {
+    for (const planned of paramsOf(ctx, 'load-images').images) {
       throwIfInterrupted(ctx, 'the image restore');
-      const name = imageName(image);
+      const image = recordedImage(ctx.recorded, planned.imageId);
+      const name = planned.label;
       if (missingTags(present, image) === undefined) {
         const started = Date.now();
-        if (ctx.answers.images.save) {
-          const file = path.join(archiveDir(ctx, 'images'), imageArchiveFileName(image));
+        if (planned.from === 'archive') {
+          const file = planned.archive;
           await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
           const size = (await stat(file).catch(() => undefined))?.size;
           progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
           await images.load(file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
         } else {
-          await pullBack(ctx, image, (line) => progress.say(line));
+          await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
         }
         present = await images.tags();
         progress.say(`Restored ${name} in ${secondsSince(started)}`);
@@ -66,13 +66,12 @@ export const loadImagesStep: Step<MigrationContext> = {
   },
 };
 
-/** Pulls a pushed image back and puts its original tags on it (answers: push without save). */
-async function pullBack(ctx: MigrationContext, image: ImageRecord, say: (line: string) => void): Promise<void> {
+/** Pulls a pushed image back from `ref`, where the plan pushed it, and puts its original tags on it (answers: push without save). */
+async function pullBack(ctx: MigrationContext, image: ImageRecord, ref: string, say: (line: string) => void): Promise<void> {
   const registry = ctx.answers.registry;
   if (!registry) throw new OperatorError(`Image ${imageName(image)} was neither saved nor pushed.`, 'Set images.save or images.push in the answers.');
   const auth = await resolveRegistryAuth(ctx.host, registry, ctx.env, { password: ctx.secrets['registry.password'] });
   const { images } = await ctx.docker();
-  const ref = image.tags.length ? registryTargetRef(registry, image.tags[0]!) : untaggedTargetRef(registry, image.id);
   say(`Pulling ${ref}…`);
   const pulled = await images.pull(ref, auth, { signal: ctx.signal });
   if (pulled.id !== image.id) {
@@ -89,7 +88,10 @@ export const createNetworksStep: Step<MigrationContext> = {
   phase: 'restore',
   async run(ctx, progress) {
     const { networks } = await ctx.docker();
-    for (const network of selectedNetworks(ctx.recorded)) {
+    const recorded = selectedNetworks(ctx.recorded);
+    for (const { name } of paramsOf(ctx, 'create-networks').networks) {
+      const network = recorded.find((n) => n.name === name);
+      if (!network) throw new Error(`inventory.json has no network ${name}`);
       await networks.create(network);
       progress.say(`Network ${network.name} (${network.driver})`);
     }
@@ -104,8 +106,9 @@ export const createVolumesStep: Step<MigrationContext> = {
     const { volumes } = await ctx.docker();
     const carried = journalled(ctx, 'carry-volumes', 'carried-volumes');
     const carriedByRename = carried !== undefined && carried.data.method !== 'none';
-    for (const volume of selectedVolumes(ctx.recorded)) {
+    for (const name of paramsOf(ctx, 'create-volumes').volumes) {
       throwIfInterrupted(ctx, 'the volume restore');
+      const volume = recordedVolume(ctx.recorded, name);
       await volumes.create(volume);
       const key = `volume-restored:${volume.name}`;
       const definitionOnly = !keepsFilesOnHost(volume);
@@ -137,11 +140,6 @@ export const createVolumesStep: Step<MigrationContext> = {
   },
 };
 
-/** Selected containers in the order they are created and started (dependencies first). */
-function inStartOrder(ctx: MigrationContext): string[] {
-  return startOrder(selectedContainers(ctx.recorded).map((c) => orderableOf(inspectOf(ctx.recorded, c.name))));
-}
-
 export const createContainersStep: Step<MigrationContext> = {
   id: 'create-containers',
   title: 'Recreate the containers',
@@ -150,7 +148,8 @@ export const createContainersStep: Step<MigrationContext> = {
     const { containers } = await ctx.docker();
     const containerNames = Object.fromEntries(ctx.recorded.inspects.map((i) => [i.Id, i.Name.replace(/^\//, '')]));
     let finished = 0;
-    for (const name of inStartOrder(ctx)) {
+    // In the plan's order: every container after those it depends on.
+    for (const { name } of paramsOf(ctx, 'create-containers').containers) {
       throwIfInterrupted(ctx, 'the container restore');
       const inspect = inspectOf(ctx.recorded, name);
       const id = await containers.recreate(inspect, { containerNames, onNote: (note) => progress.say(note) });
@@ -174,10 +173,10 @@ export const startContainersStep: Step<MigrationContext> = {
   phase: 'restore',
   async run(ctx, progress) {
     const { containers } = await ctx.docker();
-    const running = new Set(selectedContainers(ctx.recorded).filter((c) => c.running).map((c) => c.name));
     const failed: string[] = [];
     // One container that does not start must not keep the others down: report it, go on; verify names it.
-    for (const name of inStartOrder(ctx).filter((n) => running.has(n))) {
+    const planned = paramsOf(ctx, 'start-containers');
+    for (const name of planned.containers) {
       try {
         const result = await containers.start([name]);
         progress.say(`${name}: ${result[name]}`);
@@ -188,7 +187,7 @@ export const startContainersStep: Step<MigrationContext> = {
     }
     await ctx.store.setNote('containersNotStarted', failed);
     // Paused when the run began: paused again, as they were (the stop had to unpause them).
-    const paused = selectedContainers(ctx.recorded).filter((c) => c.state === 'paused' && !failed.includes(c.name)).map((c) => c.name);
+    const paused = planned.pause.filter((name) => !failed.includes(name));
     if (paused.length) {
       const notPaused = await containers.pause(paused);
       progress.say(notPaused.length ? `Could not pause again: ${notPaused.join('; ')}` : `Paused again: ${paused.join(', ')}`);

@@ -13,6 +13,7 @@ import { registryTransportFacts } from '../../docker/registry.js';
 import { registryTrust } from '../../host/registry-trust.js';
 import { checkAnswerInputs } from '../../config/input-trust.js';
 import type { Inventory } from '../../docker/types.js';
+import { orderableOf } from '../../plan/container-order.js';
 import { ExitCode, OperatorError, UsageError } from '../../errors.js';
 import { gatherPreflightFacts } from '../../facts/gather.js';
 import type { PreflightFacts } from '../../facts/types.js';
@@ -105,6 +106,9 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const flagEdits = flagEditTargets(facts, preflightOptions);
   // The run id names the new thin pool (its volume group and LVM tag), so the plan shown is the one run.
   const runId = newRunId();
+  // The carried containers' inspects (read only): restore's input, and what orders their stops and starts.
+  const recorded = await recordInventory(docker, inventory, selection);
+  const orderable = recorded.inspects.map(orderableOf);
   const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
     buildPlan(inventory, selection, answers, {
       dataRoot: daemon.dataRoot,
@@ -116,6 +120,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       startCommands: service.startCommands,
       flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes, action: f.action })),
       poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
+      orderable,
     });
 
   if (options.dryRun) {
@@ -132,7 +137,6 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   try {
     // Again under the lock: a run started by another process since the check above is seen here.
     await refuseUnsettledRun(cli.options.stateDir);
-    const recorded = await recordInventory(docker, inventory, selection);
     const runDir = path.join(cli.options.stateDir, 'runs', runId);
     const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
     const plan = planFor(runDir, runId, archiveBase);
@@ -154,7 +158,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
     });
     if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
-    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, daemon, service }, interrupt.signal, taskListFor(cli));
+    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, plan, daemon, service }, interrupt.signal, taskListFor(cli));
     screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
     return await executeRun(ctx, screen);
   } finally {

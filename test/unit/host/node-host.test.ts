@@ -111,6 +111,16 @@ describe('NodeHost commands', () => {
     }
   });
 
+  it('tells its listener each command line before it runs (run.log), quoted as a shell reads it, never its input', async () => {
+    const telling = new NodeHost(root);
+    const lines: string[] = [];
+    telling.onCommand((line) => lines.push(line));
+    await telling.run('echo', ['plain', 'two words', "it's"]);
+    await telling.run('cat', [], { input: 'secret-input' });
+    await telling.run('sh', ['-c', 'long wrapper', 'sh', 'stop docker'], { shownAs: "sh -c 'stop docker'" });
+    expect(lines).toEqual(["echo plain 'two words' 'it'\\''s'", 'cat', "sh -c 'stop docker'"]);
+  });
+
   it('finds commands on PATH and in sbin', async () => {
     expect(await host.which('sh')).toMatch(/\/sh$/);
     expect(await host.which('no-such-command-dmm')).toBeUndefined();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord, ImageRecord, Inventory, VolumeRecord } from '../../../src/docker/types.js';
-import { buildPlan, CONTAINER_LOGS_NOTE, type PlanAnswers, type PlanFacts } from '../../../src/plan/plan.js';
+import { registryTargetRef, untaggedTargetRef } from '../../../src/docker/images.js';
+import { buildPlan, CONTAINER_LOGS_NOTE, plannedStep, stepActions, type PlanAnswers, type PlanFacts } from '../../../src/plan/plan.js';
 import { selectInventory } from '../../../src/plan/select.js';
 
 const image = (id: string, tags: string[]): ImageRecord => ({ id, tags, repoDigests: [], size: 1, created: '', dangling: tags.length === 0 });
@@ -70,7 +71,7 @@ describe('plan', () => {
     expect(ids).not.toContain('build-thin-pool');
     expect(plan.steps.find((s) => s.id === 'save-images')!.downtime).toBe(false);
     const actions = plan.steps.flatMap((s) => s.actions).join('\n');
-    expect(actions).toContain('GET /images/get?names=app/web:1.0,app/web:latest');
+    expect(actions).toContain('GET /images/get?names=app/web:1.0&names=app/web:latest → /state/runs/r1/images/aaa.tar');
     expect(actions).toContain('edit /etc/sysconfig/docker-storage: remove --storage-driver devicemapper');
     expect(actions).toContain('systemctl stop docker.socket docker.service');
     expect(plan.notes).toContain(CONTAINER_LOGS_NOTE);
@@ -88,7 +89,7 @@ describe('plan', () => {
     const selection = selectInventory(host, { images: ALL, containers: { include: ['*'], exclude: ['sidecar', 'other'] }, volumes: { include: ['data'], exclude: [] } });
     const plan = buildPlan(host, selection, { ...answers, volumes: { archive: true } }, facts);
     const step = (id: string) => plan.steps.find((s) => s.id === id)!;
-    expect(step('stop-containers').actions).toEqual(['POST /containers/sidecar/stop', 'POST /containers/web/stop']);
+    expect(step('stop-containers').actions).toEqual(['POST /containers/sidecar/stop (wave 1)', 'POST /containers/web/stop (wave 2)']);
     expect(step('start-containers').actions).toEqual(['POST /containers/web/start']);
     expect(plan.notes).toContain('container sidecar is not migrated but mounts data: it is stopped with the others while the volumes are read (a rollback starts it again)');
   });
@@ -100,7 +101,8 @@ describe('plan', () => {
     expect(step('stop-containers').actions).toEqual(expect.arrayContaining(['POST /containers/cache/unpause', 'POST /containers/cache/stop']));
     expect(step('stop-containers').actions.indexOf('POST /containers/cache/unpause')).toBe(step('stop-containers').actions.indexOf('POST /containers/cache/stop') - 1);
     expect(step('start-containers').actions).toEqual(expect.arrayContaining(['POST /containers/cache/start', 'POST /containers/cache/pause']));
-    expect(step('start-containers').actions.indexOf('POST /containers/cache/pause')).toBe(step('start-containers').actions.indexOf('POST /containers/cache/start') + 1);
+    // The step starts every container first (in dependency order), then pauses the paused ones.
+    expect(step('start-containers').actions.indexOf('POST /containers/cache/pause')).toBeGreaterThan(step('start-containers').actions.indexOf('POST /containers/cache/start'));
   });
 
   it('builds the pool only for a direct-lvm target, after the config and before the start', () => {
@@ -109,6 +111,59 @@ describe('plan', () => {
     const ids = plan.steps.map((s) => s.id);
     expect(ids.indexOf('build-thin-pool')).toBeGreaterThan(ids.indexOf('rewrite-config'));
     expect(ids.indexOf('build-thin-pool')).toBeLessThan(ids.indexOf('start-daemon'));
-    expect(plan.steps.find((s) => s.id === 'build-thin-pool')!.actions).toEqual(['pvcreate -y /dev/sdb']);
+    expect(plan.steps.find((s) => s.id === 'build-thin-pool')!.actions).toEqual(['$ pvcreate -y /dev/sdb']);
+  });
+
+  const everything = () => selectInventory(inventory, { images: ALL, containers: ALL, volumes: ALL });
+  const pushOnly: PlanAnswers = { ...answers, images: { save: false, push: true }, registry: { address: 'reg.example:5000', repositoryPrefix: 'moved/' } };
+
+  it('restores a push-only run by pulling each image from where it was pushed, and says so', () => {
+    const plan = buildPlan(inventory, everything(), pushOnly, facts);
+    const load = plannedStep(plan, 'load-images')!;
+    expect(load.params.images.map((i) => (i.from === 'registry' ? i.ref : i.from))).toEqual([
+      'reg.example:5000/moved/app/web:1.0',
+      'reg.example:5000/moved/tools/debug:1',
+      `reg.example:5000/moved/untagged:sha256-ccc`,
+    ]);
+    expect(load.actions.join('\n')).not.toContain('/images/load');
+    expect(load.actions).toContain('POST /images/create?fromImage=reg.example:5000/moved/app/web&tag=1.0');
+    expect(load.actions).toContain('POST /images/sha256:aaa/tag?repo=app/web&tag=latest');
+    expect(load.actions).toContain('DELETE /images/reg.example:5000/moved/app/web:1.0');
+  });
+
+  it('pulls back exactly the references it pushed, built in one place', () => {
+    const plan = buildPlan(inventory, everything(), pushOnly, facts);
+    const pushed = plannedStep(plan, 'push-images')!.params.images.map((i) => i.refs);
+    expect(pushed[0]).toEqual([
+      { source: 'app/web:1.0', target: registryTargetRef({ address: 'reg.example:5000', repositoryPrefix: 'moved/' }, 'app/web:1.0') },
+      { source: 'app/web:latest', target: 'reg.example:5000/moved/app/web:latest' },
+    ]);
+    expect(pushed[2]).toEqual([{ source: 'sha256:ccc', target: untaggedTargetRef({ address: 'reg.example:5000', repositoryPrefix: 'moved/' }, 'sha256:ccc') }]);
+    const pulled = plannedStep(plan, 'load-images')!.params.images.map((i) => (i.from === 'registry' ? i.ref : undefined));
+    expect(pulled).toEqual(pushed.map((refs) => refs[0]!.target));
+  });
+
+  it('loads from the archives when the images are saved as well as pushed', () => {
+    const plan = buildPlan(inventory, everything(), { ...pushOnly, images: { save: true, push: true } }, facts);
+    expect(plannedStep(plan, 'load-images')!.params.images.map((i) => i.from)).toEqual(['archive', 'archive', 'archive']);
+    expect(plannedStep(plan, 'load-images')!.actions[0]).toBe('POST /images/load ← /state/runs/r1/images/aaa.tar (app/web:1.0)');
+  });
+
+  it('prints exactly what the parameters say: the actions are rendered from them', () => {
+    const plan = buildPlan(inventory, everything(), pushOnly, facts);
+    for (const step of plan.steps) expect(step.actions, step.id).toEqual(stepActions(step.params));
+    expect(plan.steps.map((s) => s.params.id)).toEqual(plan.steps.map((s) => s.id));
+  });
+
+  it('creates and starts containers after those they depend on, and stops them the other way round', () => {
+    const orderable = [
+      { name: 'web', networkMode: 'container:debug' },
+      { name: 'debug' },
+    ];
+    const running = { ...inventory, containers: inventory.containers.map((c) => ({ ...c, running: true })) };
+    const plan = buildPlan(running, selectInventory(running, { images: ALL, containers: ALL, volumes: ALL }), answers, { ...facts, orderable });
+    expect(plannedStep(plan, 'create-containers')!.params.containers.map((c) => c.name)).toEqual(['debug', 'web']);
+    expect(plannedStep(plan, 'start-containers')!.params.containers).toEqual(['debug', 'web']);
+    expect(plannedStep(plan, 'stop-containers')!.params.waves).toEqual([['web'], ['debug']]);
   });
 });

@@ -13,6 +13,10 @@ import type { RecordedInventory } from '../../../src/record/run-files.js';
 import { RunStore } from '../../../src/state/run-store.js';
 import { stepById } from '../../../src/steps/catalog.js';
 import { executeStep } from '../../../src/steps/runner.js';
+import { orderableOf } from '../../../src/plan/container-order.js';
+import { buildPlan, type Plan } from '../../../src/plan/plan.js';
+import { selectInventory } from '../../../src/plan/select.js';
+import { archiveBaseDir } from '../../../src/record/run-files.js';
 import { FakeDocker } from './fake-docker.js';
 
 const dirs: string[] = [];
@@ -48,6 +52,22 @@ export interface StepTest {
   rerun(stepId: string): Promise<void>;
 }
 
+/** The plan a run of these answers over this recorded host executes (as `run` builds it). */
+function planOf(recorded: RecordedInventory, answers: ResolvedAnswers, store: RunStore): Plan {
+  return buildPlan(recorded.inventory, selectInventory(recorded.inventory, answers), answers, {
+    dataRoot: '/var/lib/docker',
+    runId: store.runId,
+    daemonConfigPath: '/etc/docker/daemon.json',
+    runDir: store.runDir,
+    archiveDir: archiveBaseDir(answers.backup.directory, store.stateDir, store.runId),
+    stopCommands: [],
+    startCommands: [],
+    flagEdits: [],
+    poolCommands: [],
+    orderable: recorded.inspects.map(orderableOf),
+  });
+}
+
 export async function stepTest(options: {
   recorded: RecordedInventory;
   answers?: (stateDir: string) => ResolvedAnswers;
@@ -61,15 +81,17 @@ export async function stepTest(options: {
   const steps = (options.steps ?? []).map((id) => ({ id, title: stepById(id).title }));
   const store = await RunStore.create(stateDir, { dockerHost: 'unix:///fake/docker.sock', daemonConfig: '/etc/docker/daemon.json' }, steps);
   const docker = options.docker ?? new FakeDocker();
+  const answers = (options.answers ?? answersFor)(stateDir);
   const said: string[] = [];
   const progress = { say: (text: string) => void said.push(text), transfer: () => undefined };
   const ctx: MigrationContext = {
     store,
     log: () => undefined,
     host: options.host ?? new FixtureHost(join(base, 'root')),
-    answers: (options.answers ?? answersFor)(stateDir),
+    answers,
     secrets: {},
     recorded: options.recorded,
+    plan: planOf(options.recorded, answers, store),
     daemon: {
       dataRoot: '/var/lib/docker',
       pidFile: '/var/run/docker.pid',
