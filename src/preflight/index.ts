@@ -79,3 +79,15 @@ export function preflightChecks(facts: PreflightFacts, options: Partial<Prefligh
   const checks = analysis.daemonDown ? HOST_ONLY_CHECKS : CHECKS;
   return sortEntries(checks.flatMap((check) => check.run(analysis)));
 }
+
+/**
+ * The run's own readiness check after the cutover: the target engine's removals, storage
+ * settings included (they are the target's now). The run is done by then, so what the engine
+ * would refuse is a warning of the run's report (it stops the engine upgrade, not the run).
+ */
+export function engineReadinessAfterCutover(facts: PreflightFacts, targetEngine?: string): ReportEntry[] {
+  const analysis = analyse(facts, resolvePreflightOptions({ afterCutover: true, targetEngine }));
+  return ENGINE_READINESS_CHECKS.flatMap((check) => check.run(analysis)).map((e) =>
+    e.severity === 'blocker' ? { ...e, severity: 'warning' as const, summary: `${e.summary} Fix it before the engine upgrade.` } : e,
+  );
+}

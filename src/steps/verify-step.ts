@@ -1,4 +1,6 @@
 import { collectInventory } from '../docker/inventory.js';
+import { gatherPreflightFacts } from '../facts/gather.js';
+import { engineReadinessAfterCutover } from '../preflight/index.js';
 import type { MigrationContext } from '../run/context.js';
 import { selectedContainers } from '../run/selection.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../run/run-files.js';
@@ -41,9 +43,21 @@ export const verifyStep: Step<MigrationContext> = {
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });
-    const result = withCaveats(verified, runCaveats(ctx.store.state, selectedContainers(ctx.recorded)));
+    const readiness = await readinessForTargetEngine(ctx);
+    const result = withCaveats(verified, [...runCaveats(ctx.store.state, selectedContainers(ctx.recorded)), ...readiness]);
     await writeVerifyReport(ctx.store.runDir, result);
     await ctx.store.setNote('verifyDifferences', result.differences);
     progress.say(result.differences ? `${result.differences} difference(s): see ${ctx.store.path('report.txt')}` : 'The host matches the inventory');
   },
 };
+
+/** What the target engine would refuse or drop on the migrated host (preflight's readiness checks, read again now). */
+async function readinessForTargetEngine(ctx: MigrationContext) {
+  const inventory = await collectInventory(await ctx.docker());
+  const facts = await gatherPreflightFacts(ctx.host, { daemon: inventory.daemon, inventory }, {
+    dockerHost: ctx.dockerHost,
+    daemonConfigPath: ctx.daemon.configPath,
+    backupDirectory: ctx.answers.backup.directory,
+  });
+  return engineReadinessAfterCutover(facts);
+}

@@ -1,13 +1,13 @@
 // Hosts whose engine was upgraded before the migration, on a private overlay2 dockerd: a
 // data-root whose devicemapper/ still holds a pool next to the daemon's overlay2 (what Engine
 // v25 leaves when it starts without a driver named), and the same host with the daemon down.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightFacts } from '../../src/facts/types.js';
 import type { ReportEntry } from '../../src/report/entry.js';
-import { ensureDist, runCli, startDockerd, type DaemonHandle } from '../rig/index.js';
+import { ensureDist, runCli, seedBaseImage, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
 
 interface PreflightJson {
   facts: PreflightFacts;
@@ -86,4 +86,55 @@ describe('the same host with the daemon down', () => {
     expect(byKey.get('engine-target')?.title).toBe('Target engine: Docker 25.0');
     expect(result.code).toBe(1);
   });
+});
+
+describe('run: the target engine, checked again after the cutover', () => {
+  let old: DaemonHandle;
+  let work: string;
+  const cli = (...args: string[]): Promise<RunResult> =>
+    runCli(['--state-dir', join(work, 'state'), '--docker-host', old.dockerHost, '--daemon-config', old.configFile, ...args], { CI: 'true' });
+  const explain = (r: RunResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- daemon log\n${old.logTail(20)}`;
+  const answers = (extra: string) => {
+    const file = join(work, 'answers.yaml');
+    writeFileSync(
+      file,
+      `target: overlay2\nservice:\n  manager: command\n  stop: bash ${old.stopScript}\n  start: bash ${old.startScript}\n  timeoutSeconds: 120\n${extra}`,
+    );
+    return file;
+  };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'dmm-pf-engine-run-'));
+    // Engine 20.10 still takes oom-score-adjust; 25.0 removed it.
+    old = await startDockerd({ name: 'pf-engine-run', storageDriver: 'vfs', daemonConfig: { 'oom-score-adjust': -500 } });
+    await seedBaseImage(old);
+  });
+
+  afterAll(async () => {
+    try {
+      await old?.stop();
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start while the target engine would refuse the configuration, and names the key', async () => {
+    const result = await cli('run', '--answers', answers(''), '--yes');
+    expect(result.code, explain(result)).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).toContain('engine-removed-oom-score-adjust');
+  });
+
+  it('with the blocker waived, migrates and puts what the engine refuses into the report', async () => {
+    const result = await cli('run', '--answers', answers('ignoreBlockers: [engine-removed-oom-score-adjust]\n'), '--yes');
+    expect(result.code, explain(result)).toBe(0);
+    const runId = readFileSync(join(work, 'state', 'current'), 'utf8').trim();
+    const report = JSON.parse(readFileSync(join(work, 'state', 'runs', runId, 'report.json'), 'utf8')) as { entries: ReportEntry[] };
+    const byKey = new Map(report.entries.map((e) => [e.key, e]));
+    expect(byKey.get('engine-target')?.title).toMatch(/^Target engine: Docker \d+\.\d+$/);
+    const refused = byKey.get('engine-removed-oom-score-adjust');
+    expect(refused?.severity).toBe('warning');
+    expect(refused?.summary).toContain(old.configFile);
+    expect(refused?.summary).toContain('Fix it before the engine upgrade.');
+    expect(readFileSync(join(work, 'state', 'runs', runId, 'report.txt'), 'utf8')).toContain('engine-removed-oom-score-adjust');
+  }, 600_000);
 });
