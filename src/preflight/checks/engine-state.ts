@@ -24,17 +24,19 @@ export const daemonDownCheck: Check = {
       : journal?.read
         ? ' The journal of docker.service holds no start failure.'
         : '';
+    const refusesDevicemapper = lastError?.includes(DEVICEMAPPER_REMOVED_ERROR) === true;
     const entries = [
       entry(
         'daemon-unreachable',
         'blocker',
         'The Docker daemon does not answer',
         `${down.message}${said}${installed} This report comes from the host's files only: images, containers and volumes are unknown until the daemon runs.`,
-        down.remedy,
+        // Starting this engine again would fail the same way; the next entry says what to do.
+        refusesDevicemapper ? 'Do not try to start this engine again as it is: see engine-refuses-devicemapper.' : down.remedy,
         { dockerHost: a.host.dockerHost, lastError, installed: a.host.installedDockerd },
       ),
     ];
-    if (lastError?.includes(DEVICEMAPPER_REMOVED_ERROR)) {
+    if (refusesDevicemapper) {
       const dm = a.host.dataRoot.devicemapper;
       const data = dm
         ? `${a.daemon.dockerRootDir}/devicemapper holds the pool (${dm.metadataCount} device metadata file(s)${dm.poolFiles.length ? `, ${listText(dm.poolFiles)}` : ''}): the images and containers are there, unreadable by this engine.`

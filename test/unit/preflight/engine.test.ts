@@ -136,6 +136,8 @@ describe('an engine upgraded to v25 before the migration, daemon down', () => {
     expect(refused.summary).toContain('/var/lib/docker/devicemapper holds the pool (4 device metadata file(s), data and metadata)');
     expect(refused.remediation).toContain('Reinstall the engine the host ran before');
     expect(find(entries, 'daemon-unreachable')!.summary).toContain('Docker version 26.1.5+dfsg1');
+    // Not "Start Docker": it would fail the same way.
+    expect(find(entries, 'daemon-unreachable')!.remediation).toBe('Do not try to start this engine again as it is: see engine-refuses-devicemapper.');
     // Nothing about images, space or downtime: the daemon's facts are unknown, not empty.
     for (const key of ['source-driver', 'docker-version', 'space-estimate', 'downtime-estimate', 'dockerd-process-not-found']) {
       expect(keys(entries)).not.toContain(key);
