@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreflightFacts } from '../../src/facts/types.js';
 import type { ReportEntry } from '../../src/report/entry.js';
-import { ensureDist, runCli, seedBaseImage, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
+import { BASE_IMAGE, docker, ensureDist, runCli, seedBaseImage, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
 
 interface PreflightJson {
   facts: PreflightFacts;
@@ -105,9 +105,25 @@ describe('run: the target engine, checked again after the cutover', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'dmm-pf-engine-run-'));
-    // Engine 20.10 still takes oom-score-adjust; 25.0 removed it.
-    old = await startDockerd({ name: 'pf-engine-run', storageDriver: 'vfs', daemonConfig: { 'oom-score-adjust': -500 } });
+    // Engine 20.10 still takes oom-score-adjust; 25.0 removed it. RHEL's runtime name, defined
+    // on plain runc (the fix the tool gives), for a container created with it.
+    old = await startDockerd({
+      name: 'pf-engine-run',
+      storageDriver: 'vfs',
+      daemonConfig: { 'oom-score-adjust': -500, runtimes: { 'docker-runc': { path: 'runc' } } },
+    });
     await seedBaseImage(old);
+    await docker(old, 'create', '--name', 'rhel-made', '--runtime', 'docker-runc', BASE_IMAGE, 'true');
+  });
+
+  it("preflight reads the containers' runtime, and the name defined on runc is no finding", async () => {
+    const result = await cli('preflight', '--json');
+    const { facts, entries } = JSON.parse(result.stdout) as PreflightJson;
+    expect(facts.docker.inventory.containers.find((c) => c.name === 'rhel-made')?.runtime).toBe('docker-runc');
+    const keys = entries.map((e) => e.key);
+    expect(keys).not.toContain('engine-runtime-docker-runc-containers');
+    expect(keys).not.toContain('engine-runtime-docker-runc-flags');
+    expect(entries.find((e) => e.key === 'engine-removed-oom-score-adjust')?.severity).toBe('blocker');
   });
 
   afterAll(async () => {

@@ -96,8 +96,9 @@ function settingsOfDaemonJson(config: Record<string, unknown>): Setting[] {
     if (Array.isArray(value)) for (const v of value) settings.push({ name, value: String(v) });
     else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        // log-opts {k: v} reads like --log-opt k=v; runtimes {name: {...}} like --add-runtime name=...
-        settings.push({ name: name === 'runtimes' ? 'add-runtime' : name === 'log-opts' ? 'log-opt' : name, value: `${k}=${String(v)}` });
+        // log-opts {k: v} reads like --log-opt k=v; runtimes {name: {path}} like --add-runtime name=path.
+        if (name === 'runtimes') settings.push({ name: 'add-runtime', value: `${k}=${String((v as { path?: unknown } | null)?.path ?? '')}` });
+        else settings.push({ name: name === 'log-opts' ? 'log-opt' : name, value: `${k}=${String(v)}` });
       }
     } else settings.push({ name, value: String(value) });
   }
@@ -193,46 +194,66 @@ export const engineRemovalsCheck: Check = {
   },
 };
 
+/** RHEL's own binary behind the name: /usr/libexec/docker/docker-runc-current (docker-latest: docker-runc-latest). */
+const RHEL_RUNTIME_PATH = /\/usr\/libexec\/docker\/|docker-runc-(current|latest)/;
+
+interface RuntimeSetup {
+  /** Settings that need RHEL's package: its binary, or the name as default with nothing else defining it. */
+  rhel: { where: string; text: string }[];
+  /** The name defined on another binary (the fix: `"runtimes": {"docker-runc": {"path": "runc"}}`). */
+  ownDefinition: boolean;
+}
+
+function runtimeSetup(a: Analysis): RuntimeSetup {
+  const defs: { where: string; text: string; rhel: boolean }[] = [];
+  const defaults: { where: string; text: string }[] = [];
+  const consider = (s: Setting, where: string, fromJson: boolean) => {
+    const value = s.value ?? '';
+    const text = fromJson ? `"${s.name === 'add-runtime' ? 'runtimes' : s.name}": ${value}` : `--${s.name} ${value}`.trim();
+    if (s.name === 'default-runtime' && value === RHEL_RUNTIME) defaults.push({ where, text });
+    if (s.name === 'add-runtime' && value.split('=')[0] === RHEL_RUNTIME) {
+      defs.push({ where, text, rhel: RHEL_RUNTIME_PATH.test(value.slice(RHEL_RUNTIME.length + 1)) });
+    }
+  };
+  const parse = a.daemonJson.parse;
+  if (parse?.ok) for (const s of settingsOfDaemonJson(parse.value)) consider(s, a.daemonJson.path, true);
+  for (const source of optionSources(a)) for (const s of settingsOfArgs(source.args)) consider(s, source.where, false);
+  const ownDefinition = defs.some((d) => !d.rhel);
+  const rhel = defs.filter((d) => d.rhel).map(({ where, text }) => ({ where, text }));
+  if (!ownDefinition) rhel.push(...defaults);
+  return { rhel, ownDefinition };
+}
+
 export const rhelRuntimeCheck: Check = {
   name: "RHEL's docker-runc runtime",
   keys: ['engine-runtime-docker-runc-flags', 'engine-runtime-docker-runc-containers'],
   run(a: Analysis) {
     const entries = [];
-    const places: string[] = [];
-    const settings: string[] = [];
-    const parse = a.daemonJson.parse;
-    const consider = (s: Setting, where: string, text: string) => {
-      const value = s.value ?? '';
-      const names = s.name === 'default-runtime' ? value === RHEL_RUNTIME : s.name === 'add-runtime' && value.split('=')[0] === RHEL_RUNTIME;
-      if (!names) return;
-      if (!places.includes(where)) places.push(where);
-      if (!settings.includes(text)) settings.push(text);
-    };
-    if (parse?.ok) for (const s of settingsOfDaemonJson(parse.value)) consider(s, a.daemonJson.path, `"${s.name}": ${s.value ?? ''}`);
-    for (const source of optionSources(a)) {
-      for (const s of settingsOfArgs(source.args)) consider(s, source.where, `--${s.name} ${s.value ?? ''}`.trim());
-    }
+    const setup = runtimeSetup(a);
+    const places = [...new Set(setup.rhel.map((r) => r.where))];
+    const settings = [...new Set(setup.rhel.map((r) => r.text))];
     if (places.length > 0) {
       entries.push(
         entry(
           'engine-runtime-docker-runc-flags',
           'warning',
           "dockerd is set up with RHEL's docker-runc runtime",
-          `${listText(settings)} (${listText(places)}). The name and its binary (/usr/libexec/docker/docker-runc-current) come with RHEL's docker package; Docker ${a.options.targetEngine}'s packages call their runtime "runc". Left in a file the package swap keeps (/etc), --default-runtime=docker-runc names a runtime the new engine does not have.`,
+          `${listText(settings)} (${listText(places)}). The name and its binary (/usr/libexec/docker/docker-runc-current) come with RHEL's docker package; Docker ${a.options.targetEngine}'s packages call their runtime "runc". Left in a file the package swap keeps (/etc), these settings name a binary or a runtime the new engine does not have.`,
           'When you install the new engine, drop --add-runtime docker-runc=… and --default-runtime=docker-runc from every file under /etc that sets them (the unit in /usr/lib goes away with the old package).',
           { places, settings },
         ),
       );
     }
     const containers = a.inventory.containers.filter((c) => c.runtime === RHEL_RUNTIME).map((c) => c.name);
-    if (containers.length > 0) {
+    // With the name defined on another binary (the fix below), these containers start anywhere.
+    if (containers.length > 0 && !setup.ownDefinition) {
       entries.push(
         entry(
           'engine-runtime-docker-runc-containers',
           'warning',
           `${containers.length} container(s) run with the docker-runc runtime`,
-          `${listText(containers)} ${containers.length === 1 ? 'was' : 'were'} created with runtime "${RHEL_RUNTIME}" (HostConfig.Runtime), RHEL's name. Recreated as they are, on an engine without that runtime they do not start: "unknown or invalid runtime name: ${RHEL_RUNTIME}".`,
-          `On the new engine, keep the name as an alias of its runc: add "runtimes": {"${RHEL_RUNTIME}": {"path": "runc"}} to daemon.json when you install it (not before: the old dockerd defines the name itself and refuses a second definition), or recreate these containers without --runtime.`,
+          `${listText(containers)} ${containers.length === 1 ? 'was' : 'were'} created with runtime "${RHEL_RUNTIME}" (HostConfig.Runtime), RHEL's name. The run recreates ${containers.length === 1 ? 'it' : 'them'} as ${containers.length === 1 ? 'it is' : 'they are'}; on an engine without that runtime they do not start: "unknown or invalid runtime name: ${RHEL_RUNTIME}".`,
+          `On the new engine, keep the name as an alias of its runc: add "runtimes": {"${RHEL_RUNTIME}": {"path": "runc"}} to daemon.json when you install it (not before: RHEL's dockerd defines the name itself), or recreate these containers without --runtime.`,
           { containers },
         ),
       );

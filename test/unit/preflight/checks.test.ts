@@ -545,12 +545,18 @@ Object.assign(CASES, {
     severity: 'warning',
     parts: withDaemonJson({ 'default-runtime': 'docker-runc', runtimes: { 'docker-runc': { path: '/usr/libexec/docker/docker-runc-current' } } }),
     says: [DAEMON_JSON],
+    // The fix the containers' entry gives: the name on the new engine's runc.
+    absentOn: withDaemonJson({ 'default-runtime': 'docker-runc', runtimes: { 'docker-runc': { path: 'runc' } } }),
   },
   'engine-runtime-docker-runc-containers': {
     key: 'engine-runtime-docker-runc-containers',
     severity: 'warning',
     parts: { inventory: { containers: [container({ name: 'db', runtime: 'docker-runc' })] } },
     says: ['db', 'unknown or invalid runtime name: docker-runc', '"runtimes": {"docker-runc": {"path": "runc"}}'],
+    absentOn: {
+      inventory: { containers: [container({ name: 'db', runtime: 'docker-runc' })] },
+      ...withDaemonJson({ runtimes: { 'docker-runc': { path: 'runc' } } }),
+    },
   },
   'engine-tcp-without-tls': {
     key: 'engine-tcp-without-tls',
