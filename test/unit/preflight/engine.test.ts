@@ -8,6 +8,7 @@ import { FixtureHost } from '../../../src/host/fixture-host.js';
 import { ENGINE_REMOVALS } from '../../../src/preflight/engine-removals.js';
 import { settingsOfArgs } from '../../../src/preflight/checks/engine-readiness.js';
 import { preflightChecks } from '../../../src/preflight/index.js';
+import { unwaivedBlockers } from '../../../src/preflight/waivers.js';
 import { find, findings, FIXTURES, fixtureFacts, keys, makeFacts } from './helpers.js';
 
 const V25_REFUSAL =
@@ -152,5 +153,33 @@ describe('an engine upgraded to v25 before the migration, daemon down', () => {
     });
     expect(await readJournal(host)).toEqual({ read: true, lastError: line });
     expect(await readJournal(new FixtureHost('/nonexistent', {}))).toEqual({ read: false });
+  });
+});
+
+describe('devicemapper data the daemon does not see', () => {
+  it('cannot be waived: a run would leave those images behind', () => {
+    const facts = makeFacts({
+      daemon: { serverVersion: '26.1.5', driver: 'overlay2', driverStatus: [] },
+      host: {
+        dataRoot: {
+          ...makeFacts().host.dataRoot,
+          driverDirs: ['devicemapper', 'overlay2'],
+          devicemapper: { metadataFiles: ['base'], metadataCount: 1, poolFiles: [] },
+        },
+      },
+    });
+    const entries = preflightChecks(facts);
+    expect(keys(entries)).not.toContain('already-on-target');
+    expect(keys(unwaivedBlockers(entries, ['devicemapper-data-not-in-use']))).toContain('devicemapper-data-not-in-use');
+  });
+
+  it('an empty devicemapper/metadata and no pool files is nothing left behind', () => {
+    const facts = makeFacts({
+      daemon: { serverVersion: '26.1.5', driver: 'overlay2', driverStatus: [] },
+      host: {
+        dataRoot: { ...makeFacts().host.dataRoot, driverDirs: ['devicemapper', 'overlay2'], devicemapper: { metadataFiles: [], metadataCount: 0, poolFiles: [] } },
+      },
+    });
+    expect(keys(preflightChecks(facts))).toContain('already-on-target');
   });
 });
