@@ -1,3 +1,4 @@
+import { NEWEST_KNOWN_ENGINE } from '../preflight/engine-removals.js';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, fileSystemProblem, OperatorError } from '../errors.js';
 import {
@@ -28,8 +29,8 @@ const yesOption = () => new Option('--yes', 'do not ask for confirmation');
 const COMMANDS: CommandSpec[] = [
   {
     name: 'preflight',
-    summary: 'facts, blockers, warnings, space and downtime estimate (changes nothing)',
-    options: [jsonOption()],
+    summary: 'facts, blockers, warnings, space and downtime estimate, readiness for the target engine (changes nothing)',
+    options: [jsonOption(), new Option('--target-engine <version>', `the Docker Engine release to check readiness for (default: ${NEWEST_KNOWN_ENGINE}, the newest the tool knows)`)],
     load: async () => (await import('./commands/preflight.js')).preflightCommand,
   },
   {

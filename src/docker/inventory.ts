@@ -76,6 +76,7 @@ interface ContainerInspect {
     NetworkMode?: string;
     Links?: string[] | null;
     VolumesFrom?: string[] | null;
+    Runtime?: string;
   };
   Mounts?: {
     Type?: string;
@@ -253,6 +254,7 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
     volumesFrom: [...(host.VolumesFrom ?? [])],
     sizeRw: sizeRw ?? -1,
     labels: sortedMap(container.Config?.Labels),
+    ...(host.Runtime && host.Runtime !== 'runc' ? { runtime: host.Runtime } : {}),
   };
 }
 

@@ -78,6 +78,8 @@ export interface ContainerRecord {
   /** Size of the writable layer in bytes (SizeRw), when the daemon reported it. */
   sizeRw: number;
   labels: Record<string, string>;
+  /** HostConfig.Runtime when it is not the default "runc" (RHEL's packages use "docker-runc"). */
+  runtime?: string;
 }
 
 export interface VolumeRecord {

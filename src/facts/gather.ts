@@ -25,11 +25,13 @@ import {
 import { redactSecrets } from './redact.js';
 import type {
   DataRootFact,
+  DevicemapperDirFact,
   DTypeFact,
   FileFact,
   FilesystemFact,
   HostFacts,
   InstalledDockerd,
+  JournalFact,
   LvmFacts,
   MountFact,
   PreflightFacts,
@@ -125,6 +127,10 @@ export async function gatherHostFacts(host: Host, options: GatherOptions): Promi
     ),
     driverDirs: await probe(problems, 'data-root driver directories', [], () => readDriverDirs(host, options.dataRoot)),
   };
+  if (dataRoot.driverDirs.includes('devicemapper')) {
+    const devicemapper = await probe(problems, 'data-root devicemapper directory', undefined, () => readDevicemapperDir(host, options.dataRoot));
+    if (devicemapper) dataRoot.devicemapper = devicemapper;
+  }
   const backupDirectory = await probe<FilesystemFact>(
     problems,
     'backup directory filesystem',
@@ -333,6 +339,30 @@ async function readDriverDirs(host: Host, dataRoot: string): Promise<string[]> {
     if (((await host.listDir(`${dataRoot}/${name}`)) ?? []).length > 0) found.push(name);
   }
   return found;
+}
+
+/** dockerd's words when it stops at start: Engine 17.x-22.x "Error starting daemon: ...", later "failed to start daemon: ...". */
+const START_FAILURE = /failed to start daemon|Error starting daemon|level=fatal/;
+
+/**
+ * The last reason dockerd gave in the journal for not starting. `-o cat` leaves the message
+ * alone; systemd 219 (RHEL/CentOS 7) knows every option used here.
+ */
+export async function readJournal(host: Host): Promise<JournalFact> {
+  const result = await host.run('journalctl', ['-u', 'docker.service', '--no-pager', '-o', 'cat', '-n', '300'], RUN);
+  if (result.exitCode !== 0) return { read: false };
+  const lines = result.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lastError = [...lines].reverse().find((l) => START_FAILURE.test(l));
+  return lastError ? { read: true, lastError } : { read: true };
+}
+
+async function readDevicemapperDir(host: Host, dataRoot: string): Promise<DevicemapperDirFact> {
+  const metadata = ((await host.listDir(`${dataRoot}/devicemapper/metadata`)) ?? []).sort();
+  return {
+    metadataFiles: metadata.slice(0, 20),
+    metadataCount: metadata.length,
+    poolFiles: ((await host.listDir(`${dataRoot}/devicemapper/devicemapper`)) ?? []).sort(),
+  };
 }
 
 async function readLvm(host: Host, problems: Problems): Promise<LvmFacts> {

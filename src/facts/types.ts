@@ -75,6 +75,18 @@ export interface DataRootFact extends FilesystemFact {
   dType: DTypeFact;
   /** Storage-driver directories under the data-root that hold something ("devicemapper", "overlay2", ...). */
   driverDirs: string[];
+  /** What `devicemapper/` holds, when it holds something: a pool's device metadata and loop files. */
+  devicemapper?: DevicemapperDirFact;
+}
+
+/** The devicemapper driver's home under a data-root: `metadata/` (one file per thin device, plus
+ * deviceset-metadata and transaction-metadata) and `devicemapper/` (loop-lvm's data and metadata files). */
+export interface DevicemapperDirFact {
+  /** Entries of devicemapper/metadata (the first 20). */
+  metadataFiles: string[];
+  metadataCount: number;
+  /** Entries of devicemapper/devicemapper ("data", "metadata" in loop-lvm mode). */
+  poolFiles: string[];
 }
 
 export interface LvmLv {
@@ -153,14 +165,32 @@ export interface HostFacts {
   stateDirectory?: FilesystemFact;
   lvm: LvmFacts;
   targetDevice?: TargetDeviceFact;
+  /** Read only when the daemon does not answer. */
+  journal?: JournalFact;
   /** Probes that failed (permissions, odd output): the checks treat their facts as unknown. */
   problems: { probe: string; message: string }[];
+}
+
+/** Docker's journal (`journalctl -u docker`), read when the daemon does not answer. */
+export interface JournalFact {
+  /** The journal could be read (journalctl exists and answered). */
+  read: boolean;
+  /** The last line in which dockerd said why it stopped ("failed to start daemon: ..."). */
+  lastError?: string;
+}
+
+/** Why the daemon's facts are missing: it did not answer (`docker` then holds empty stand-ins). */
+export interface DaemonDownFact {
+  message: string;
+  remedy: string;
 }
 
 export interface PreflightFacts {
   collectedAt: string;
   docker: { daemon: DaemonFacts; inventory: Inventory };
   host: HostFacts;
+  /** Set when the daemon did not answer: only the host's facts are real. */
+  daemonDown?: DaemonDownFact;
 }
 
 export type { FsSpace };

@@ -19,7 +19,7 @@ import {
   type StorageFlag,
 } from '../config/dockerd-flags.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
-import type { HostFacts, PreflightFacts } from '../facts/types.js';
+import type { DevicemapperDirFact, HostFacts, PreflightFacts } from '../facts/types.js';
 import type { PreflightOptions } from './options.js';
 
 export const SOURCE_DRIVERS = ['devicemapper', 'aufs', 'overlay', 'vfs'];
@@ -97,6 +97,13 @@ export interface Analysis {
   alreadyOnTarget: boolean;
   kernelRelease?: string;
   estimate: SizeEstimate;
+  /** The daemon did not answer: only the host's facts are real (facts.daemonDown says why). */
+  daemonDown: boolean;
+  /**
+   * A populated devicemapper/ under the data-root of a daemon that runs another driver: the
+   * images and containers of a devicemapper daemon, which this daemon does not see.
+   */
+  strandedDevicemapper?: DevicemapperDirFact;
 }
 
 /** Computes everything the checks share. */
@@ -122,8 +129,12 @@ export function analyse(facts: PreflightFacts, options: PreflightOptions): Analy
     storage.storageDriver === 'devicemapper' ||
     places.some((p) => p.active && p.flags.some((f) => f.setting === 'storage-driver' && f.value === 'devicemapper'));
 
+  const daemonDown = facts.daemonDown !== undefined;
   const alreadyOnTarget =
     options.target === 'overlay2' ? daemon.driver === 'overlay2' : false; // a new direct-lvm pool is always a move
+  const dm = host.dataRoot.devicemapper;
+  const strandedDevicemapper =
+    !daemonDown && daemon.driver !== 'devicemapper' && dm && (dm.metadataCount > 0 || dm.poolFiles.length > 0) ? dm : undefined;
 
   return {
     facts,
@@ -142,6 +153,8 @@ export function analyse(facts: PreflightFacts, options: PreflightOptions): Analy
     alreadyOnTarget,
     kernelRelease: host.kernel.release ?? (daemon.kernelVersion || undefined),
     estimate: estimateSizes(inventory, options),
+    daemonDown,
+    ...(strandedDevicemapper ? { strandedDevicemapper } : {}),
   };
 }
 

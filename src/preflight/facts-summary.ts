@@ -13,8 +13,17 @@ export function factsSummaryRows(facts: PreflightFacts, options: PreflightOption
   const process = host.dockerd
     ? `dockerd pid ${host.dockerd.pid}${host.dockerd.systemdUnit ? ` in ${host.dockerd.systemdUnit}` : ''}`
     : 'dockerd process not found';
-  rows.push(['Docker host', `${host.dockerHost} (${process})`]);
   const installed = host.installedDockerd ? `; installed: ${host.installedDockerd.versionOutput}` : '';
+  if (facts.daemonDown) {
+    rows.push(['Docker host', `${host.dockerHost} (not answering; ${process})`]);
+    rows.push(['Docker', `not running${installed}`]);
+    rows.push(['Data root', `${daemon.dockerRootDir} (from the configuration), holds: ${host.dataRoot.driverDirs.join(', ') || 'no driver data'}`]);
+    rows.push(['Kernel', host.kernel.release ?? 'unknown']);
+    rows.push(['Daemon config', `${host.daemonJson.path} (${host.daemonJson.text === undefined ? 'absent' : 'present'})`]);
+    rows.push(['Target', `${options.target}; engine ${options.targetEngine}`]);
+    return rows;
+  }
+  rows.push(['Docker host', `${host.dockerHost} (${process})`]);
   rows.push(['Docker', `${daemon.serverVersion} (API ${daemon.apiVersion})${installed}`]);
   let driver = daemon.driver;
   if (daemon.driver === 'devicemapper') {
@@ -38,6 +47,6 @@ export function factsSummaryRows(facts: PreflightFacts, options: PreflightOption
   ]);
   const backupFree = host.backupDirectory.space ? `, ${formatBytes(host.backupDirectory.space.availableBytes)} free` : '';
   rows.push(['Backups', `${options.backupDirectory}${backupFree}`]);
-  rows.push(['Target', options.target === 'direct-lvm' ? `direct-lvm on ${options.device ?? '(no device given)'}` : options.target]);
+  rows.push(['Target', `${options.target === 'direct-lvm' ? `direct-lvm on ${options.device ?? '(no device given)'}` : options.target}; engine ${options.targetEngine}`]);
   return rows;
 }

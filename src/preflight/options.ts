@@ -1,4 +1,5 @@
 /** What preflight should check against: the answers that matter to it, with their defaults. */
+import { NEWEST_KNOWN_ENGINE } from './engine-removals.js';
 
 export type Target = 'overlay2' | 'direct-lvm';
 export type ServiceManager = 'auto' | 'systemd' | 'sysvinit' | 'command';
@@ -22,6 +23,10 @@ export interface PreflightOptions {
   serviceManager: ServiceManager;
   /** --daemon-config: the daemon.json the run will write. */
   daemonConfigPath: string;
+  /** --target-engine: the Engine release the host is to start on after the migration. */
+  targetEngine: string;
+  /** The run's own check after the cutover: storage settings are then the target's, not the source's. */
+  afterCutover: boolean;
 }
 
 export const DEFAULT_PREFLIGHT_OPTIONS: PreflightOptions = {
@@ -33,6 +38,8 @@ export const DEFAULT_PREFLIGHT_OPTIONS: PreflightOptions = {
   archiveVolumes: true,
   serviceManager: 'auto',
   daemonConfigPath: '/etc/docker/daemon.json',
+  targetEngine: NEWEST_KNOWN_ENGINE,
+  afterCutover: false,
 };
 
 /** Options with every unset field at its default (the contract's answers defaults). */

@@ -1,3 +1,6 @@
+import { gatherPreflightFacts } from '../facts/gather.js';
+import { engineReadinessAfterCutover } from '../preflight/index.js';
+import type { ReportEntry } from '../report/entry.js';
 import type { MigrationContext } from './context.js';
 import { selectedContainers } from '../record/selection.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../record/run-files.js';
@@ -40,9 +43,37 @@ export const verifyStep: Step<MigrationContext> = {
       expect: { driver: ctx.daemon.targetDriver, configMustBeClean: true },
       daemonConfigPath: ctx.daemon.configPath,
     });
-    const result = withCaveats(verified, runCaveats(ctx.store.state, selectedContainers(ctx.recorded)));
+    const readiness = await readinessForTargetEngine(ctx);
+    const result = withCaveats(verified, [...runCaveats(ctx.store.state, selectedContainers(ctx.recorded)), ...readiness]);
     await writeVerifyReport(ctx.store.runDir, result);
     await ctx.store.setNote('verifyDifferences', result.differences);
     progress.say(result.differences ? `${result.differences} difference(s): see ${ctx.store.path('report.txt')}` : 'The host matches the inventory');
   },
 };
+
+/**
+ * What the target engine would refuse or drop on the migrated host (preflight's readiness
+ * checks, read again now). The host is migrated and verified by then: a check that cannot be
+ * made is said in the report, never a failure of the step (which would roll the host back).
+ */
+async function readinessForTargetEngine(ctx: MigrationContext): Promise<ReportEntry[]> {
+  try {
+    const inventory = await (await ctx.docker()).system.inventory();
+    const facts = await gatherPreflightFacts(ctx.host, { daemon: inventory.daemon, inventory }, {
+      dockerHost: ctx.dockerHost,
+      daemonConfigPath: ctx.daemon.configPath,
+      backupDirectory: ctx.answers.backup.directory,
+    });
+    return engineReadinessAfterCutover(facts);
+  } catch (error) {
+    return [
+      {
+        key: 'engine-readiness-unchecked',
+        severity: 'warning',
+        title: 'The migrated host was not checked against the target engine',
+        summary: `Reading the host for the check failed: ${(error as Error)?.message ?? String(error)}.`,
+        remediation: 'Run `devmapper-migrate preflight --target-engine VERSION` before the engine upgrade.',
+      },
+    ];
+  }
+}

@@ -114,15 +114,14 @@ describe('preflight against the rig daemon', () => {
 });
 
 describe('preflight where Docker does not answer', () => {
-  it('says so plainly for a socket path with nothing there', async () => {
+  it('says so plainly for a socket path with nothing there, as a blocker of a report on the host (exit 1)', async () => {
     const socket = join(scratch, 'missing', 'docker.sock');
     const result = await runCli(['--docker-host', `unix://${socket}`, 'preflight']);
-    expect(result.code).not.toBe(0);
-    expect(result.code).not.toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(socket);
-    expect(result.stderr).toContain('Cannot reach the Docker daemon');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^BLOCKER The Docker daemon does not answer \[daemon-unreachable\]$/m);
+    expect(result.stdout).toContain(socket);
+    expect(result.stdout).toContain('Cannot reach the Docker daemon');
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/\n\s+at /);
   });
 
   it('says so plainly for a stale socket nothing listens on', async () => {
@@ -138,10 +137,11 @@ describe('preflight where Docker does not answer', () => {
       await new Promise((resolve) => child.once('exit', resolve));
       expect(existsSync(socket)).toBe(true);
       const result = await runCli(['--docker-host', `unix://${socket}`, 'preflight', '--json']);
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toContain(socket);
-      expect(result.stderr).toMatch(/nothing listens there/);
-      expect(JSON.parse(result.stdout).error.message).toContain(socket);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout) as PreflightJson;
+      expect(report.facts.daemonDown?.message).toContain(socket);
+      expect(report.facts.daemonDown?.message).toMatch(/nothing listens there/);
+      expect(report.entries.find((e) => e.key === 'daemon-unreachable')?.severity).toBe('blocker');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

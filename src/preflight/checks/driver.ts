@@ -32,6 +32,8 @@ export const sourceDriverCheck: Check = {
         { driver: daemon.driver, mode: pool?.mode, pool, dataRoot: daemon.dockerRootDir, target: options.target },
       ),
     );
+    // With devicemapper data beside it, "nothing to migrate" would be false (devicemapper-data-not-in-use says why).
+    if (a.alreadyOnTarget && a.strandedDevicemapper) return entries;
     if (a.alreadyOnTarget) {
       entries.push(
         entry(

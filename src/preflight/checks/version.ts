@@ -2,7 +2,8 @@
 import type { Analysis } from '../analysis.js';
 import { entry, type Check } from '../entry.js';
 
-const REMOVED =
+/** Engine v25's words when its configuration names devicemapper (moby daemon/graphdriver). */
+export const DEVICEMAPPER_REMOVED_ERROR =
   'failed to start daemon: error initializing graphdriver: [graphdriver] ERROR: the devicemapper storage-driver has been deprecated and removed; visit https://docs.docker.com/go/storage-driver/ for more information: devicemapper';
 
 export const versionCheck: Check = {
@@ -38,7 +39,7 @@ export const versionCheck: Check = {
           'docker-version-devicemapper-removed',
           'blocker',
           'Engine v25 or newer cannot run devicemapper',
-          `Docker ${v25[0]} is ${running && running.major >= 25 ? 'running' : 'installed'} and ${why}. Engine v25 removed the driver; at its next start dockerd stops with: "${REMOVED}".`,
+          `Docker ${v25[0]} is ${running && running.major >= 25 ? 'running' : 'installed'} and ${why}. Engine v25 removed the driver; at its next start dockerd stops with: "${DEVICEMAPPER_REMOVED_ERROR}".`,
           a.options.target === 'direct-lvm'
             ? 'Choose target overlay2, or keep the engine at 24.x or older.'
             : 'Install the last engine you ran (24.x or older, e.g. `yum downgrade docker-ce-24.0.9 docker-ce-cli-24.0.9`) and hold it there, run the migration, then upgrade.',

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../../src/report/entry.js';
 import { CHECKS, preflightChecks, type PreflightOptions } from '../../../src/preflight/index.js';
+import { ENGINE_REMOVALS, type EngineRemoval } from '../../../src/preflight/engine-removals.js';
 import { estimateDowntime } from '../../../src/preflight/checks/downtime.js';
 import { supportsOverlaySize } from '../../../src/preflight/checks/overlay2.js';
 import { analyse } from '../../../src/preflight/analysis.js';
@@ -534,6 +535,110 @@ const CASES: Record<string, Case> = {
   },
 };
 
+const DAEMON_JSON = '/etc/docker/daemon.json';
+const withDaemonJson = (config: Record<string, unknown>): FactsParts => ({ host: { daemonJson: { path: DAEMON_JSON, text: JSON.stringify(config) } } });
+const withUnit = (execStart: string): FactsParts => ({
+  host: { systemd: { service: [{ path: '/etc/systemd/system/docker.service', kind: 'unit', text: unitWith(execStart) }], socket: [], storageSetupUnits: [] } },
+});
+const isStorageRow = (row: EngineRemoval) => row.storageDriver !== undefined || row.storageOpt !== undefined;
+
+/** One case per row of the removals table: the setting in daemon.json (or as a flag), against the release that removed it. */
+function removalCase(row: EngineRemoval): Case {
+  let parts: FactsParts;
+  if (row.daemonJsonKeys) parts = withDaemonJson({ [row.daemonJsonKeys[0]!]: 'value' });
+  else if (row.flags) parts = withUnit(`/usr/bin/dockerd -H fd:// ${row.flags[0]!}=value`);
+  else if (row.storageDriver) parts = withDaemonJson({ 'storage-driver': row.storageDriver });
+  else if (row.storageOpt) parts = withDaemonJson({ 'storage-opts': [row.storageOpt.endsWith('.') ? `${row.storageOpt}basesize=20G` : `${row.storageOpt}=true`] });
+  else if (row.logDriver) parts = withDaemonJson({ 'log-driver': row.logDriver });
+  else parts = withDaemonJson({ 'log-opts': { [row.logOpt!]: 'true' } });
+  return {
+    key: `engine-removed-${row.id}`,
+    severity: row.effect === 'refuses-to-start' && row.confirmed ? 'blocker' : 'warning',
+    parts,
+    // Storage settings are the run's to rewrite before the cutover: checked after it.
+    options: { targetEngine: row.removedIn, ...(isStorageRow(row) ? { afterCutover: true } : {}) },
+    says: [row.removedIn, row.fix],
+    absentOn: withDaemonJson({}),
+  };
+}
+for (const row of ENGINE_REMOVALS) CASES[`engine-removed-${row.id}`] = removalCase(row);
+
+const RHEL_UNIT =
+  '/usr/bin/dockerd-current --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current --default-runtime=docker-runc $OPTIONS';
+const V25_JOURNAL_LINE =
+  'failed to start daemon: error initializing graphdriver: [graphdriver] ERROR: the devicemapper storage-driver has been deprecated and removed; visit https://docs.docker.com/go/storage-driver/ for more information: devicemapper';
+const DOWN = { message: 'Cannot reach the Docker daemon at /var/run/docker.sock: nothing listens there (ECONNREFUSED).', remedy: 'Start Docker (systemctl start docker) and try again.' };
+const STRANDED = { metadataFiles: ['base', 'deviceset-metadata', 'transaction-metadata'], metadataCount: 3, poolFiles: ['data', 'metadata'] };
+
+Object.assign(CASES, {
+  'engine-runtime-docker-runc-flags': {
+    key: 'engine-runtime-docker-runc-flags',
+    severity: 'warning',
+    parts: withUnit(RHEL_UNIT),
+    says: ['--add-runtime docker-runc=/usr/libexec/docker/docker-runc-current', '--default-runtime docker-runc', '(ExecStart)'],
+  },
+  'engine-runtime-docker-runc-flags (daemon.json)': {
+    key: 'engine-runtime-docker-runc-flags',
+    severity: 'warning',
+    parts: withDaemonJson({ 'default-runtime': 'docker-runc', runtimes: { 'docker-runc': { path: '/usr/libexec/docker/docker-runc-current' } } }),
+    says: [DAEMON_JSON],
+    // The fix the containers' entry gives: the name on the new engine's runc.
+    absentOn: withDaemonJson({ 'default-runtime': 'docker-runc', runtimes: { 'docker-runc': { path: 'runc' } } }),
+  },
+  'engine-runtime-docker-runc-containers': {
+    key: 'engine-runtime-docker-runc-containers',
+    severity: 'warning',
+    parts: { inventory: { containers: [container({ name: 'db', runtime: 'docker-runc' })] } },
+    says: ['db', 'unknown or invalid runtime name: docker-runc', '"runtimes": {"docker-runc": {"path": "runc"}}'],
+    absentOn: {
+      inventory: { containers: [container({ name: 'db', runtime: 'docker-runc' })] },
+      ...withDaemonJson({ runtimes: { 'docker-runc': { path: 'runc' } } }),
+    },
+  },
+  'engine-tcp-without-tls': {
+    key: 'engine-tcp-without-tls',
+    severity: 'warning',
+    parts: withUnit('/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375'),
+    says: ['tcp://0.0.0.0:2375'],
+  },
+  'engine-tcp-without-tls (refused from 27.0)': {
+    key: 'engine-tcp-without-tls',
+    severity: 'blocker',
+    parts: withDaemonJson({ hosts: ['unix:///var/run/docker.sock', 'tcp://10.0.0.5:2375'], tls: false }),
+    options: { targetEngine: '27.0' },
+    says: ['27.0'],
+  },
+  'engine-no-packages-el7': {
+    key: 'engine-no-packages-el7',
+    severity: 'warning',
+    parts: { host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } } },
+    options: { targetEngine: '27.0' },
+    says: ['26.1', '--target-engine 26.1'],
+  },
+  'daemon-unreachable': {
+    key: 'daemon-unreachable',
+    severity: 'blocker',
+    parts: { daemonDown: DOWN, host: { dockerd: undefined, journal: { read: true } } },
+    says: [DOWN.message, DOWN.remedy, 'holds no start failure'],
+  },
+  'engine-refuses-devicemapper': {
+    key: 'engine-refuses-devicemapper',
+    severity: 'blocker',
+    parts: { daemonDown: DOWN, host: { dockerd: undefined, journal: { read: true, lastError: V25_JOURNAL_LINE } } },
+    says: [V25_JOURNAL_LINE, 'upgraded', 'Reinstall the engine the host ran before', 'empty overlay2'],
+    absentOn: { daemonDown: DOWN, host: { dockerd: undefined, journal: { read: true, lastError: 'failed to start daemon: pid file found, ensure docker is not running or delete /var/run/docker.pid' } } },
+  },
+  'devicemapper-data-not-in-use': {
+    key: 'devicemapper-data-not-in-use',
+    severity: 'blocker',
+    parts: {
+      daemon: { serverVersion: '26.1.5', driver: 'overlay2', driverStatus: [] },
+      host: { daemonJson: { path: DAEMON_JSON }, dataRoot: { ...base.dataRoot, driverDirs: ['devicemapper', 'overlay2'], devicemapper: STRANDED } },
+    },
+    says: ['/var/lib/docker/devicemapper', 'deviceset-metadata', 'upgraded before the migration', 'Do not delete'],
+  },
+} satisfies Record<string, Case>);
+
 describe('preflight checks on facts', () => {
   const baseline = preflightChecks(makeFacts());
   const baselineLvm = preflightChecks(makeFacts({ host: { targetDevice: emptyDisk } }), DIRECT_LVM);
@@ -542,7 +647,7 @@ describe('preflight checks on facts', () => {
     expect(findings(baseline)).toEqual([]);
     expect(findings(baselineLvm)).toEqual([]);
     expect(keys(baselineLvm)).toContain('already-direct-lvm');
-    expect(keys(baseline)).toEqual(['source-driver', 'docker-version', 'data-root-filesystem', 'space-estimate', 'downtime-estimate']);
+    expect(keys(baseline)).toEqual(['source-driver', 'docker-version', 'data-root-filesystem', 'space-estimate', 'engine-target', 'downtime-estimate']);
   });
 
   for (const [name, c] of Object.entries(CASES)) {
@@ -638,6 +743,8 @@ describe('near misses', () => {
         daemon: { securityOptions: ['name=selinux'] },
         host: { kernel: { release: '3.10.0-1160.el7.x86_64', overlayAvailable: true, overlayEvidence: '' } },
       }),
+      // 26.1 is the last engine with RHEL 7 packages (engine-no-packages-el7 beyond it).
+      { targetEngine: '26.1' },
     );
     expect(findings(entries)).toEqual([]);
   });

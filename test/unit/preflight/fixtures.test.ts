@@ -45,7 +45,12 @@ describe('RHEL 7 host set up by docker-storage-setup (direct-lvm)', () => {
 
   it('warns about DOCKER_STORAGE_OPTIONS and docker-storage-setup, and nothing blocks overlay2', async () => {
     const entries = preflightChecks(await fixtureFacts('rhel7-storage-setup'));
-    expect(findings(entries)).toEqual(['warning:storage-flag-conflict', 'warning:docker-storage-setup-active']);
+    expect(findings(entries)).toEqual([
+      'warning:storage-flag-conflict',
+      'warning:docker-storage-setup-active',
+      'warning:engine-runtime-docker-runc-flags',
+      'warning:engine-no-packages-el7',
+    ]);
     const conflict = find(entries, 'storage-flag-conflict')!;
     expect(conflict.summary).toContain('/etc/sysconfig/docker-storage:4 (DOCKER_STORAGE_OPTIONS)');
     expect(conflict.summary).toContain('--storage-driver=devicemapper');
@@ -151,6 +156,7 @@ describe('CentOS 7 host with xfs formatted ftype=0 and a commented daemon.json',
       'warning:storage-driver-not-explicit',
       // docker-ce 17.03 on 3.10: the run adds overlay2.override_kernel_check=true.
       'warning:overlay2-kernel-check-override',
+      'warning:engine-no-packages-el7',
     ]);
     expect(find(entries, 'daemon-json-invalid')!.summary).toContain('line 2, column 3: comments are not allowed in JSON');
   });
@@ -170,7 +176,7 @@ describe('clean RHEL 8 host ready for overlay2', () => {
     expect(facts.host.backupDirectory).toMatchObject({ exists: true, mount: { mountPoint: '/' } });
     const entries = preflightChecks(facts);
     expect(findings(entries)).toEqual([]);
-    expect(keys(entries)).toEqual(['source-driver', 'docker-version', 'data-root-filesystem', 'space-estimate', 'downtime-estimate']);
+    expect(keys(entries)).toEqual(['source-driver', 'docker-version', 'data-root-filesystem', 'space-estimate', 'engine-target', 'downtime-estimate']);
     expect(find(entries, 'space-estimate')!.summary).toContain('images 3.0 GB');
   });
 

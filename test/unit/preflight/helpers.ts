@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerRecord, DaemonFacts, ImageRecord, Inventory, VolumeRecord } from '../../../src/docker/types.js';
 import { gatherPreflightFacts } from '../../../src/facts/gather.js';
-import type { HostFacts, PreflightFacts } from '../../../src/facts/types.js';
+import type { DaemonDownFact, HostFacts, PreflightFacts } from '../../../src/facts/types.js';
 import { FixtureHost, type FixtureSpec } from '../../../src/host/fixture-host.js';
 import type { ReportEntry } from '../../../src/report/entry.js';
 
@@ -175,6 +175,7 @@ export interface FactsParts {
   daemon?: Partial<DaemonFacts>;
   inventory?: Partial<Inventory>;
   host?: Partial<HostFacts>;
+  daemonDown?: DaemonDownFact;
 }
 
 /** Baseline facts with changes; the inventory's daemon is the same object as docker.daemon. */
@@ -184,6 +185,7 @@ export function makeFacts(parts: FactsParts = {}): PreflightFacts {
     collectedAt: '2024-01-01T00:00:00Z',
     docker: { daemon, inventory: inventory({ ...parts.inventory, daemon }) },
     host: hostFacts(parts.host),
+    ...(parts.daemonDown ? { daemonDown: parts.daemonDown } : {}),
   };
 }
 
