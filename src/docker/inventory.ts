@@ -1,6 +1,6 @@
 /**
  * Reads what a Docker host holds into the plain records of ./types.ts: the daemon's facts and
- * the inventory (images, containers, volumes, user-defined networks), sorted so that two
+ * the inventory (images, containers, volumes, user-defined networks, managed plugins), sorted so that two
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
 import { mapLimit } from '../map-limit.js';
@@ -14,6 +14,7 @@ import type {
   IpamPoolRecord,
   MountRecord,
   NetworkRecord,
+  PluginRecord,
   VolumeRecord,
 } from './types.js';
 
@@ -75,6 +76,8 @@ interface ContainerInspect {
     NetworkMode?: string;
     Links?: string[] | null;
     VolumesFrom?: string[] | null;
+    LogConfig?: { Type?: string } | null;
+    VolumeDriver?: string;
   };
   Mounts?: {
     Type?: string;
@@ -86,6 +89,15 @@ interface ContainerInspect {
     RW?: boolean;
   }[] | null;
   NetworkSettings?: { Networks?: Record<string, EndpointSettings> | null };
+}
+
+interface PluginSummary {
+  Id?: string;
+  Name?: string;
+  Enabled?: boolean;
+  PluginReference?: string;
+  // The API writes each type as "docker.volumedriver/1.0"; the Go struct is {Capability, Prefix, Version}.
+  Config?: { Interface?: { Types?: (string | { Capability?: string })[] | null } | null } | null;
 }
 
 interface VolumeSummary {
@@ -252,6 +264,8 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
     volumesFrom: [...(host.VolumesFrom ?? [])],
     sizeRw: sizeRw ?? -1,
     labels: sortedMap(container.Config?.Labels),
+    ...(host.LogConfig?.Type ? { logDriver: host.LogConfig.Type } : {}),
+    ...(host.VolumeDriver ? { volumeDriver: host.VolumeDriver } : {}),
   };
 }
 
@@ -359,15 +373,36 @@ async function readNetworks(client: DockerClient): Promise<NetworkRecord[]> {
     .sort((a, b) => byString(a.name, b.name));
 }
 
+/** "docker.volumedriver/1.0" (or {Capability: "volumedriver"}) → "volumedriver". */
+function pluginCapability(type: string | { Capability?: string }): string {
+  if (typeof type !== 'string') return type.Capability ?? '';
+  return /^(?:[^./]+\.)?([^/]+)/.exec(type)?.[1] ?? type;
+}
+
+/** Managed plugins (GET /plugins, API 1.25 and later). */
+export async function readPlugins(client: DockerClient): Promise<PluginRecord[]> {
+  const plugins = await get<PluginSummary[] | null>(client, 'listing plugins', '/plugins');
+  return (plugins ?? [])
+    .map((plugin) => ({
+      id: plugin.Id ?? '',
+      name: plugin.Name ?? '',
+      enabled: plugin.Enabled ?? false,
+      capabilities: [...new Set((plugin.Config?.Interface?.Types ?? []).map(pluginCapability).filter(Boolean))].sort(byString),
+      reference: plugin.PluginReference ?? '',
+    }))
+    .sort((a, b) => byString(a.name, b.name));
+}
+
 /** Everything the migration must carry over: images, containers, volumes and user-defined networks. */
 export async function collectInventory(client: DockerClient): Promise<Inventory> {
   const capturedAt = new Date().toISOString();
-  const [daemon, images, containers, networks] = await Promise.all([
+  const [daemon, images, containers, networks, plugins] = await Promise.all([
     readDaemonFacts(client),
     readImages(client),
     readContainers(client),
     readNetworks(client),
+    readPlugins(client),
   ]);
   const volumes = await readVolumes(client, containers);
-  return { capturedAt, daemon, images, containers, volumes, networks };
+  return { capturedAt, daemon, images, containers, volumes, networks, plugins };
 }

@@ -78,6 +78,10 @@ export interface ContainerRecord {
   /** Size of the writable layer in bytes (SizeRw), when the daemon reported it. */
   sizeRw: number;
   labels: Record<string, string>;
+  /** HostConfig.LogConfig.Type ("json-file", "journald", or a managed plugin's name); absent in inventories recorded before it was read. */
+  logDriver?: string;
+  /** HostConfig.VolumeDriver (`--volume-driver`), when set. */
+  volumeDriver?: string;
 }
 
 export interface VolumeRecord {
@@ -128,6 +132,28 @@ export interface NetworkRecord {
   labels: Record<string, string>;
 }
 
+/**
+ * A managed plugin (`docker plugin ls`): it lives in the data-root (`<data-root>/plugins`), so
+ * a move of the data-root leaves it behind.
+ */
+export interface PluginRecord {
+  id: string;
+  /** As `docker plugin ls` names it, e.g. "vieux/sshfs:latest". */
+  name: string;
+  enabled: boolean;
+  /** What it provides, from Config.Interface.Types: "volumedriver", "logdriver", "networkdriver", "ipamdriver", "authz", ... */
+  capabilities: string[];
+  /** Where it was installed from (PluginReference); "" for one made locally with `docker plugin create`. */
+  reference: string;
+}
+
+/** "vieux/sshfs" and "docker.io/vieux/sshfs:latest" → "vieux/sshfs:latest": the form plugin names are compared in. */
+export function pluginKey(name: string): string {
+  let key = name.trim().replace(/^docker\.io\//, '').replace(/^library\//, '');
+  if (!/:[^/]+$/.test(key) && !key.includes('@')) key += ':latest';
+  return key;
+}
+
 export interface Inventory {
   /** ISO timestamp of the capture. */
   capturedAt: string;
@@ -137,4 +163,6 @@ export interface Inventory {
   volumes: VolumeRecord[];
   /** User-defined networks only (not bridge, host, none). */
   networks: NetworkRecord[];
+  /** Managed plugins; absent in inventories recorded before they were read. */
+  plugins?: PluginRecord[];
 }

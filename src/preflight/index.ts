@@ -10,6 +10,7 @@ import { directLvmCheck } from './checks/direct-lvm.js';
 import { poolSpaceCheck, sourceDriverCheck } from './checks/driver.js';
 import { daemonJsonCheck, dockerdProcessCheck, storageFlagsCheck, storageSetupCheck } from './checks/config.js';
 import { backingFsCheck, baseSizeCheck, kernelCheck, mixedDriversCheck } from './checks/overlay2.js';
+import { pluginsCheck } from './checks/plugins.js';
 import { spaceCheck } from './checks/space.js';
 import { runFilesPlaceCheck } from './checks/run-files-place.js';
 import { versionCheck } from './checks/version.js';
@@ -48,6 +49,7 @@ export const CHECKS: readonly Check[] = [
   containerStateCheck,
   containerWiringCheck,
   volumeCheck,
+  pluginsCheck,
   downtimeCheck,
   factsProblemsCheck,
 ];

@@ -1,6 +1,6 @@
 import { connectDocker } from '../../docker/client.js';
 import { collectInventory } from '../../docker/inventory.js';
-import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, VolumeRecord } from '../../docker/types.js';
+import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, PluginRecord, VolumeRecord } from '../../docker/types.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../report/format.js';
 import type { CommandContext } from '../context.js';
@@ -138,7 +138,16 @@ function networksSection(networks: readonly NetworkRecord[]): string {
   );
 }
 
-/** The inventory as text: a header line, then images, containers, volumes and networks. */
+function pluginsSection(plugins: readonly PluginRecord[]): string {
+  const head = `PLUGINS (${plugins.length} managed; they stay in the old data-root: reinstall them after a run)\n`;
+  if (!plugins.length) return `PLUGINS (0 managed)\n  none\n`;
+  return head + table(
+    ['NAME', 'PROVIDES', 'ENABLED', 'FROM'],
+    plugins.map((p) => [p.name, p.capabilities.join(', '), p.enabled ? 'yes' : 'no', p.reference || '(made locally)']),
+  );
+}
+
+/** The inventory as text: a header line, then images, containers, volumes, networks and plugins. */
 export function formatInventoryText(inventory: Inventory): string {
   const d = inventory.daemon;
   const header =
@@ -150,5 +159,6 @@ export function formatInventoryText(inventory: Inventory): string {
     containersSection(inventory.containers),
     volumesSection(inventory.volumes),
     networksSection(inventory.networks),
+    ...(inventory.plugins ? [pluginsSection(inventory.plugins)] : []),
   ].join('\n');
 }
