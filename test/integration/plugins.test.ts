@@ -49,11 +49,11 @@ describe('a managed plugin on the daemon', () => {
     expect(result.stderr).toBe('');
     const inventory = JSON.parse(result.stdout) as Inventory;
     expect(inventory.plugins).toEqual([
-      { id: expect.stringMatching(/^[0-9a-f]{64}$/), name: `${PLUGIN}:latest`, enabled: false, capabilities: ['volumedriver'], reference: '' },
+      { id: expect.stringMatching(/^[0-9a-f]{64}$/), name: `${PLUGIN}:latest`, enabled: false, capabilities: ['volumedriver'], reference: `${PLUGIN}:latest` },
     ]);
     const text = await runCli(['--docker-host', daemon!.dockerHost, 'inventory']);
     expect(text.stdout).toMatch(/^PLUGINS \(1 managed; they stay in the old data-root: reinstall them after a run\)$/m);
-    expect(text.stdout).toMatch(new RegExp(`^${PLUGIN}:latest\\s+volumedriver\\s+no\\s+\\(made locally\\)$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${PLUGIN}:latest\\s+volumedriver\\s+no\\s+${PLUGIN}:latest$`, 'm'));
   });
 
   it('preflight names it as a blocker, with the way to install it again', async () => {
