@@ -4,7 +4,7 @@
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
 import { mapLimit } from '../map-limit.js';
-import { apiGet, callDocker, READ_TIMEOUT_MS, type DockerClient } from './client.js';
+import { apiGet, callDocker, daemonMessage, READ_TIMEOUT_MS, type DockerClient } from './client.js';
 import type {
   ContainerNetworkRecord,
   ContainerRecord,
@@ -48,6 +48,8 @@ interface ImageSummary {
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
   Size?: number;
+  /** Bytes of layers this image shares with others; -1 unless /system/df computed it. */
+  SharedSize?: number;
   Created?: number;
 }
 
@@ -128,8 +130,12 @@ interface NetworkSummary {
   Labels?: StringMap;
 }
 
-/** Computing volume sizes walks every volume's files: on a big host that takes a while. */
-const DF_TIMEOUT_MS = 600_000;
+/**
+ * How long /system/df may take. It walks every writable layer and volume: on a big
+ * devicemapper host that can take many minutes, and preflight must still finish, with an
+ * estimate that says what it could not measure.
+ */
+export const DISK_USAGE_TIMEOUT_MS = 120_000;
 /** Container inspections in flight at once. */
 const INSPECT_CONCURRENCY = 8;
 
@@ -189,7 +195,7 @@ export async function readDaemonFacts(client: DockerClient): Promise<DaemonFacts
 const realTags = (tags: string[] | null | undefined) => (tags ?? []).filter((t) => !t.startsWith('<none>')).sort(byString);
 
 /** Top-level images (what `docker images` shows; build-cache parents are not data). */
-async function readImages(client: DockerClient): Promise<ImageRecord[]> {
+async function readImages(client: DockerClient, usage: DiskUsage): Promise<ImageRecord[]> {
   const [images, dangling] = await Promise.all([
     get<ImageSummary[]>(client, 'listing images', '/images/json'),
     get<ImageSummary[]>(client, 'listing dangling images', '/images/json', { filters: { dangling: ['true'] } }),
@@ -201,6 +207,7 @@ async function readImages(client: DockerClient): Promise<ImageRecord[]> {
       tags: realTags(image.RepoTags),
       repoDigests: (image.RepoDigests ?? []).filter((d) => !d.startsWith('<none>')).sort(byString),
       size: image.Size ?? -1,
+      ...(usage.sharedSizes.has(image.Id) ? { sharedSize: usage.sharedSizes.get(image.Id)! } : {}),
       created: image.Created ? new Date(image.Created * 1000).toISOString() : '',
       dangling: danglingIds.has(image.Id),
     }))
@@ -269,14 +276,14 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
   };
 }
 
-async function readContainers(client: DockerClient): Promise<ContainerRecord[]> {
-  // size=true makes the daemon measure each writable layer (SizeRw).
-  const summaries = await get<ContainerSummary[]>(client, 'listing containers', '/containers/json', { all: true, size: true });
+async function readContainers(client: DockerClient, sizes: DiskUsage): Promise<ContainerRecord[]> {
+  // Without size=true: measuring writable layers is the slow part, and /system/df does it once,
+  // within its bound, for containers and images alike.
+  const summaries = await get<ContainerSummary[]>(client, 'listing containers', '/containers/json', { all: true });
   const records = await mapLimit(summaries, INSPECT_CONCURRENCY, async (summary) => {
     try {
       const inspect = await get<ContainerInspect>(client, `inspecting container ${summary.Id.slice(0, 12)}`, `/containers/${summary.Id}/json`);
-      // Asked with size=true, the daemon omits SizeRw when it is 0 (omitempty).
-      return containerRecord(inspect, summary.SizeRw ?? 0);
+      return containerRecord(inspect, sizes.measured ? (sizes.containers.get(summary.Id) ?? 0) : undefined);
     } catch (error) {
       // Removed between the list and the inspection (a --rm container that just ended).
       if (/No such container/i.test((error as Error).message)) return undefined;
@@ -286,30 +293,78 @@ async function readContainers(client: DockerClient): Promise<ContainerRecord[]> 
   return records.filter((r): r is ContainerRecord => r !== undefined).sort((a, b) => byString(a.name, b.name));
 }
 
-/** Volume sizes from /system/df (only volumes, where the daemon can skip the rest); empty when unavailable. */
-async function readVolumeSizes(client: DockerClient): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  try {
-    const df = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'measuring volumes', '/system/df', { type: 'volume' }, DF_TIMEOUT_MS);
-    for (const volume of df.Volumes ?? []) {
-      const size = volume.UsageData?.Size;
-      if (typeof size === 'number' && size >= 0) sizes.set(volume.Name, size);
-    }
-  } catch {
-    // Sizes are informative; the inventory stands without them (size -1).
+/** What /system/df measured: sizes by container ID, image ID and volume name, and the layers' total. */
+export interface DiskUsage {
+  /** Whether the daemon answered; when not, `note` says why and every size is unknown. */
+  measured: boolean;
+  note?: string;
+  /** Bytes of all image layers, each layer once (`docker system df`'s image size). */
+  layersSize?: number;
+  containers: Map<string, number>;
+  sharedSizes: Map<string, number>;
+  volumes: Map<string, number>;
+}
+
+interface DiskUsageResponse {
+  LayersSize?: number;
+  Images?: ImageSummary[] | null;
+  Containers?: ContainerSummary[] | null;
+  Volumes?: VolumeSummary[] | null;
+}
+
+const nonNegative = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+/** The sizes in a /system/df answer. */
+export function diskUsageOf(df: DiskUsageResponse): DiskUsage {
+  const usage: DiskUsage = { measured: true, containers: new Map(), sharedSizes: new Map(), volumes: new Map() };
+  if (nonNegative(df.LayersSize)) usage.layersSize = df.LayersSize;
+  // The daemon omits SizeRw when it is 0 (omitempty).
+  for (const c of df.Containers ?? []) usage.containers.set(c.Id, nonNegative(c.SizeRw) ? c.SizeRw : 0);
+  for (const image of df.Images ?? []) if (nonNegative(image.SharedSize)) usage.sharedSizes.set(image.Id, image.SharedSize);
+  for (const volume of df.Volumes ?? []) {
+    const size = volume.UsageData?.Size;
+    if (nonNegative(size)) usage.volumes.set(volume.Name, size);
   }
-  return sizes;
+  return usage;
+}
+
+const unmeasured = (note: string): DiskUsage => ({ measured: false, note, containers: new Map(), sharedSizes: new Map(), volumes: new Map() });
+
+/**
+ * Sizes from /system/df, bounded by `timeoutMs`. A daemon that does not answer in time, or
+ * fails, leaves them unknown with a note: the inventory stands without them (size -1).
+ */
+export async function readDiskUsage(client: DockerClient, timeoutMs: number = DISK_USAGE_TIMEOUT_MS): Promise<DiskUsage> {
+  let timedOut = false;
+  try {
+    // `type` (API 1.42) limits the work to what is asked; older daemons ignore it and measure all.
+    const df = await callDocker(
+      client,
+      'measuring disk usage',
+      async (signal) => {
+        try {
+          return await apiGet<DiskUsageResponse>(client.api, '/system/df', { type: ['container', 'image', 'volume'] }, signal);
+        } catch (error) {
+          timedOut = signal.aborted;
+          throw error;
+        }
+      },
+      timeoutMs,
+    );
+    return diskUsageOf(df);
+  } catch (error) {
+    if (timedOut) return unmeasured(`the daemon did not answer /system/df within ${+(timeoutMs / 1000).toFixed(1)} s`);
+    return unmeasured(`/system/df failed: ${daemonMessage(error)}`);
+  }
 }
 
 function isAnonymous(volume: VolumeSummary): boolean {
   return /^[0-9a-f]{64}$/.test(volume.Name) || Object.prototype.hasOwnProperty.call(volume.Labels ?? {}, ANONYMOUS_LABEL);
 }
 
-async function readVolumes(client: DockerClient, containers: readonly ContainerRecord[]): Promise<VolumeRecord[]> {
-  const [list, sizes] = await Promise.all([
-    get<{ Volumes?: VolumeSummary[] | null }>(client, 'listing volumes', '/volumes'),
-    readVolumeSizes(client),
-  ]);
+async function readVolumes(client: DockerClient, containers: readonly ContainerRecord[], usage: DiskUsage): Promise<VolumeRecord[]> {
+  const list = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'listing volumes', '/volumes');
+  const sizes = usage.volumes;
   const users = new Map<string, string[]>();
   for (const container of containers) {
     for (const mount of container.mounts) {
@@ -393,16 +448,32 @@ export async function readPlugins(client: DockerClient): Promise<PluginRecord[]>
     .sort((a, b) => byString(a.name, b.name));
 }
 
+export interface InventoryOptions {
+  /** How long /system/df may take (default DISK_USAGE_TIMEOUT_MS). */
+  diskUsageTimeoutMs?: number;
+}
+
 /** Everything the migration must carry over: images, containers, volumes and user-defined networks. */
-export async function collectInventory(client: DockerClient): Promise<Inventory> {
+export async function collectInventory(client: DockerClient, options: InventoryOptions = {}): Promise<Inventory> {
   const capturedAt = new Date().toISOString();
+  const usage = await readDiskUsage(client, options.diskUsageTimeoutMs);
   const [daemon, images, containers, networks, plugins] = await Promise.all([
     readDaemonFacts(client),
-    readImages(client),
-    readContainers(client),
+    readImages(client, usage),
+    readContainers(client, usage),
     readNetworks(client),
     readPlugins(client),
   ]);
-  const volumes = await readVolumes(client, containers);
-  return { capturedAt, daemon, images, containers, volumes, networks, plugins };
+  const volumes = await readVolumes(client, containers, usage);
+  return {
+    capturedAt,
+    daemon,
+    images,
+    containers,
+    volumes,
+    networks,
+    plugins,
+    ...(usage.layersSize !== undefined ? { layersSize: usage.layersSize } : {}),
+    ...(usage.note ? { sizesNotMeasured: usage.note } : {}),
+  };
 }

@@ -28,6 +28,8 @@ export interface ImageRecord {
   tags: string[];
   repoDigests: string[];
   size: number;
+  /** Bytes of its layers that other images share too (/system/df), when measured. */
+  sharedSize?: number;
   created: string;
   /** Untagged and not used as a parent: `docker image prune` would remove it. */
   dangling: boolean;
@@ -165,4 +167,8 @@ export interface Inventory {
   networks: NetworkRecord[];
   /** Managed plugins; absent in inventories recorded before they were read. */
   plugins?: PluginRecord[];
+  /** Bytes of all image layers, each counted once (/system/df LayersSize), when measured. */
+  layersSize?: number;
+  /** Why the daemon's sizes (layers, writable layers, volumes) are unknown, when they are. */
+  sizesNotMeasured?: string;
 }
