@@ -33,9 +33,11 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   return lines.join('\n') + '\n';
 }
 
-function imagesSection(images: readonly ImageRecord[]): string {
+function imagesSection(images: readonly ImageRecord[], layersSize: number | undefined): string {
   const total = images.reduce((sum, image) => sum + Math.max(0, image.size), 0);
-  const head = `IMAGES (${images.length}, ${size(total)})\n`;
+  // Sizes add up shared layers once per image; the driver stores each layer once.
+  const layers = layersSize !== undefined ? `; ${size(layersSize)} of layers, each once` : '';
+  const head = `IMAGES (${images.length}, ${size(total)}${layers})\n`;
   if (!images.length) return head + '  none\n';
   return head + table(
     ['ID', 'TAGS', 'SIZE', 'CREATED', 'NOTE'],
@@ -152,10 +154,11 @@ export function formatInventoryText(inventory: Inventory): string {
   const d = inventory.daemon;
   const header =
     `Docker ${d.serverVersion} (API ${d.apiVersion}), storage driver ${d.driver}, data-root ${d.dockerRootDir}\n` +
-    `captured ${inventory.capturedAt}\n`;
+    `captured ${inventory.capturedAt}\n` +
+    (inventory.sizesNotMeasured ? `sizes not measured: ${inventory.sizesNotMeasured}\n` : '');
   return [
     header,
-    imagesSection(inventory.images),
+    imagesSection(inventory.images, inventory.layersSize),
     containersSection(inventory.containers),
     volumesSection(inventory.volumes),
     networksSection(inventory.networks),
