@@ -1,11 +1,12 @@
 /**
  * Reads what a Docker host holds into the plain records of ./types.ts: the daemon's facts and
- * the inventory (images, containers, volumes, user-defined networks), sorted so that two
+ * the inventory (images, containers, volumes, user-defined networks, managed plugins), sorted so that two
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
+import http from 'node:http';
 import { mapLimit } from '../map-limit.js';
 import { apiAtLeast } from './api-version.js';
-import { apiGet, callDocker, READ_TIMEOUT_MS, type DockerClient } from './client.js';
+import { apiGet, callDocker, daemonMessage, READ_TIMEOUT_MS, type DockerClient } from './client.js';
 import type {
   ContainerNetworkRecord,
   ContainerRecord,
@@ -15,6 +16,7 @@ import type {
   IpamPoolRecord,
   MountRecord,
   NetworkRecord,
+  PluginRecord,
   VolumeRecord,
 } from './types.js';
 
@@ -48,6 +50,8 @@ interface ImageSummary {
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
   Size?: number;
+  /** Bytes of layers this image shares with others; -1 unless /system/df computed it. */
+  SharedSize?: number;
   Created?: number;
 }
 
@@ -77,6 +81,8 @@ interface ContainerInspect {
     Links?: string[] | null;
     VolumesFrom?: string[] | null;
     Runtime?: string;
+    LogConfig?: { Type?: string } | null;
+    VolumeDriver?: string;
   };
   Mounts?: {
     Type?: string;
@@ -88,6 +94,15 @@ interface ContainerInspect {
     RW?: boolean;
   }[] | null;
   NetworkSettings?: { Networks?: Record<string, EndpointSettings> | null };
+}
+
+interface PluginSummary {
+  Id?: string;
+  Name?: string;
+  Enabled?: boolean;
+  PluginReference?: string;
+  // The API writes each type as "docker.volumedriver/1.0"; the Go struct is {Capability, Prefix, Version}.
+  Config?: { Interface?: { Types?: (string | { Capability?: string })[] | null } | null } | null;
 }
 
 interface VolumeSummary {
@@ -118,8 +133,12 @@ interface NetworkSummary {
   Labels?: StringMap;
 }
 
-/** Computing volume sizes walks every volume's files: on a big host that takes a while. */
-const DF_TIMEOUT_MS = 600_000;
+/**
+ * How long /system/df may take. It walks every writable layer and volume: on a big
+ * devicemapper host that can take many minutes, and preflight must still finish, with an
+ * estimate that says what it could not measure.
+ */
+export const DISK_USAGE_TIMEOUT_MS = 120_000;
 /** Container inspections in flight at once. */
 const INSPECT_CONCURRENCY = 8;
 
@@ -179,7 +198,7 @@ export async function readDaemonFacts(client: DockerClient): Promise<DaemonFacts
 const realTags = (tags: string[] | null | undefined) => (tags ?? []).filter((t) => !t.startsWith('<none>')).sort(byString);
 
 /** Top-level images (what `docker images` shows; build-cache parents are not data). */
-async function readImages(client: DockerClient): Promise<ImageRecord[]> {
+async function readImages(client: DockerClient, usage: DiskUsage): Promise<ImageRecord[]> {
   const [images, dangling] = await Promise.all([
     get<ImageSummary[]>(client, 'listing images', '/images/json'),
     get<ImageSummary[]>(client, 'listing dangling images', '/images/json', { filters: { dangling: ['true'] } }),
@@ -191,6 +210,7 @@ async function readImages(client: DockerClient): Promise<ImageRecord[]> {
       tags: realTags(image.RepoTags),
       repoDigests: (image.RepoDigests ?? []).filter((d) => !d.startsWith('<none>')).sort(byString),
       size: image.Size ?? -1,
+      ...(usage.sharedSizes.has(image.Id) ? { sharedSize: usage.sharedSizes.get(image.Id)! } : {}),
       created: image.Created ? new Date(image.Created * 1000).toISOString() : '',
       dangling: danglingIds.has(image.Id),
     }))
@@ -255,17 +275,19 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
     sizeRw: sizeRw ?? -1,
     labels: sortedMap(container.Config?.Labels),
     ...(host.Runtime && host.Runtime !== 'runc' ? { runtime: host.Runtime } : {}),
+    ...(host.LogConfig?.Type ? { logDriver: host.LogConfig.Type } : {}),
+    ...(host.VolumeDriver ? { volumeDriver: host.VolumeDriver } : {}),
   };
 }
 
-async function readContainers(client: DockerClient): Promise<ContainerRecord[]> {
-  // size=true makes the daemon measure each writable layer (SizeRw).
-  const summaries = await get<ContainerSummary[]>(client, 'listing containers', '/containers/json', { all: true, size: true });
+async function readContainers(client: DockerClient, sizes: DiskUsage): Promise<ContainerRecord[]> {
+  // Without size=true: measuring writable layers is the slow part, and /system/df does it once,
+  // within its bound, for containers and images alike.
+  const summaries = await get<ContainerSummary[]>(client, 'listing containers', '/containers/json', { all: true });
   const records = await mapLimit(summaries, INSPECT_CONCURRENCY, async (summary) => {
     try {
       const inspect = await get<ContainerInspect>(client, `inspecting container ${summary.Id.slice(0, 12)}`, `/containers/${summary.Id}/json`);
-      // Asked with size=true, the daemon omits SizeRw when it is 0 (omitempty).
-      return containerRecord(inspect, summary.SizeRw ?? 0);
+      return containerRecord(inspect, sizes.measured ? (sizes.containers.get(summary.Id) ?? 0) : undefined);
     } catch (error) {
       // Removed between the list and the inspection (a --rm container that just ended).
       if (/No such container/i.test((error as Error).message)) return undefined;
@@ -278,35 +300,101 @@ async function readContainers(client: DockerClient): Promise<ContainerRecord[]> 
 /** `GET /system/df?type=` (only some kinds of object) came with API 1.42. */
 const DF_TYPE_API = '1.42';
 
-/** The query of the /system/df that measures volumes: only volumes where the API lets the daemon skip the rest. */
-export function volumeSizesQuery(apiVersion: string): Record<string, unknown> | undefined {
-  return apiAtLeast(apiVersion, DF_TYPE_API) ? { type: 'volume' } : undefined;
+/** The query of the /system/df that measures disk usage: the kinds the inventory uses, where the API lets the daemon skip the rest. */
+export function diskUsageQuery(apiVersion: string): Record<string, unknown> | undefined {
+  return apiAtLeast(apiVersion, DF_TYPE_API) ? { type: ['container', 'image', 'volume'] } : undefined;
 }
 
-/** Volume sizes from /system/df; empty when unavailable. */
-async function readVolumeSizes(client: DockerClient): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  try {
-    const df = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'measuring volumes', '/system/df', volumeSizesQuery(client.apiVersion), DF_TIMEOUT_MS);
-    for (const volume of df.Volumes ?? []) {
-      const size = volume.UsageData?.Size;
-      if (typeof size === 'number' && size >= 0) sizes.set(volume.Name, size);
-    }
-  } catch {
-    // Sizes are informative; the inventory stands without them (size -1).
+/** What /system/df measured: sizes by container ID, image ID and volume name, and the layers' total. */
+export interface DiskUsage {
+  /** Whether the daemon answered; when not, `note` says why and every size is unknown. */
+  measured: boolean;
+  note?: string;
+  /** Bytes of all image layers, each layer once (`docker system df`'s image size). */
+  layersSize?: number;
+  containers: Map<string, number>;
+  sharedSizes: Map<string, number>;
+  volumes: Map<string, number>;
+}
+
+interface DiskUsageResponse {
+  LayersSize?: number;
+  Images?: ImageSummary[] | null;
+  Containers?: ContainerSummary[] | null;
+  Volumes?: VolumeSummary[] | null;
+}
+
+const nonNegative = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+/** The sizes in a /system/df answer. */
+export function diskUsageOf(df: DiskUsageResponse): DiskUsage {
+  const usage: DiskUsage = { measured: true, containers: new Map(), sharedSizes: new Map(), volumes: new Map() };
+  if (nonNegative(df.LayersSize)) usage.layersSize = df.LayersSize;
+  // The daemon omits SizeRw when it is 0 (omitempty).
+  for (const c of df.Containers ?? []) usage.containers.set(c.Id, nonNegative(c.SizeRw) ? c.SizeRw : 0);
+  for (const image of df.Images ?? []) if (nonNegative(image.SharedSize)) usage.sharedSizes.set(image.Id, image.SharedSize);
+  for (const volume of df.Volumes ?? []) {
+    const size = volume.UsageData?.Size;
+    if (nonNegative(size)) usage.volumes.set(volume.Name, size);
   }
-  return sizes;
+  return usage;
+}
+
+const unmeasured = (note: string): DiskUsage => ({ measured: false, note, containers: new Map(), sharedSizes: new Map(), volumes: new Map() });
+
+/**
+ * Sizes from /system/df, bounded by `timeoutMs`. A daemon that does not answer in time, or
+ * fails, leaves them unknown with a note: the inventory stands without them (size -1).
+ */
+/**
+ * Closes the connections of requests to `path` still waiting for an answer. Node 16 (the
+ * release tarball's runtime) stops listening to a request's AbortSignal once the request is
+ * sent, so an abandoned request to a daemon that never answers would keep the process alive
+ * after its output. dockerode does not hand out the request; its connection sits in Node's
+ * global agent (no agent is set for the Docker socket), under the request it carries.
+ */
+function dropPendingRequests(path: string): void {
+  for (const sockets of Object.values(http.globalAgent.sockets)) {
+    for (const socket of sockets ?? []) {
+      const request = (socket as unknown as { _httpMessage?: { path?: string } })._httpMessage;
+      if (request?.path?.startsWith(path)) socket.destroy();
+    }
+  }
+}
+
+export async function readDiskUsage(client: DockerClient, timeoutMs: number = DISK_USAGE_TIMEOUT_MS): Promise<DiskUsage> {
+  const timedOut = unmeasured(`the daemon did not answer /system/df within ${+(timeoutMs / 1000).toFixed(1)} s`);
+  // The bound is a race, not only an abort: on Node 16 an aborted request to a daemon that
+  // never answers can stay pending (and a signal from AbortSignal.timeout can be collected
+  // before it fires), and this bound is what lets a slow host finish preflight.
+  const bound = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<DiskUsage>((resolve) => {
+    timer = setTimeout(() => {
+      bound.abort();
+      dropPendingRequests('/system/df');
+      resolve(timedOut);
+    }, timeoutMs);
+  });
+  // `type` (API 1.42) limits the work to what is asked; older daemons measure all.
+  const query = diskUsageQuery(client.apiVersion);
+  const measured = callDocker(client, 'measuring disk usage', () => apiGet<DiskUsageResponse>(client.api, '/system/df', query, bound.signal), timeoutMs)
+    .then(diskUsageOf)
+    .catch((error: unknown) => (bound.signal.aborted ? timedOut : unmeasured(`/system/df failed: ${daemonMessage(error)}`)));
+  try {
+    return await Promise.race([measured, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function isAnonymous(volume: VolumeSummary): boolean {
   return /^[0-9a-f]{64}$/.test(volume.Name) || Object.prototype.hasOwnProperty.call(volume.Labels ?? {}, ANONYMOUS_LABEL);
 }
 
-async function readVolumes(client: DockerClient, containers: readonly ContainerRecord[]): Promise<VolumeRecord[]> {
-  const [list, sizes] = await Promise.all([
-    get<{ Volumes?: VolumeSummary[] | null }>(client, 'listing volumes', '/volumes'),
-    readVolumeSizes(client),
-  ]);
+async function readVolumes(client: DockerClient, containers: readonly ContainerRecord[], usage: DiskUsage): Promise<VolumeRecord[]> {
+  const list = await get<{ Volumes?: VolumeSummary[] | null }>(client, 'listing volumes', '/volumes');
+  const sizes = usage.volumes;
   const users = new Map<string, string[]>();
   for (const container of containers) {
     for (const mount of container.mounts) {
@@ -370,15 +458,52 @@ async function readNetworks(client: DockerClient): Promise<NetworkRecord[]> {
     .sort((a, b) => byString(a.name, b.name));
 }
 
+/** "docker.volumedriver/1.0" (or {Capability: "volumedriver"}) → "volumedriver". */
+function pluginCapability(type: string | { Capability?: string }): string {
+  if (typeof type !== 'string') return type.Capability ?? '';
+  return /^(?:[^./]+\.)?([^/]+)/.exec(type)?.[1] ?? type;
+}
+
+/** Managed plugins (GET /plugins, API 1.25 and later). */
+export async function readPlugins(client: DockerClient): Promise<PluginRecord[]> {
+  const plugins = await get<PluginSummary[] | null>(client, 'listing plugins', '/plugins');
+  return (plugins ?? [])
+    .map((plugin) => ({
+      id: plugin.Id ?? '',
+      name: plugin.Name ?? '',
+      enabled: plugin.Enabled ?? false,
+      capabilities: [...new Set((plugin.Config?.Interface?.Types ?? []).map(pluginCapability).filter(Boolean))].sort(byString),
+      reference: plugin.PluginReference ?? '',
+    }))
+    .sort((a, b) => byString(a.name, b.name));
+}
+
+export interface InventoryOptions {
+  /** How long /system/df may take (default DISK_USAGE_TIMEOUT_MS). */
+  diskUsageTimeoutMs?: number;
+}
+
 /** Everything the migration must carry over: images, containers, volumes and user-defined networks. */
-export async function collectInventory(client: DockerClient): Promise<Inventory> {
+export async function collectInventory(client: DockerClient, options: InventoryOptions = {}): Promise<Inventory> {
   const capturedAt = new Date().toISOString();
-  const [daemon, images, containers, networks] = await Promise.all([
+  const usage = await readDiskUsage(client, options.diskUsageTimeoutMs);
+  const [daemon, images, containers, networks, plugins] = await Promise.all([
     readDaemonFacts(client),
-    readImages(client),
-    readContainers(client),
+    readImages(client, usage),
+    readContainers(client, usage),
     readNetworks(client),
+    readPlugins(client),
   ]);
-  const volumes = await readVolumes(client, containers);
-  return { capturedAt, daemon, images, containers, volumes, networks };
+  const volumes = await readVolumes(client, containers, usage);
+  return {
+    capturedAt,
+    daemon,
+    images,
+    containers,
+    volumes,
+    networks,
+    plugins,
+    ...(usage.layersSize !== undefined ? { layersSize: usage.layersSize } : {}),
+    ...(usage.note ? { sizesNotMeasured: usage.note } : {}),
+  };
 }

@@ -28,6 +28,8 @@ export interface ImageRecord {
   tags: string[];
   repoDigests: string[];
   size: number;
+  /** Bytes of its layers that other images share too (/system/df), when measured. */
+  sharedSize?: number;
   created: string;
   /** Untagged and not used as a parent: `docker image prune` would remove it. */
   dangling: boolean;
@@ -80,6 +82,10 @@ export interface ContainerRecord {
   labels: Record<string, string>;
   /** HostConfig.Runtime when it is not the default "runc" (RHEL's packages use "docker-runc"). */
   runtime?: string;
+  /** HostConfig.LogConfig.Type ("json-file", "journald", or a managed plugin's name); absent in inventories recorded before it was read. */
+  logDriver?: string;
+  /** HostConfig.VolumeDriver (`--volume-driver`), when set. */
+  volumeDriver?: string;
 }
 
 export interface VolumeRecord {
@@ -130,6 +136,28 @@ export interface NetworkRecord {
   labels: Record<string, string>;
 }
 
+/**
+ * A managed plugin (`docker plugin ls`): it lives in the data-root (`<data-root>/plugins`), so
+ * a move of the data-root leaves it behind.
+ */
+export interface PluginRecord {
+  id: string;
+  /** As `docker plugin ls` names it, e.g. "vieux/sshfs:latest". */
+  name: string;
+  enabled: boolean;
+  /** What it provides, from Config.Interface.Types: "volumedriver", "logdriver", "networkdriver", "ipamdriver", "authz", ... */
+  capabilities: string[];
+  /** Where it was installed from (PluginReference); "" for one made locally with `docker plugin create`. */
+  reference: string;
+}
+
+/** "vieux/sshfs" and "docker.io/vieux/sshfs:latest" → "vieux/sshfs:latest": the form plugin names are compared in. */
+export function pluginKey(name: string): string {
+  let key = name.trim().replace(/^docker\.io\//, '').replace(/^library\//, '');
+  if (!/:[^/]+$/.test(key) && !key.includes('@')) key += ':latest';
+  return key;
+}
+
 export interface Inventory {
   /** ISO timestamp of the capture. */
   capturedAt: string;
@@ -139,4 +167,10 @@ export interface Inventory {
   volumes: VolumeRecord[];
   /** User-defined networks only (not bridge, host, none). */
   networks: NetworkRecord[];
+  /** Managed plugins; absent in inventories recorded before they were read. */
+  plugins?: PluginRecord[];
+  /** Bytes of all image layers, each counted once (/system/df LayersSize), when measured. */
+  layersSize?: number;
+  /** Why the daemon's sizes (layers, writable layers, volumes) are unknown, when they are. */
+  sizesNotMeasured?: string;
 }

@@ -5,7 +5,8 @@
  * device picked; this list only keeps an operator from picking a busy one by mistake).
  */
 import type { Host } from '../host/host.js';
-import { parsePvs } from './parse.js';
+import { LvmReporter } from './lvm-report.js';
+import { PVS_FIELDS, pvsFromRows } from './parse.js';
 import type { LvmPv } from './types.js';
 
 /** One device offered for the new pool; `disabledReason` says why it cannot be picked. */
@@ -267,13 +268,8 @@ async function readLsblk(host: Host): Promise<LsblkDevice[]> {
 
 async function readPvs(host: Host): Promise<LvmPv[]> {
   if (!(await host.which('pvs'))) return [];
-  const result = await host.run('pvs', ['--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size'], RUN);
-  if (result.exitCode !== 0) return [];
-  try {
-    return parsePvs(result.stdout);
-  } catch {
-    return [];
-  }
+  const result = await new LvmReporter(host, RUN).report('pvs', 'pv', PVS_FIELDS);
+  return result.ok ? pvsFromRows(result.rows) : [];
 }
 
 async function readSignatures(host: Host): Promise<Map<string, string>> {

@@ -17,11 +17,16 @@ import {
   parseBlkidExport,
   parseLsblkJson,
   parseLsblkPairs,
-  parseLvs,
   parseMounts,
-  parsePvs,
-  parseVgs,
+  LVS_FIELDS,
+  lvsFromRows,
+  PVS_FIELDS,
+  pvsFromRows,
+  VGS_FIELDS,
+  vgsFromRows,
+  type LvmRow,
 } from './parse.js';
+import { LvmReporter } from './lvm-report.js';
 import { redactSecrets } from './redact.js';
 import type {
   DataRootFact,
@@ -369,24 +374,20 @@ async function readLvm(host: Host, problems: Problems): Promise<LvmFacts> {
   const tools: Record<string, string | null> = {};
   for (const tool of LVM_TOOLS) tools[tool] = (await host.which(tool)) ?? null;
   const facts: LvmFacts = { tools };
-  const report = async <T>(tool: string, fields: string, parse: (json: string) => T, extra: string[] = []): Promise<T | undefined> => {
+  const reporter = new LvmReporter(host, RUN);
+  const report = async <T>(tool: string, kind: string, fields: readonly string[], toFacts: (rows: LvmRow[]) => T, extra: string[] = []): Promise<T | undefined> => {
     if (!tools[tool]) return undefined;
-    const args = ['--reportformat', 'json', '--units', 'b', '--nosuffix', ...extra, '-o', fields];
-    const result = await host.run(tool, args, RUN);
-    if (result.exitCode !== 0) {
-      problems.push({ probe: tool, message: `${tool} failed (exit ${result.exitCode}): ${firstLine(result.stderr)}` });
+    const result = await reporter.report(tool, kind, fields, extra);
+    if (!result.ok) {
+      problems.push({ probe: tool, message: result.message });
       return undefined;
     }
-    try {
-      return parse(result.stdout);
-    } catch (error) {
-      problems.push({ probe: tool, message: `${tool} printed output that is not LVM JSON: ${(error as Error).message}` });
-      return undefined;
-    }
+    facts.reportFormat = result.format;
+    return toFacts(result.rows);
   };
-  facts.lvs = await report('lvs', 'lv_name,vg_name,lv_attr,lv_size,pool_lv,data_percent,metadata_percent', parseLvs, ['-a']);
-  facts.vgs = await report('vgs', 'vg_name,vg_size,vg_free', parseVgs);
-  facts.pvs = await report('pvs', 'pv_name,vg_name,pv_size', parsePvs);
+  facts.lvs = await report('lvs', 'lv', LVS_FIELDS, lvsFromRows, ['-a']);
+  facts.vgs = await report('vgs', 'vg', VGS_FIELDS, vgsFromRows);
+  facts.pvs = await report('pvs', 'pv', PVS_FIELDS, pvsFromRows);
   return facts;
 }
 

@@ -51,20 +51,50 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** One row of an LVM report: field name → value as LVM printed it. */
+export type LvmRow = Record<string, unknown>;
+
 /** The rows of one kind ("lv", "vg", "pv") from `lvs/vgs/pvs --reportformat json`. */
-function lvmRows(json: string, kind: string): Record<string, unknown>[] {
-  const parsed = JSON.parse(json) as { report?: Record<string, unknown>[] };
-  const rows: Record<string, unknown>[] = [];
+export function lvmJsonRows(json: string, kind: string): LvmRow[] {
+  const parsed = JSON.parse(json) as { report?: LvmRow[] };
+  const rows: LvmRow[] = [];
   for (const report of parsed.report ?? []) {
     const list = report[kind];
-    if (Array.isArray(list)) rows.push(...(list as Record<string, unknown>[]));
+    if (Array.isArray(list)) rows.push(...(list as LvmRow[]));
   }
   return rows;
 }
 
-/** `lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_attr,lv_size,pool_lv,data_percent,metadata_percent`. */
-export function parseLvs(json: string): LvmLv[] {
-  return lvmRows(json, 'lv').map((r) => ({
+/** The separator of the column form: no LVM name can hold it (names are [a-zA-Z0-9+_.-]). */
+export const LVM_SEPARATOR = '|';
+
+/**
+ * The rows of `lvs/vgs/pvs --noheadings --separator '|' -o FIELDS` (every lvm2, also before
+ * 2.02.158, which has no JSON): one object a line, values in the order of `fields`, each
+ * trimmed (LVM indents every line by two spaces). A line with another number of values is
+ * not LVM's report: it throws, as a JSON parse would.
+ */
+export function lvmColumnRows(text: string, fields: readonly string[]): LvmRow[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const values = line.split(LVM_SEPARATOR).map((v) => v.trim());
+      if (values.length !== fields.length) {
+        throw new Error(`expected ${fields.length} fields separated by "${LVM_SEPARATOR}", found ${values.length}: ${line.trim()}`);
+      }
+      return Object.fromEntries(fields.map((field, i) => [field, values[i]!]));
+    });
+}
+
+/** The fields the facts read from each LVM report, in the order `-o` asks for them. */
+export const LVS_FIELDS = ['lv_name', 'vg_name', 'lv_attr', 'lv_size', 'pool_lv', 'data_percent', 'metadata_percent'] as const;
+export const VGS_FIELDS = ['vg_name', 'vg_size', 'vg_free'] as const;
+export const PVS_FIELDS = ['pv_name', 'vg_name', 'pv_size'] as const;
+
+/** Logical volumes from report rows (`lvs -a --units b --nosuffix -o LVS_FIELDS`). */
+export function lvsFromRows(rows: readonly LvmRow[]): LvmLv[] {
+  return rows.map((r) => ({
     lvName: str(r.lv_name),
     vgName: str(r.vg_name),
     attr: str(r.lv_attr),
@@ -75,14 +105,29 @@ export function parseLvs(json: string): LvmLv[] {
   }));
 }
 
-/** `vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free`. */
-export function parseVgs(json: string): LvmVg[] {
-  return lvmRows(json, 'vg').map((r) => ({ vgName: str(r.vg_name), sizeBytes: num(r.vg_size), freeBytes: num(r.vg_free) }));
+/** Volume groups from report rows (`vgs --units b --nosuffix -o VGS_FIELDS`). */
+export function vgsFromRows(rows: readonly LvmRow[]): LvmVg[] {
+  return rows.map((r) => ({ vgName: str(r.vg_name), sizeBytes: num(r.vg_size), freeBytes: num(r.vg_free) }));
 }
 
-/** `pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size`. */
+/** Physical volumes from report rows (`pvs --units b --nosuffix -o PVS_FIELDS`). */
+export function pvsFromRows(rows: readonly LvmRow[]): LvmPv[] {
+  return rows.map((r) => ({ pvName: str(r.pv_name), vgName: str(r.vg_name), sizeBytes: num(r.pv_size) }));
+}
+
+/** `lvs --reportformat json --units b --nosuffix -a -o LVS_FIELDS`. */
+export function parseLvs(json: string): LvmLv[] {
+  return lvsFromRows(lvmJsonRows(json, 'lv'));
+}
+
+/** `vgs --reportformat json --units b --nosuffix -o VGS_FIELDS`. */
+export function parseVgs(json: string): LvmVg[] {
+  return vgsFromRows(lvmJsonRows(json, 'vg'));
+}
+
+/** `pvs --reportformat json --units b --nosuffix -o PVS_FIELDS`. */
 export function parsePvs(json: string): LvmPv[] {
-  return lvmRows(json, 'pv').map((r) => ({ pvName: str(r.pv_name), vgName: str(r.vg_name), sizeBytes: num(r.pv_size) }));
+  return pvsFromRows(lvmJsonRows(json, 'pv'));
 }
 
 /** The first device of `lsblk --json -b -p -o NAME,TYPE,SIZE,FSTYPE,MOUNTPOINT DEVICE`. */

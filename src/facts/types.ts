@@ -112,6 +112,8 @@ export interface LvmPv {
 export interface LvmFacts {
   /** Each LVM tool the direct-lvm setup needs, with its path when found. */
   tools: Record<string, string | null>;
+  /** How lvm2 reported: JSON, or columns (lvm2 before 2.02.158 has no --reportformat json). */
+  reportFormat?: 'json' | 'columns';
   lvs?: LvmLv[];
   vgs?: LvmVg[];
   pvs?: LvmPv[];

@@ -20,6 +20,7 @@ import {
 } from '../config/dockerd-flags.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
 import type { DevicemapperDirFact, HostFacts, PreflightFacts } from '../facts/types.js';
+import { formatBytes } from '../report/format.js';
 import type { PreflightOptions } from './options.js';
 
 export const SOURCE_DRIVERS = ['devicemapper', 'aufs', 'overlay', 'vfs'];
@@ -60,8 +61,10 @@ export interface PoolState {
 
 export interface SizeEstimate {
   imageCount: number;
-  /** Sum of image sizes (shared layers counted once per image: an upper bound for `docker save`). */
+  /** Sum of image sizes: what the image archives take, as each image's archive holds every layer it has. */
   imagesBytes: number;
+  /** Image layers as a driver stores them, each shared layer once (/system/df LayersSize); the sum of image sizes when not measured. */
+  layersBytes: number;
   containerCount: number;
   runningCount: number;
   /** Sum of writable layers (SizeRw). */
@@ -73,8 +76,10 @@ export interface SizeEstimate {
   unknownSizeVolumes: string[];
   /** Bytes written to the backup directory: image archives (when saved), writable layers, volume archives (when archived). */
   backupBytes: number;
-  /** Bytes the new data-root needs: images and writable layers (overlay2 target) and volumes. */
+  /** Bytes the new data-root needs: image layers and writable layers (overlay2 target) and volumes. */
   dataRootBytes: number;
+  /** What stands in for a size the daemon did not measure (each a sentence); empty when all were measured. */
+  fallbacks: string[];
 }
 
 export interface Analysis {
@@ -298,14 +303,34 @@ export function splitDmName(name: string): { vg: string; lv: string } | undefine
 export function estimateSizes(inventory: Inventory, options: PreflightOptions): SizeEstimate {
   const images = new Map(inventory.images.map((i) => [i.id, i.size]));
   const imagesBytes = [...images.values()].reduce((a, b) => a + Math.max(0, b), 0);
-  const writableBytes = inventory.containers.reduce((a, c) => a + Math.max(0, c.sizeRw), 0);
+  const why = inventory.sizesNotMeasured ?? 'the daemon did not report them';
+  const fallbacks: string[] = [];
+  let layersBytes = imagesBytes;
+  if (inventory.layersSize !== undefined) layersBytes = inventory.layersSize;
+  else if (imagesBytes > 0) {
+    fallbacks.push(`Image layers were not measured (${why}): the sum of image sizes stands in, which counts a shared layer once per image (an upper bound).`);
+  }
+  let writableBytes = inventory.containers.reduce((a, c) => a + Math.max(0, c.sizeRw), 0);
+  const unmeasured = inventory.containers.filter((c) => c.sizeRw < 0);
+  if (unmeasured.length > 0) {
+    const pool = inventory.daemon.driver === 'devicemapper' ? poolState(inventory.daemon) : undefined;
+    const what = `Writable layers of ${unmeasured.length} container${unmeasured.length === 1 ? '' : 's'} were not measured (${why})`;
+    if (pool?.dataUsed !== undefined) {
+      const rest = Math.max(0, pool.dataUsed - layersBytes);
+      writableBytes += rest;
+      fallbacks.push(`${what}: estimated as the thin pool's used data space less the image layers, ${formatBytes(rest)}.`);
+    } else {
+      fallbacks.push(`${what}: they are not counted.`);
+    }
+  }
   const local = inventory.volumes.filter((v) => !v.remote && v.driver === 'local');
   const volumesBytes = local.reduce((a, v) => a + Math.max(0, v.size), 0);
   const backupBytes = (options.saveImages ? imagesBytes : 0) + writableBytes + (options.archiveVolumes ? volumesBytes : 0);
-  const dataRootBytes = (options.target === 'overlay2' ? imagesBytes + writableBytes : 0) + volumesBytes;
+  const dataRootBytes = (options.target === 'overlay2' ? layersBytes + writableBytes : 0) + volumesBytes;
   return {
     imageCount: images.size,
     imagesBytes,
+    layersBytes,
     containerCount: inventory.containers.length,
     runningCount: inventory.containers.filter((c) => c.running).length,
     writableBytes,
@@ -314,5 +339,6 @@ export function estimateSizes(inventory: Inventory, options: PreflightOptions): 
     unknownSizeVolumes: local.filter((v) => v.size < 0).map((v) => v.name),
     backupBytes,
     dataRootBytes,
+    fallbacks,
   };
 }

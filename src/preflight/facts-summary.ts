@@ -43,7 +43,7 @@ export function factsSummaryRows(facts: PreflightFacts, options: PreflightOption
   const e = estimateSizes(inventory, options);
   rows.push([
     'Workload',
-    `${count(e.imageCount, 'image')} (${formatBytes(e.imagesBytes)}), ${count(e.containerCount, 'container')} (${e.runningCount} running), ${count(inventory.volumes.length, 'volume')}, ${count(inventory.networks.length, 'network')}`,
+    `${count(e.imageCount, 'image')} (${formatBytes(e.imagesBytes)}; ${formatBytes(e.layersBytes)} of layers${inventory.layersSize === undefined ? ', not measured' : ''}), ${count(e.containerCount, 'container')} (${e.runningCount} running), ${count(inventory.volumes.length, 'volume')}, ${count(inventory.networks.length, 'network')}`,
   ]);
   const backupFree = host.backupDirectory.space ? `, ${formatBytes(host.backupDirectory.space.availableBytes)} free` : '';
   rows.push(['Backups', `${options.backupDirectory}${backupFree}`]);

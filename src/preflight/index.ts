@@ -12,6 +12,7 @@ import { directLvmCheck } from './checks/direct-lvm.js';
 import { poolSpaceCheck, sourceDriverCheck } from './checks/driver.js';
 import { daemonJsonCheck, dockerdProcessCheck, dockerLatestCheck, storageFlagsCheck, storageSetupCheck } from './checks/config.js';
 import { backingFsCheck, baseSizeCheck, kernelCheck, mixedDriversCheck } from './checks/overlay2.js';
+import { pluginsCheck } from './checks/plugins.js';
 import { spaceCheck } from './checks/space.js';
 import { runFilesPlaceCheck } from './checks/run-files-place.js';
 import { versionCheck } from './checks/version.js';
@@ -54,6 +55,7 @@ export const CHECKS: readonly Check[] = [
   containerWiringCheck,
   volumeCheck,
   ...ENGINE_READINESS_CHECKS,
+  pluginsCheck,
   downtimeCheck,
   factsProblemsCheck,
 ];

@@ -230,7 +230,7 @@ describe('inventory as text', () => {
   it('prints tables with human sizes and exits 0', async () => {
     const result = await runCli(['--docker-host', daemon.dockerHost, 'inventory']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^IMAGES \(\d+, [\d.]+ MB\)$/m);
+    expect(result.stdout).toMatch(/^IMAGES \(\d+, [\d.]+ MB; [\d.]+ MB of layers, each once\)$/m);
     expect(result.stdout).toMatch(new RegExp(`^${NAMES.web}\\s+running\\s+${NAMES.app}:1\\.0\\s+on-failure:3\\s+${NAMES.net} \\(${net24}\\.10 static, alias web, alias www\\)`, 'm'));
     expect(result.stdout).toMatch(new RegExp(`^${NAMES.job}\\s+exited\\b`, 'm'));
     expect(result.stdout).toMatch(new RegExp(`^${NAMES.nfs}\\s+local\\b.*remote`, 'm'));

@@ -1,5 +1,5 @@
 import { openDockerDoors } from '../../docker/doors.js';
-import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, VolumeRecord } from '../../docker/types.js';
+import type { ContainerRecord, ImageRecord, Inventory, NetworkRecord, PluginRecord, VolumeRecord } from '../../docker/types.js';
 import { ExitCode } from '../../errors.js';
 import { formatBytes } from '../../report/format.js';
 import type { CommandContext } from '../../run/command-context.js';
@@ -31,9 +31,11 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   return lines.join('\n') + '\n';
 }
 
-function imagesSection(images: readonly ImageRecord[]): string {
+function imagesSection(images: readonly ImageRecord[], layersSize: number | undefined): string {
   const total = images.reduce((sum, image) => sum + Math.max(0, image.size), 0);
-  const head = `IMAGES (${images.length}, ${size(total)})\n`;
+  // Sizes add up shared layers once per image; the driver stores each layer once.
+  const layers = layersSize !== undefined ? `; ${size(layersSize)} of layers, each once` : '';
+  const head = `IMAGES (${images.length}, ${size(total)}${layers})\n`;
   if (!images.length) return head + '  none\n';
   return head + table(
     ['ID', 'TAGS', 'SIZE', 'CREATED', 'NOTE'],
@@ -136,17 +138,28 @@ function networksSection(networks: readonly NetworkRecord[]): string {
   );
 }
 
-/** The inventory as text: a header line, then images, containers, volumes and networks. */
+function pluginsSection(plugins: readonly PluginRecord[]): string {
+  const head = `PLUGINS (${plugins.length} managed; they stay in the old data-root: reinstall them after a run)\n`;
+  if (!plugins.length) return `PLUGINS (0 managed)\n  none\n`;
+  return head + table(
+    ['NAME', 'PROVIDES', 'ENABLED', 'FROM'],
+    plugins.map((p) => [p.name, p.capabilities.join(', '), p.enabled ? 'yes' : 'no', p.reference || '(made locally)']),
+  );
+}
+
+/** The inventory as text: a header line, then images, containers, volumes, networks and plugins. */
 export function formatInventoryText(inventory: Inventory): string {
   const d = inventory.daemon;
   const header =
     `Docker ${d.serverVersion} (API ${d.apiVersion}), storage driver ${d.driver}, data-root ${d.dockerRootDir}\n` +
-    `captured ${inventory.capturedAt}\n`;
+    `captured ${inventory.capturedAt}\n` +
+    (inventory.sizesNotMeasured ? `sizes not measured: ${inventory.sizesNotMeasured}\n` : '');
   return [
     header,
-    imagesSection(inventory.images),
+    imagesSection(inventory.images, inventory.layersSize),
     containersSection(inventory.containers),
     volumesSection(inventory.volumes),
     networksSection(inventory.networks),
+    ...(inventory.plugins ? [pluginsSection(inventory.plugins)] : []),
   ].join('\n');
 }

@@ -278,7 +278,7 @@ async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightF
     containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
     volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
     blockers,
-    poolNeedsBytes: analysis.estimate.imagesBytes + analysis.estimate.writableBytes,
+    poolNeedsBytes: analysis.estimate.layersBytes + analysis.estimate.writableBytes,
     space: { neededBytes: analysis.estimate.backupBytes, freeBytes: facts.host.backupDirectory.space?.availableBytes, directory: cli.options.stateDir },
   };
 }

@@ -150,7 +150,7 @@ export const directLvmCheck: Check = {
       );
     }
     const size = fact.lsblk?.sizeBytes;
-    const needed = a.estimate.imagesBytes + a.estimate.writableBytes;
+    const needed = a.estimate.layersBytes + a.estimate.writableBytes;
     if (size !== undefined && (size * a.options.thinpoolPercent) / 100 < needed) {
       entries.push(
         entry(

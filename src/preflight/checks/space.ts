@@ -26,7 +26,7 @@ export const spaceCheck: Check = {
     const backupFree = backup.space?.availableBytes;
     const rootFree = root.space?.availableBytes;
     const parts = [
-      `images ${formatBytes(e.imagesBytes)} (${e.imageCount}${a.options.saveImages ? ', saved' : ', not saved'})`,
+      `images ${formatBytes(e.imagesBytes)} in archives (${e.imageCount}${a.options.saveImages ? ', saved' : ', not saved'}; each archive holds every layer of its image), ${formatBytes(e.layersBytes)} of layers in a driver (a shared layer once)`,
       `writable layers ${formatBytes(e.writableBytes)} (${e.containerCount} containers)`,
       `volumes ${formatBytes(e.volumesBytes)} (${e.volumeCount} local${a.options.archiveVolumes ? ', archived' : ', not archived'})`,
     ];
@@ -43,10 +43,10 @@ export const spaceCheck: Check = {
       entry(
         'space-estimate',
         'info',
-        `Space needed: ${formatBytes(e.backupBytes)} for archives, ${formatBytes(e.dataRootBytes)} in the new data-root`,
+        `Space needed: ${formatBytes(e.backupBytes)} for archives, ${formatBytes(e.dataRootBytes)} in the new data-root${e.fallbacks.length ? ' (partly a fallback estimate)' : ''}`,
         `Estimate from the inventory: ${parts.join('; ')}. Archives go to ${backup.path} (${backupFree === undefined ? 'free space unknown' : `${formatBytes(backupFree)} free`}); ` +
-          `the new data-root needs ${formatBytes(e.dataRootBytes)} (${rootFree === undefined ? 'free space unknown' : `${formatBytes(rootFree)} free`})${shared ? ', on the same filesystem' : ''}. ` +
-          `Image sizes count shared layers once per image, so the estimate is an upper bound.${unknown}`,
+          `the new data-root needs ${formatBytes(e.dataRootBytes)} (${rootFree === undefined ? 'free space unknown' : `${formatBytes(rootFree)} free`})${shared ? ', on the same filesystem' : ''}.` +
+          `${e.fallbacks.length ? ` Part of this is a fallback estimate: ${e.fallbacks.join(' ')}` : ''}${unknown}`,
         undefined,
         details,
       ),

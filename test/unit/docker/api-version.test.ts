@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { apiAtLeast, CLIENT_API_VERSION } from '../../../src/docker/api-version.js';
 import { chooseApiVersion, connectDocker } from '../../../src/docker/client.js';
-import { volumeSizesQuery } from '../../../src/docker/inventory.js';
+import { diskUsageQuery } from '../../../src/docker/inventory.js';
 import { OperatorError } from '../../../src/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dmm-api-'));
@@ -91,10 +91,10 @@ describe('chooseApiVersion', () => {
 });
 
 describe('request parameters newer than API 1.26 fall back', () => {
-  it('/system/df?type=volume (API 1.42) is asked without type before 1.42', () => {
-    expect(volumeSizesQuery('1.26')).toBeUndefined();
-    expect(volumeSizesQuery('1.41')).toBeUndefined();
-    expect(volumeSizesQuery('1.42')).toEqual({ type: 'volume' });
+  it('/system/df?type=… (API 1.42) is asked without type before 1.42', () => {
+    expect(diskUsageQuery('1.26')).toBeUndefined();
+    expect(diskUsageQuery('1.41')).toBeUndefined();
+    expect(diskUsageQuery('1.42')).toEqual({ type: ['container', 'image', 'volume'] });
     expect(apiAtLeast('1.44', '1.42')).toBe(true);
   });
 });

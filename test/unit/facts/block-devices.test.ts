@@ -183,6 +183,21 @@ describe('listBlockDevices through a Host', () => {
     expect(withUdev.calls.map((c) => c.command)).not.toContain('blkid');
   });
 
+  it('reads pvs in columns where lvm2 has no JSON (before 2.02.158): the other PV stays refused', async () => {
+    const host = new FixtureHost(dir, {
+      commands: [
+        { command: 'lsblk', args: ['-P', '-b', '-p', '-o', 'NAME,KNAME,PKNAME,TYPE,SIZE,FSTYPE,MOUNTPOINT,RO'], stdout: await fixture('rhel7-direct-lvm/lsblk-pairs.txt') },
+        { command: 'lsblk', exitCode: 1, stderr: "lsblk: unrecognized option '--json'" },
+        { command: 'pvs', args: ['--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size'], exitCode: 3, stderr: "pvs: unrecognized option '--reportformat'\n  Error during parsing of command line.\n" },
+        { command: 'pvs', args: ['--noheadings', '--separator', '|', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size'], stdout: await fixture('rhel7-direct-lvm/pvs-columns.txt') },
+      ],
+    });
+    const fromColumns = await listBlockDevices(host);
+    expect(reasons(fromColumns)['/dev/sdb']).toBe('an LVM physical volume of volume group docker');
+    const trees = parseLsblkPairsTree(await fixture('rhel7-direct-lvm/lsblk-pairs.txt'));
+    expect(fromColumns).toEqual(blockDeviceChoices(trees, parsePvs(await fixture('rhel7-direct-lvm/pvs.json'))));
+  });
+
   it('falls back to lsblk -P before util-linux 2.27, and gives [] without lsblk', async () => {
     const pairs = new FixtureHost(dir, {
       commands: [

@@ -443,6 +443,12 @@ const CASES: Record<string, Case> = {
     severity: 'warning',
     parts: { inventory: { volumes: [volume({ name: 'rex', driver: 'rexray/ebs' })] } },
   },
+  'managed-plugins': {
+    key: 'managed-plugins',
+    severity: 'blocker',
+    parts: { inventory: { plugins: [{ id: 'p1', name: 'vieux/sshfs:latest', enabled: true, capabilities: ['volumedriver'], reference: 'docker.io/vieux/sshfs:latest' }] } },
+    says: ['vieux/sshfs:latest (volumedriver; used by nothing in the inventory)', 'docker plugin install docker.io/vieux/sshfs:latest'],
+  },
   'facts-incomplete': {
     key: 'facts-incomplete',
     severity: 'warning',
