@@ -11,10 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { OperatorError } from '../errors.js';
+import { writeFileDurably } from '../fs/atomic-file.js';
 import type { ContainerInspect } from './create-spec.js';
 
 /** One entry of `GET /containers/{id}/changes`. */
@@ -352,7 +353,7 @@ function changeList(raw: unknown): LayerChange[] {
 
 /**
  * Writes the container's added and changed files into one tar at destPath (via
- * destPath.partial, renamed when complete), with root-relative names, for
+ * destPath.partial, fsynced and renamed when complete), with root-relative names, for
  * restoreWritableLayer. Works on a stopped container; deleted files are returned, not kept.
  */
 export async function captureWritableLayer(client: Docker, containerId: string, destPath: string): Promise<LayerCapture> {
@@ -363,40 +364,36 @@ export async function captureWritableLayer(client: Docker, containerId: string, 
   const plan = planLayerCapture(changes, exclusions);
   const excluded = (path: string) => exclusions.some((root) => isUnder(path, root));
 
-  const partial = `${destPath}.partial`;
   const hash = createHash('sha256');
   let bytes = 0;
   const unreadable: string[] = [];
-  const file = await open(partial, 'w', 0o600);
-  try {
-    const write = async (chunk: Buffer) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      await file.write(chunk);
-    };
-    for (const path of plan.archive) {
-      let stream: Readable;
-      try {
-        stream = (await container.getArchive({ path })) as Readable;
-      } catch (error) {
-        if (statusOf(error) === 404) {
-          unreadable.push(path);
-          continue;
+  await writeFileDurably(destPath, async (partial) => {
+    const file = await open(partial, 'w', 0o600);
+    try {
+      const write = async (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+        await file.write(chunk);
+      };
+      for (const path of plan.archive) {
+        let stream: Readable;
+        try {
+          stream = (await container.getArchive({ path })) as Readable;
+        } catch (error) {
+          if (statusOf(error) === 404) {
+            unreadable.push(path);
+            continue;
+          }
+          throw error;
         }
-        throw error;
+        const base = path.slice(1, path.lastIndexOf('/'));
+        for await (const chunk of rewriteTar(stream, base, excluded)) await write(chunk);
       }
-      const base = path.slice(1, path.lastIndexOf('/'));
-      for await (const chunk of rewriteTar(stream, base, excluded)) await write(chunk);
+      await write(Buffer.alloc(2 * BLOCK));
+    } finally {
+      await file.close();
     }
-    await write(Buffer.alloc(2 * BLOCK));
-    await file.sync();
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(partial, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(partial, destPath);
+  });
   return {
     added: plan.added,
     changed: plan.changed,
