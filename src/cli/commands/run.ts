@@ -269,12 +269,19 @@ async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightF
   return {
     blockersFor: async (target) => blockersOf(resolvePreflightOptions({ ...options, target: target as PreflightOptions['target'] })),
     blockDevices: await listBlockDevices(host),
-    images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
-    containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
-    volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
+    ...pickLists(inventory),
     blockers,
     poolNeedsBytes: analysis.estimate.imagesBytes + analysis.estimate.writableBytes,
     space: { neededBytes: analysis.estimate.backupBytes, freeBytes: facts.host.backupDirectory.space?.availableBytes, directory: cli.options.stateDir },
+  };
+}
+
+/** The wizard's pick lists: one item per image (by its first tag, else its ID), container and volume. */
+export function pickLists(inventory: Pick<Inventory, 'images' | 'containers' | 'volumes'>): Pick<WizardChoices, 'images' | 'containers' | 'volumes'> {
+  return {
+    images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
+    containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
+    volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
   };
 }
 
