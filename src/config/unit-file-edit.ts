@@ -87,37 +87,6 @@ export function removeStorageFlagsFromEnvironmentFile(text: string, variables: r
 }
 
 /**
- * Makes docker-storage-setup / container-storage-setup (RHEL 7, run before docker.service at
- * every boot) leave the storage configuration alone: `STORAGE_DRIVER=""` in
- * /etc/sysconfig/docker-storage-setup. Without it the next boot writes
- * `DOCKER_STORAGE_OPTIONS="--storage-driver ..."` back into /etc/sysconfig/docker-storage
- * (its default driver was devicemapper), which conflicts with daemon.json. `undefined` text
- * (no such file) is unchanged: the tool is not installed.
- */
-export function disableStorageSetup(text: string | undefined): FlagEdit {
-  if (text === undefined) return { status: 'unchanged' };
-  const pattern = /^([ \t]*STORAGE_DRIVER[ \t]*=[ \t]*)(.*)$/gm;
-  const matches = [...text.matchAll(pattern)];
-  const lastMatch = matches.at(-1);
-  if (lastMatch) {
-    const value = lastMatch[2]!.trim();
-    if (value === '""' || value === "''" || value === '') return { status: 'unchanged' };
-    const start = lastMatch.index + lastMatch[1]!.length;
-    return {
-      status: 'changed',
-      text: applyRemovals(text, [{ start, end: start + lastMatch[2]!.length, replacement: '""' }]),
-      removed: [`STORAGE_DRIVER=${value}`],
-    };
-  }
-  const separator = text === '' || text.endsWith('\n') ? '' : '\n';
-  return {
-    status: 'changed',
-    text: `${text}${separator}# devmapper-migrate: the storage driver is set in /etc/docker/daemon.json\nSTORAGE_DRIVER=""\n`,
-    removed: ['STORAGE_DRIVER (default devicemapper)'],
-  };
-}
-
-/**
  * A drop-in that overrides a vendor unit's ExecStart with its storage flags removed (for
  * units under /usr/lib, which a package update would overwrite), or undefined when the
  * unit's ExecStart has none.

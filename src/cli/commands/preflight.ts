@@ -4,6 +4,8 @@ import { NodeHost } from '../../host/node-host.js';
 import { factsSummaryRows } from '../../preflight/facts-summary.js';
 import { preflightChecks, resolvePreflightOptions } from '../../preflight/index.js';
 import { formatEntriesText, formatJson, formatRows, formatSummaryLine, summarizeEntries } from '../../report/format.js';
+import { blockerRemedy } from '../../preflight/waivers.js';
+import type { ReportEntry } from '../../report/entry.js';
 import type { CommandContext } from '../context.js';
 
 /**
@@ -33,7 +35,13 @@ export async function preflightCommand(ctx: CommandContext, _options: Record<str
     ctx.stdout(formatRows(factsSummaryRows(facts, options)));
     ctx.stdout('\n');
     ctx.stdout(formatEntriesText(entries, { color: ctx.options.color && process.stdout.isTTY === true }));
-    ctx.stdout(`${formatSummaryLine(summary)}${summary.blockers > 0 ? ' The run will not start until the blockers are fixed.' : ''}\n`);
+    ctx.stdout(`${formatSummaryLine(summary)}${blockersNote(entries)}\n`);
   }
   return summary.blockers > 0 ? ExitCode.findings : ExitCode.ok;
+}
+
+/** After the summary: what blockers mean for a run (it refuses to start; some may be overridden). */
+export function blockersNote(entries: readonly ReportEntry[]): string {
+  const blockers = entries.filter((e) => e.severity === 'blocker');
+  return blockers.length > 0 ? ` The run will not start while they remain. ${blockerRemedy(blockers)}` : '';
 }

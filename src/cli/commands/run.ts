@@ -28,7 +28,7 @@ import { analyse } from '../../preflight/analysis.js';
 import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
-import { NOT_WAIVABLE, unwaivedBlockers } from '../../preflight/waivers.js';
+import { blockerRemedy, NOT_WAIVABLE, unwaivedBlockers } from '../../preflight/waivers.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../run/context.js';
@@ -89,9 +89,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    const fixed = blockers.filter((b) => NOT_WAIVABLE.has(b.key)).map((b) => b.key);
-    const how = fixed.length ? `Fix them, then run again (${fixed.join(', ')} cannot be overridden).` : 'Fix them, or name them in ignoreBlockers if you are sure, then run again.';
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${how}\n`);
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${blockerRemedy(blockers)}\n`);
     if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
     return ExitCode.findings;
   }

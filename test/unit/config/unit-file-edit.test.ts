@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvironmentFile, serviceCommand, execStartArgv, environmentOf, storageFlagsInOptions } from '../../../src/config/dockerd-flags.js';
 import {
-  disableStorageSetup,
   execStartOverride,
   removeStorageFlagsFromEnvironmentFile,
   removeStorageFlagsFromUnit,
@@ -230,21 +229,5 @@ describe('removeStorageFlagsFromEnvironmentFile', () => {
   it('says unchanged for the already empty file', () => {
     expect(removeStorageFlagsFromEnvironmentFile('DOCKER_STORAGE_OPTIONS=\n')).toEqual({ status: 'unchanged' });
     expect(removeStorageFlagsFromEnvironmentFile("OPTIONS='--selinux-enabled'\n")).toEqual({ status: 'unchanged' });
-  });
-});
-
-describe('disableStorageSetup', () => {
-  it('sets STORAGE_DRIVER="" where it names a driver', () => {
-    const text = '# Edit this file to override any configuration options\nSTORAGE_DRIVER=devicemapper\nDEVS=/dev/vdb\nVG=docker-vg\n';
-    const edit = changed(disableStorageSetup(text));
-    expect(edit.text).toBe('# Edit this file to override any configuration options\nSTORAGE_DRIVER=""\nDEVS=/dev/vdb\nVG=docker-vg\n');
-    expect(edit.removed).toEqual(['STORAGE_DRIVER=devicemapper']);
-  });
-
-  it('adds it where the default (devicemapper on RHEL 7) applies, and leaves a disabled or missing file alone', () => {
-    const edit = changed(disableStorageSetup('DEVS=/dev/vdb\nVG=docker-vg'));
-    expect(edit.text).toMatch(/^DEVS=\/dev\/vdb\nVG=docker-vg\n# devmapper-migrate: .*\nSTORAGE_DRIVER=""\n$/);
-    expect(disableStorageSetup('STORAGE_DRIVER=""\n')).toEqual({ status: 'unchanged' });
-    expect(disableStorageSetup(undefined)).toEqual({ status: 'unchanged' });
   });
 });
