@@ -11,16 +11,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import {
-  cStringBytes,
-  isTarMetaType,
-  isZeroBlock,
-  parsePaxRecords,
-  paxSize,
-  readTarHeader,
-  TAR_BLOCK as BLOCK,
-  TarFormatError,
-} from '../archive/tar-header.js';
+import { cStringBytes, isTarMetaType, isZeroBlock, parsePaxRecords, paxSize, readTarHeader, TAR_BLOCK as BLOCK, TarFormatError } from '../archive/tar-header.js';
 import type { ImageRecord } from './types.js';
 
 export { TarFormatError };
