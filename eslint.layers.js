@@ -14,6 +14,6 @@ export const LAYERS = [
   ['docker'],
   ['config'],
   ['host'],
-  ['archive', 'report', 'fs'],
+  ['archive', 'report', 'fs', 'text'],
   ['errors', 'json-copy', 'map-limit', 'version'],
 ];

@@ -7,7 +7,6 @@
 import { crossCheck, resolveAnswers, type Answers, type AnswerSecrets } from '../config/answers.js';
 import {
   checkValue,
-  effectiveAnswer,
   getAnswer,
   isAnswered,
   isApplicable,
@@ -20,7 +19,6 @@ import {
   type Question,
   type StringQuestion,
 } from '../config/questions.js';
-import type { Inventory } from '../docker/types.js';
 import type { BlockDeviceChoice } from '../facts/block-devices.js';
 import { formatBytes } from '../report/format.js';
 import { ExitCode, OperatorError } from '../errors.js';
@@ -330,89 +328,6 @@ async function askList(question: ListQuestion, answers: Answers, prompter: Promp
     validate: (value) => validate(question, split(value), answers),
   });
   return split(text);
-}
-
-/** Pick lists of the inventory: one item per image (its first tag, else its ID), container and volume. */
-export function pickItemsFromInventory(inventory: Inventory): Pick<WizardChoices, 'images' | 'containers' | 'volumes'> {
-  return {
-    images: inventory.images.map((image) => ({
-      value: image.tags[0] ?? image.id,
-      label: `${image.tags.length > 0 ? image.tags.join(', ') : `${image.id.replace(/^sha256:/, '').slice(0, 12)} (untagged)`}  ${formatBytes(image.size)}`,
-    })),
-    containers: inventory.containers.map((c) => ({
-      value: c.name,
-      label: `${c.name}  ${c.image}  ${c.running ? 'running' : c.state}`,
-    })),
-    volumes: inventory.volumes.map((v) => ({
-      value: v.name,
-      label: `${v.anonymous ? `${v.name.slice(0, 12)} (anonymous)` : v.name}${v.size >= 0 ? `  ${formatBytes(v.size)}` : ''}${v.usedBy.length > 0 ? `  used by ${v.usedBy.join(', ')}` : ''}`,
-    })),
-  };
-}
-
-function listText(items: readonly string[], max = 5): string {
-  const shown = items.slice(0, max).join(', ');
-  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
-}
-
-function selectionText(answers: Answers, what: Selectable): string {
-  const include = effectiveAnswer(answers, `${what}.include`) as string[];
-  const exclude = effectiveAnswer(answers, `${what}.exclude`) as string[];
-  const all = include.length === 0 || include.includes('*');
-  const base = all ? 'all' : `those matching ${listText(include)}`;
-  return exclude.length > 0 ? `${base} except ${listText(exclude)}` : base;
-}
-
-/** A short text of what was chosen, one line per area; never holds a secret. */
-export function wizardSummary(answers: Answers): string {
-  const value = <T>(key: string) => effectiveAnswer(answers, key) as T;
-  const yes = (key: string) => value<boolean>(key);
-  const lines: [string, string][] = [];
-  if (value<string>('target') === 'direct-lvm') {
-    lines.push([
-      'Target',
-      `direct-lvm on ${value<string>('directLvm.device')} (thin pool ${value<number>('directLvm.thinpoolPercent')}% data, ` +
-        `${value<number>('directLvm.metadataPercent')}% metadata of the volume group; extends by ${value<number>('directLvm.autoextendPercent')}% ` +
-        `at ${value<number>('directLvm.autoextendThreshold')}% full; ${yes('directLvm.wipeSignatures') ? 'existing signatures wiped' : 'signatures not wiped'})`,
-    ]);
-  } else {
-    lines.push(['Target', String(value<string>('target'))]);
-  }
-  lines.push([
-    'Images',
-    `${selectionText(answers, 'images')}; ${yes('images.save') ? 'saved as archives' : 'not saved as archives'}; ${yes('images.push') ? 'pushed' : 'not pushed'}`,
-  ]);
-  if (yes('images.push')) {
-    const user = getAnswer(answers, 'registry.username');
-    const env = getAnswer(answers, 'registry.passwordEnv');
-    const file = getAnswer(answers, 'registry.passwordFile');
-    const auth = user
-      ? ` as ${String(user)} (password ${env ? `from $${String(env)}` : file ? `from ${String(file)}` : 'as typed, not saved'})`
-      : ' without a login';
-    lines.push([
-      'Registry',
-      `${value<string>('registry.address')}/${value<string>('registry.repositoryPrefix')}<repo>:<tag>${auth}${yes('registry.insecure') ? ', insecure' : ''}`,
-    ]);
-  }
-  lines.push([
-    'Containers',
-    `${selectionText(answers, 'containers')}; ${yes('containers.keepWritableLayer') ? 'changed files kept' : 'changed files NOT kept'}`,
-  ]);
-  lines.push(['Volumes', `${selectionText(answers, 'volumes')}; ${yes('volumes.archive') ? 'also archived' : 'not archived'}`]);
-  const directory = value<string | undefined>('backup.directory') ?? 'the state directory';
-  const keep = { move: 'moved aside', archive: 'archived', 'move+archive': 'moved aside and archived' }[value<'move'>('backup.dataRoot')];
-  lines.push(['Backups', `in ${directory}; the old data-root is ${keep} until finalize`]);
-  const manager = value<string>('service.manager');
-  const how =
-    manager === 'command'
-      ? `by command (stop: ${value<string>('service.stop')}; start: ${value<string>('service.start')})`
-      : `with ${manager === 'auto' ? 'systemd or the init script (auto)' : manager}`;
-  lines.push(['Docker', `stopped and started ${how}, ${value<number>('service.timeoutSeconds')} s allowed`]);
-  lines.push(['On failure', yes('rollbackOnFailure') ? 'roll back automatically' : 'stop and wait for the operator']);
-  const ignored = value<string[]>('ignoreBlockers');
-  if (ignored.length > 0) lines.push(['Overridden', `blockers ${listText(ignored, 10)}`]);
-  const width = Math.max(...lines.map(([label]) => label.length)) + 1;
-  return lines.map(([label, text]) => `${`${label}:`.padEnd(width)} ${text}`).join('\n');
 }
 
 /** Asks to go ahead; no is the default, so a stray Enter changes nothing. */

@@ -283,7 +283,7 @@ class Walker {
     private readonly problems: Problems,
     private readonly lineAt: (offset: number) => number,
   ) {
-    // Depth is bounded by deepestNesting(), so yaml's recursive visit is safe here.
+    // Depth is bounded by tokenize() (MAX_NESTING), so yaml's recursive visit is safe here.
     visit(doc, {
       Node: (_key, node) => {
         const anchor = (node as { anchor?: string }).anchor;

@@ -89,12 +89,6 @@ export function configuredDriver(config: Record<string, unknown> | undefined): s
   return typeof driver === 'string' && driver.trim() !== '' ? driver.trim() : undefined;
 }
 
-/** The data-root a daemon.json names (`data-root`, else the older `graph`), or undefined. */
-export function configuredDataRoot(config: Record<string, unknown> | undefined): string | undefined {
-  const value = config?.['data-root'] ?? config?.graph;
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 /** The key of a storage option ("dm.basesize" of "dm.basesize=20G"), lower-cased as dockerd does. */
 export function storageOptKey(option: string): string {
   const eq = option.indexOf('=');

@@ -4,6 +4,7 @@
  * EnvironmentFile=), and shell-quoted values in /etc/sysconfig/docker* or /etc/default/docker.
  * Pure: callers read the files.
  */
+import { splitWords, wordsOf } from '../text/words.js';
 
 /** daemon.json key a flag corresponds to (dockerd refuses to start when both are set). */
 export type StorageSetting = 'storage-driver' | 'storage-opts' | 'data-root';
@@ -119,53 +120,7 @@ export function parseProcCmdline(text: string): string[] {
 
 /** Storage flags in a shell-quoted option string such as a sysconfig `OPTIONS=` value. */
 export function storageFlagsInOptions(value: string): StorageFlag[] {
-  return parseDockerdArgs(splitShellWords(value)).storageFlags;
-}
-
-/**
- * Splits a string into words as a POSIX shell would, without expansions: single quotes are
- * literal, double quotes honour \" \\ \$ \`, a backslash outside quotes escapes the next
- * character, and an unquoted # at the start of a word begins a comment.
- */
-export function splitShellWords(text: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else if (c === '#' && !inWord) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      word += text.slice(i + 1, end === -1 ? text.length : end);
-      i = end === -1 ? text.length : end;
-      inWord = true;
-    } else if (c === '"') {
-      i++;
-      while (i < text.length && text[i] !== '"') {
-        if (text[i] === '\\' && i + 1 < text.length && '"\\$`\n'.includes(text[i + 1]!)) {
-          if (text[i + 1] !== '\n') word += text[i + 1];
-          i += 2;
-        } else word += text[i++];
-      }
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      if (text[i + 1] !== '\n') {
-        word += text[i + 1];
-        inWord = true;
-      }
-      i++;
-    } else {
-      word += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
+  return parseDockerdArgs(wordsOf(value, 'shell')).storageFlags;
 }
 
 export interface Assignment {
@@ -296,13 +251,13 @@ export function serviceCommand(files: readonly UnitFileText[]): ServiceCommand {
         }
       } else if (d.key === 'EnvironmentFile') {
         if (d.value === '') result.environmentFiles = [];
-        for (const word of splitShellWords(d.value)) {
+        for (const word of wordsOf(d.value, 'systemd')) {
           const optional = word.startsWith('-');
           result.environmentFiles.push({ path: optional ? word.slice(1) : word, optional });
         }
       } else if (d.key === 'Environment') {
         if (d.value === '') result.environment = {};
-        for (const word of splitShellWords(d.value)) {
+        for (const word of wordsOf(d.value, 'systemd')) {
           const eq = word.indexOf('=');
           if (eq > 0) result.environment[word.slice(0, eq)] = word.slice(eq + 1);
         }
@@ -326,10 +281,10 @@ export function referencedVariables(execStart: string): string[] {
  * replaced as is, and unset variables are empty.
  */
 export function execStartArgv(execStart: string, env: Readonly<Record<string, string>>): string[] {
-  const words = splitExecWords(execStart);
+  const words = splitWords(execStart, 'systemd');
   const argv: string[] = [];
-  for (const [index, { text, quoted }] of words.entries()) {
-    let word = text;
+  for (const [index, { value, quoted }] of words.entries()) {
+    let word = value;
     if (index === 0) word = word.replace(/^[-@:+!]+/, '');
     const whole = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(word);
     if (whole && !quoted) {
@@ -339,42 +294,6 @@ export function execStartArgv(execStart: string, env: Readonly<Record<string, st
     argv.push(word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => env[name] ?? ''));
   }
   return argv.filter((w, i) => i > 0 || w !== '');
-}
-
-/** Word splitting for ExecStart: like the shell's, but `$` is left for execStartArgv. */
-function splitExecWords(text: string): { text: string; quoted: boolean }[] {
-  const words: { text: string; quoted: boolean }[] = [];
-  let word = '';
-  let inWord = false;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t') {
-      if (inWord) words.push({ text: word, quoted });
-      word = '';
-      inWord = false;
-      quoted = false;
-    } else if (c === '"' || c === "'") {
-      let j = i + 1;
-      while (j < text.length && text[j] !== c) {
-        if (text[j] === '\\' && j + 1 < text.length) {
-          word += text[j + 1];
-          j += 2;
-        } else word += text[j++];
-      }
-      i = j;
-      inWord = true;
-      quoted = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      word += text[++i];
-      inWord = true;
-    } else {
-      word += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push({ text: word, quoted });
-  return words;
 }
 
 function basename(p: string): string {

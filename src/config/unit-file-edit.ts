@@ -10,18 +10,13 @@
  * empty is dropped (with the backslash before it when it was the last one).
  */
 
+import { splitWords, type Word, type WordRules } from '../text/words.js';
+
 /** The outcome of an edit: the new text and the flags it removed, or "unchanged". */
 export type FlagEdit = { status: 'changed'; text: string; removed: string[] } | { status: 'unchanged' };
 
 /** Variables of /etc/sysconfig/docker* and /etc/default/docker that carry dockerd flags. */
 export const FLAG_VARIABLES = ['OPTIONS', 'DOCKER_STORAGE_OPTIONS', 'DOCKER_OPTS', 'other_args', 'OTHER_ARGS'] as const;
-
-interface Word {
-  start: number;
-  end: number;
-  /** The word with quotes and escapes removed. */
-  value: string;
-}
 
 interface Removal {
   start: number;
@@ -55,7 +50,7 @@ export function removeStorageFlagsFromUnit(text: string): FlagEdit {
     while (endsWithContinuation(lines[last]!) && last + 1 < lines.length) last++;
     const statement = lines.slice(i, last + 1).join('\n');
     const valueStart = match[1]!.length;
-    const edited = editWords(statement, valueStart, statement.length);
+    const edited = editWords(statement, 'systemd', valueStart, statement.length);
     if (edited.removed.length === 0) {
       out.push(...lines.slice(i, last + 1));
     } else {
@@ -80,7 +75,7 @@ export function removeStorageFlagsFromEnvironmentFile(text: string, variables: r
   for (const match of text.matchAll(assignment)) {
     const valueStart = match.index + match[0].length;
     const { innerStart, innerEnd } = valueExtent(text, valueStart);
-    const edited = editWords(text.slice(0, innerEnd), innerStart, innerEnd);
+    const edited = editWords(text.slice(0, innerEnd), 'shell', innerStart, innerEnd);
     if (edited.removed.length === 0) continue;
     removed.push(...edited.removed);
     let inner = edited.text.slice(innerStart, edited.text.length);
@@ -193,46 +188,6 @@ function valueExtent(text: string, valueStart: number): { innerStart: number; in
   return { innerStart: valueStart, innerEnd: end };
 }
 
-/** Splits text[from, to) into words with their positions; quotes group, backslash-newline is a blank. */
-function splitWords(text: string, from: number, to: number): Word[] {
-  const words: Word[] = [];
-  const isBlank = (i: number) => {
-    const c = text[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') return true;
-    return c === '\\' && (text[i + 1] === '\n' || (text[i + 1] === '\r' && text[i + 2] === '\n'));
-  };
-  let i = from;
-  while (i < to) {
-    if (isBlank(i)) {
-      i += text[i] === '\\' ? 2 : 1;
-      continue;
-    }
-    const start = i;
-    let value = '';
-    while (i < to && !isBlank(i)) {
-      const c = text[i]!;
-      if (c === '"' || c === "'") {
-        let j = i + 1;
-        while (j < to && text[j] !== c) {
-          if (c === '"' && text[j] === '\\' && j + 1 < to) {
-            value += text[j + 1];
-            j += 2;
-          } else value += text[j++];
-        }
-        i = Math.min(j + 1, to);
-      } else if (c === '\\' && i + 1 < to) {
-        value += text[i + 1];
-        i += 2;
-      } else {
-        value += c;
-        i++;
-      }
-    }
-    words.push({ start, end: i, value });
-  }
-  return words;
-}
-
 /** Finds the storage flags among words and the text spans that remove them. */
 function storageFlagRemovals(words: Word[]): Removal[] {
   const removals: Removal[] = [];
@@ -279,8 +234,8 @@ function storageFlagRemovals(words: Word[]): Removal[] {
  * Removes the storage flags among the words of text[from, to) and the blank each leaves: the
  * blank before it on the same line, or, for the first word of a line, the blank after it.
  */
-function editWords(text: string, from: number, to: number): { text: string; removed: string[] } {
-  const removals = storageFlagRemovals(splitWords(text, from, to));
+function editWords(text: string, rules: WordRules, from: number, to: number): { text: string; removed: string[] } {
+  const removals = storageFlagRemovals(splitWords(text, rules, from, to));
   if (removals.length === 0) return { text, removed: [] };
   const removed = removals.flatMap((r) => (r.label ? [r.label] : []));
   const widened = removals.map((r) => {

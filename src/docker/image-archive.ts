@@ -11,16 +11,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
+import { cStringBytes, isTarMetaType, isZeroBlock, parsePaxRecords, paxSize, readTarHeader, TAR_BLOCK as BLOCK, TarFormatError } from '../archive/tar-header.js';
 import type { ImageRecord } from './types.js';
 import { familiarRef } from './image-ref.js';
 
-/** The archive is not a complete, well-formed tar. */
-export class TarFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TarFormatError';
-  }
-}
+export { TarFormatError };
 
 export interface TarEntryInfo {
   name: string;
@@ -40,12 +35,9 @@ export interface TarIndex {
   entries: Map<string, TarEntryInfo>;
 }
 
-const BLOCK = 512;
 /** Files kept in memory for checking: manifests and configs are kilobytes; the cap bounds memory on hostile input. */
 const KEEP_MAX_FILE = 4 << 20;
 const KEEP_MAX_TOTAL = 64 << 20;
-/** PAX and GNU long-name records are small; a larger one is not a docker save archive. */
-const META_MAX = 1 << 20;
 
 type State = 'header' | 'meta' | 'data' | 'padding' | 'end';
 
@@ -137,32 +129,27 @@ export class TarScanner {
 
   private onHeader(at: number): void {
     const h = this.header;
-    if (isZero(h)) {
+    if (isZeroBlock(h)) {
       this.zeroBlocks += 1;
       if (this.zeroBlocks === 2) this.state = 'end';
       return;
     }
     if (this.zeroBlocks > 0) throw new TarFormatError(`a lone zero block inside the archive (at byte ${at - BLOCK})`);
-    if (!checksumOk(h)) throw new TarFormatError(`a damaged tar header (bad checksum) at byte ${at}`);
-    const typeflag = String.fromCharCode(h[156] ?? 0);
-    const size = parseNumber(h.subarray(124, 136));
-    if (size === undefined) throw new TarFormatError(`a tar header with an unreadable size at byte ${at}`);
+    const header = readTarHeader(h, at);
+    const { typeflag, size } = header;
 
-    if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-      if (size > META_MAX) throw new TarFormatError(`an extended header of ${size} bytes (more than ${META_MAX})`);
+    if (isTarMetaType(typeflag)) {
       this.meta = { type: typeflag, chunks: [], size };
       this.startBody('meta', size);
       return;
     }
 
-    const ustar = h.subarray(257, 263).toString('latin1') === 'ustar\0';
-    const rawName = cString(h.subarray(0, 100));
-    const prefix = ustar ? cString(h.subarray(345, 500)) : '';
+    const rawName = header.name.toString('utf8');
+    const prefix = header.prefix.toString('utf8');
     const pax = { ...this.globalPax, ...this.pax };
     const name = normalizeName(pax.path ?? this.gnuLongName ?? (prefix ? `${prefix}/${rawName}` : rawName));
-    const linkname = pax.linkpath ?? this.gnuLongLink ?? cString(h.subarray(157, 257));
-    const paxSize = pax.size !== undefined ? Number(pax.size) : undefined;
-    const entrySize = paxSize !== undefined && Number.isSafeInteger(paxSize) && paxSize >= 0 ? paxSize : size;
+    const linkname = pax.linkpath ?? this.gnuLongLink ?? header.linkname.toString('utf8');
+    const entrySize = paxSize(pax.size) ?? size;
     this.pax = {};
     this.gnuLongName = undefined;
     this.gnuLongLink = undefined;
@@ -233,36 +220,8 @@ export class TarScanner {
 
 }
 
-function isZero(block: Buffer): boolean {
-  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
-  return true;
-}
-
-/** The header checksum: the byte sum with the checksum field counted as spaces (unsigned, as everyone writes it). */
-function checksumOk(h: Buffer): boolean {
-  const stored = parseNumber(h.subarray(148, 156));
-  if (stored === undefined) return false;
-  let sum = 8 * 0x20;
-  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) sum += h[i] ?? 0;
-  return sum === stored;
-}
-
-/** An octal field, or a base-256 one (high bit set: GNU and Go for large values). */
-function parseNumber(field: Buffer): number | undefined {
-  if (field.length > 0 && ((field[0] ?? 0) & 0x80) !== 0) {
-    let value = (field[0] ?? 0) & 0x7f;
-    for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] ?? 0);
-    return Number.isSafeInteger(value) ? value : undefined;
-  }
-  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  return parseInt(text, 8);
-}
-
 function cString(field: Buffer): string {
-  const zero = field.indexOf(0);
-  return field.subarray(0, zero === -1 ? field.length : zero).toString('utf8');
+  return cStringBytes(field).toString('utf8');
 }
 
 function normalizeName(name: string): string {
@@ -286,21 +245,9 @@ function entryType(typeflag: string): TarEntryInfo['type'] {
   }
 }
 
-/** PAX records: "<length> <key>=<value>\n", repeated. */
+/** PAX records as text. */
 function parsePax(data: Buffer): Record<string, string> {
-  const result: Record<string, string> = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    if (space === -1) break;
-    const length = parseInt(data.subarray(pos, space).toString('latin1'), 10);
-    if (!Number.isSafeInteger(length) || length <= 0 || pos + length > data.length) break;
-    const record = data.subarray(space + 1, pos + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) result[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += length;
-  }
-  return result;
+  return Object.fromEntries(parsePaxRecords(data).map(([key, value]) => [key, value.toString('utf8')]));
 }
 
 // ---------------------------------------------------------------------------------------------

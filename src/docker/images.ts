@@ -6,13 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
+import { PARTIAL_SUFFIX, writeFileDurably } from '../fs/atomic-file.js';
 import { certsDirOf } from '../host/registry-trust.js';
 import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
@@ -85,75 +86,70 @@ export function imageSaveNames(image: Pick<ImageRecord, 'id' | 'tags'>): string[
  * A failed or aborted save leaves nothing at `destPath` and no `.partial` behind.
  */
 export async function saveImage(client: DockerClient, image: ImageRecord, destPath: string, options: SaveOptions = {}): Promise<SavedArchive> {
-  const partial = `${destPath}.partial`;
   const label = imageLabel(image);
-  await rm(partial, { force: true });
+  let bytes = 0;
   try {
-    const hash = createHash('sha256');
-    const scanner = new TarScanner();
-    const tail = new Tail(16 << 10);
-    let bytes = 0;
-    let formatError: TarFormatError | undefined;
-    let flushedAt = 0;
-    let flushing: Promise<void> | undefined;
-    const file = await open(partial, 'w', 0o600);
-    try {
-      const query = imageSaveNames(image).map((name) => `names=${encodeURIComponent(name)}`).join('&');
-      await streamGet(client, `/images/get?${query}`, {
-        signal: options.signal,
-        onData(chunk) {
-          hash.update(chunk);
-          tail.push(chunk);
-          if (formatError === undefined) {
-            try {
-              scanner.write(chunk);
-            } catch (error) {
-              if (!(error instanceof TarFormatError)) throw error;
-              formatError = error; // keep reading: the daemon's own error message follows
+    return await writeFileDurably(destPath, async (partial) => {
+      const hash = createHash('sha256');
+      const scanner = new TarScanner();
+      const tail = new Tail(16 << 10);
+      let formatError: TarFormatError | undefined;
+      let flushedAt = 0;
+      let flushing: Promise<void> | undefined;
+      const file = await open(partial, 'w', 0o600);
+      try {
+        const query = imageSaveNames(image).map((name) => `names=${encodeURIComponent(name)}`).join('&');
+        await streamGet(client, `/images/get?${query}`, {
+          signal: options.signal,
+          onData(chunk) {
+            hash.update(chunk);
+            tail.push(chunk);
+            if (formatError === undefined) {
+              try {
+                scanner.write(chunk);
+              } catch (error) {
+                if (!(error instanceof TarFormatError)) throw error;
+                formatError = error; // keep reading: the daemon's own error message follows
+              }
             }
-          }
-          // Synchronous: the chunk's buffer is reused by the next read. Writes land in the page
-          // cache; the fsync below is what waits for the disk.
-          for (let done = 0; done < chunk.length; ) done += writeSync(file.fd, chunk, done, chunk.length - done);
-          bytes += chunk.length;
-          if (bytes - flushedAt >= FLUSH_EVERY && !flushing) {
-            flushedAt = bytes;
-            flushing = file.datasync().finally(() => (flushing = undefined));
-          }
-          options.onProgress?.(bytes);
-        },
-      });
-      await flushing;
-      await file.sync();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new OperatorError(
-          `The disk holding ${path.dirname(destPath)} filled up while saving image ${label} (${bytes} bytes written; the image is about ${image.size} bytes).`,
-          `Free space there or choose another backup.directory, then run \`devmapper-migrate resume\`.`,
-        );
+            // Synchronous: the chunk's buffer is reused by the next read. Writes land in the page
+            // cache; the final fsync (writeFileDurably's) is what waits for the disk.
+            for (let done = 0; done < chunk.length; ) done += writeSync(file.fd, chunk, done, chunk.length - done);
+            bytes += chunk.length;
+            if (bytes - flushedAt >= FLUSH_EVERY && !flushing) {
+              flushedAt = bytes;
+              flushing = file.datasync().finally(() => (flushing = undefined));
+            }
+            options.onProgress?.(bytes);
+          },
+        });
+        await flushing;
+      } catch (error) {
+        throw isNoSpace(error) ? error : apiError(client, error, `Saving image ${label}`, SAVE_REMEDY);
+      } finally {
+        await flushing?.catch(() => undefined);
+        await file.close();
       }
-      throw apiError(client, error, `Saving image ${label}`, SAVE_REMEDY);
-    } finally {
-      await flushing?.catch(() => undefined);
-      await file.close();
-    }
 
-    if (formatError !== undefined || !scanner.done) {
-      const daemonSaid = daemonErrorIn(tail.bytes());
-      const problem = daemonSaid ? `the daemon broke off: ${daemonSaid}` : (formatError?.message ?? 'the archive is cut short');
-      throw new ImageArchiveError(label, [problem], SAVE_REMEDY);
-    }
-    const problems = checkImageArchive(scanner.end(), image, { deep: options.deep ?? true });
-    if (problems.length > 0) throw new ImageArchiveError(label, problems, CHANGED_REMEDY);
-
-    await rename(partial, destPath);
-    await fsyncPath(path.dirname(destPath));
-    return { path: destPath, sha256: `sha256:${hash.digest('hex')}`, bytes };
+      if (formatError !== undefined || !scanner.done) {
+        const daemonSaid = daemonErrorIn(tail.bytes());
+        const problem = daemonSaid ? `the daemon broke off: ${daemonSaid}` : (formatError?.message ?? 'the archive is cut short');
+        throw new ImageArchiveError(label, [problem], SAVE_REMEDY);
+      }
+      const problems = checkImageArchive(scanner.end(), image, { deep: options.deep ?? true });
+      if (problems.length > 0) throw new ImageArchiveError(label, problems, CHANGED_REMEDY);
+      return { path: destPath, sha256: `sha256:${hash.digest('hex')}`, bytes };
+    });
   } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
+    if (!isNoSpace(error)) throw error;
+    throw new OperatorError(
+      `The disk holding ${path.dirname(destPath)} filled up while saving image ${label} (${bytes} bytes written; the image is about ${image.size} bytes).`,
+      `Free space there or choose another backup.directory, then run \`devmapper-migrate resume\`.`,
+    );
   }
 }
+
+const isNoSpace = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOSPC';
 
 const SAVE_REMEDY =
   'Look at the Docker daemon log (journalctl -u docker) for the cause, fix it (often disk space under the data-root), then run `devmapper-migrate resume`.';
@@ -198,7 +194,7 @@ export async function removePartialArchives(dir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const partials = names.filter((name) => name.endsWith('.partial'));
+  const partials = names.filter((name) => name.endsWith(PARTIAL_SUFFIX));
   await Promise.all(partials.map((name) => rm(path.join(dir, name), { force: true })));
   return partials;
 }
@@ -606,15 +602,6 @@ export function daemonErrorIn(tail: Buffer): string | undefined {
 
 function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
-async function fsyncPath(target: string): Promise<void> {
-  const handle = await open(target, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The last `limit` bytes of a stream, copied (the chunks' buffers are reused). */

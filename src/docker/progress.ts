@@ -104,8 +104,3 @@ class LineSplitter {
     return rest.trim() === '' ? [] : [rest];
   }
 }
-
-/** The first `aux` object of the messages that has the given key. */
-export function findAux(messages: readonly ProgressMessage[], key: string): Record<string, unknown> | undefined {
-  return messages.find((m) => m.aux !== undefined && key in m.aux)?.aux;
-}

@@ -11,10 +11,22 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { OperatorError } from '../errors.js';
+import {
+  isTarMetaType,
+  isZeroBlock,
+  parsePaxRecords,
+  paxSize,
+  readTarHeader,
+  TAR_BLOCK as BLOCK,
+  tarHeaderChecksum,
+  TarFormatError,
+  type PaxRecord,
+} from '../archive/tar-header.js';
+import { writeFileDurably } from '../fs/atomic-file.js';
 import type { ContainerInspect } from './create-spec.js';
 
 /** One entry of `GET /containers/{id}/changes`. */
@@ -105,7 +117,6 @@ export function planLayerCapture(changes: readonly LayerChange[], exclusions: re
 
 // ---- tar header rewriting (byte-exact) ------------------------------------------------
 
-const BLOCK = 512;
 const padded = (size: number) => Math.ceil(size / BLOCK) * BLOCK;
 
 /** Pulls exact byte counts out of an async byte stream. */
@@ -113,6 +124,8 @@ class ByteReader {
   private chunks: Buffer[] = [];
   private length = 0;
   private ended = false;
+  /** Bytes handed out so far: where the next read starts in the archive. */
+  offset = 0;
   constructor(private readonly source: AsyncIterator<Buffer | Uint8Array | string>) {}
 
   private async fill(n: number): Promise<boolean> {
@@ -139,8 +152,9 @@ class ByteReader {
   async read(n: number): Promise<Buffer | undefined> {
     if (!(await this.fill(n))) {
       if (this.length === 0) return undefined;
-      throw new Error(`tar stream truncated: wanted ${n} bytes, got ${this.length}`);
+      throw new TarFormatError(`the archive is cut short (truncated at byte ${this.offset + this.length}: wanted ${n} more bytes, got ${this.length})`);
     }
+    this.offset += n;
     return this.take(n);
   }
 
@@ -148,12 +162,13 @@ class ByteReader {
   async *stream(n: number): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
-      if (this.length === 0 && !(await this.fill(1))) throw new Error(`tar stream truncated: ${left} content bytes missing`);
+      if (this.length === 0 && !(await this.fill(1))) throw new TarFormatError(`the archive is cut short (truncated: ${left} content bytes missing)`);
       const first = this.chunks[0] as Buffer;
       const piece = first.length <= left ? first : first.subarray(0, left);
       if (piece === first) this.chunks.shift();
       else this.chunks[0] = first.subarray(left);
       this.length -= piece.length;
+      this.offset += piece.length;
       left -= piece.length;
       yield piece;
     }
@@ -165,33 +180,14 @@ class ByteReader {
 }
 
 // Names are handled as latin1 strings: one char per byte, so non-UTF-8 names survive.
-const field = (block: Buffer, start: number, length: number): string => {
-  const raw = block.subarray(start, start + length);
-  const nul = raw.indexOf(0);
-  return raw.subarray(0, nul === -1 ? length : nul).toString('latin1');
-};
-
-function parseNumeric(block: Buffer, start: number, length: number): number {
-  const raw = block.subarray(start, start + length);
-  if ((raw[0] as number) & 0x80) {
-    // GNU base-256 for values past the octal field's range.
-    let value = (raw[0] as number) & 0x7f;
-    for (let i = 1; i < raw.length; i++) value = value * 256 + (raw[i] as number);
-    return value;
-  }
-  const text = raw.toString('latin1').replace(/\0.*$/s, '').trim();
-  return text ? Number.parseInt(text, 8) : 0;
-}
+const latin1 = (bytes: Buffer): string => bytes.toString('latin1');
 
 function writeOctal(block: Buffer, start: number, length: number, value: number): void {
   block.write(value.toString(8).padStart(length - 1, '0') + '\0', start, length, 'latin1');
 }
 
 function setChecksum(block: Buffer): void {
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  block.write(tarHeaderChecksum(block).toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
 }
 
 function setField(block: Buffer, start: number, length: number, value: string): void {
@@ -200,25 +196,6 @@ function setField(block: Buffer, start: number, length: number, value: string): 
 }
 
 const isUstar = (block: Buffer) => block.toString('latin1', 257, 263) === 'ustar\0';
-
-/** A PAX record kept as raw bytes: values may be binary (`SCHILY.xattr.security.capability`). */
-type PaxRecord = [key: string, value: Buffer];
-
-function parsePax(data: Buffer): PaxRecord[] {
-  const records: PaxRecord[] = [];
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    if (space === -1) break;
-    const length = Number.parseInt(data.toString('latin1', pos, space), 10);
-    if (!length) break;
-    const record = data.subarray(space + 1, pos + length - 1);
-    const eq = record.indexOf(0x3d);
-    if (eq !== -1) records.push([record.toString('latin1', 0, eq), record.subarray(eq + 1)]);
-    pos += length;
-  }
-  return records;
-}
 
 function encodePax(records: readonly PaxRecord[]): Buffer {
   return Buffer.concat(
@@ -261,14 +238,16 @@ export async function* rewriteTar(source: AsyncIterable<Buffer | Uint8Array | st
   let longName: string | undefined;
   let longLink: string | undefined;
   for (;;) {
+    const at = reader.offset;
     const header = await reader.read(BLOCK);
-    if (!header || header.every((byte) => byte === 0)) break;
-    const type = String.fromCharCode(header[156] as number);
-    let size = parseNumeric(header, 124, 12);
-    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+    if (!header || isZeroBlock(header)) break;
+    const fields = readTarHeader(header, at);
+    const type = fields.typeflag;
+    let size = fields.size;
+    if (isTarMetaType(type)) {
       const data = (await reader.read(padded(size)))?.subarray(0, size) ?? Buffer.alloc(0);
       if (type === 'x') {
-        pax = parsePax(data);
+        pax = parsePaxRecords(data);
         paxTemplate = header;
       } else if (type === 'L') longName = data.toString('latin1').replace(/\0+$/, '');
       else if (type === 'K') longLink = data.toString('latin1').replace(/\0+$/, '');
@@ -276,10 +255,9 @@ export async function* rewriteTar(source: AsyncIterable<Buffer | Uint8Array | st
       continue;
     }
     const paxValue = (key: string) => pax.find(([k]) => k === key)?.[1].toString('latin1');
-    const paxSize = paxValue('size');
-    if (paxSize !== undefined) size = Number(paxSize);
-    const name = paxValue('path') ?? longName ?? (isUstar(header) && field(header, 345, 155) ? `${field(header, 345, 155)}/${field(header, 0, 100)}` : field(header, 0, 100));
-    const link = paxValue('linkpath') ?? longLink ?? field(header, 157, 100);
+    size = paxSize(paxValue('size')) ?? size;
+    const name = paxValue('path') ?? longName ?? (fields.prefix.length > 0 ? `${latin1(fields.prefix)}/${latin1(fields.name)}` : latin1(fields.name));
+    const link = paxValue('linkpath') ?? longLink ?? latin1(fields.linkname);
     const records = pax.filter(([key]) => key !== 'path' && key !== 'linkpath');
     const template = paxTemplate;
     pax = [];
@@ -308,7 +286,7 @@ export async function* rewriteTar(source: AsyncIterable<Buffer | Uint8Array | st
     setChecksum(out);
     if (records.length) {
       const data = encodePax(records);
-      yield paxHeaderBlock(template, data.length, parseNumeric(header, 136, 12));
+      yield paxHeaderBlock(template, data.length, fields.mtime);
       yield Buffer.concat([data, Buffer.alloc(padded(data.length) - data.length)]);
     }
     yield out;
@@ -352,7 +330,7 @@ function changeList(raw: unknown): LayerChange[] {
 
 /**
  * Writes the container's added and changed files into one tar at destPath (via
- * destPath.partial, renamed when complete), with root-relative names, for
+ * destPath.partial, fsynced and renamed when complete), with root-relative names, for
  * restoreWritableLayer. Works on a stopped container; deleted files are returned, not kept.
  */
 export async function captureWritableLayer(client: Docker, containerId: string, destPath: string): Promise<LayerCapture> {
@@ -363,40 +341,36 @@ export async function captureWritableLayer(client: Docker, containerId: string, 
   const plan = planLayerCapture(changes, exclusions);
   const excluded = (path: string) => exclusions.some((root) => isUnder(path, root));
 
-  const partial = `${destPath}.partial`;
   const hash = createHash('sha256');
   let bytes = 0;
   const unreadable: string[] = [];
-  const file = await open(partial, 'w', 0o600);
-  try {
-    const write = async (chunk: Buffer) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      await file.write(chunk);
-    };
-    for (const path of plan.archive) {
-      let stream: Readable;
-      try {
-        stream = (await container.getArchive({ path })) as Readable;
-      } catch (error) {
-        if (statusOf(error) === 404) {
-          unreadable.push(path);
-          continue;
+  await writeFileDurably(destPath, async (partial) => {
+    const file = await open(partial, 'w', 0o600);
+    try {
+      const write = async (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+        await file.write(chunk);
+      };
+      for (const path of plan.archive) {
+        let stream: Readable;
+        try {
+          stream = (await container.getArchive({ path })) as Readable;
+        } catch (error) {
+          if (statusOf(error) === 404) {
+            unreadable.push(path);
+            continue;
+          }
+          throw error;
         }
-        throw error;
+        const base = path.slice(1, path.lastIndexOf('/'));
+        for await (const chunk of rewriteTar(stream, base, excluded)) await write(chunk);
       }
-      const base = path.slice(1, path.lastIndexOf('/'));
-      for await (const chunk of rewriteTar(stream, base, excluded)) await write(chunk);
+      await write(Buffer.alloc(2 * BLOCK));
+    } finally {
+      await file.close();
     }
-    await write(Buffer.alloc(2 * BLOCK));
-    await file.sync();
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(partial, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(partial, destPath);
+  });
   return {
     added: plan.added,
     changed: plan.changed,

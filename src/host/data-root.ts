@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OperatorError } from '../errors.js';
+import { writeFileDurably } from '../fs/atomic-file.js';
 import type { FileStat, Host } from './host.js';
 
 /**
@@ -285,8 +286,8 @@ export interface DataRootArchive {
 
 /**
  * A GNU tar of the data-root into `archivePath`, sparse-aware and with xattrs, SELinux labels
- * and ACLs where tar supports them, after checking the space. Written under a `.partial` name
- * and renamed when complete, so a half archive never looks whole.
+ * and ACLs where tar supports them, after checking the space. Written under a `.partial` name,
+ * fsynced and renamed when complete, so a half archive never looks whole.
  */
 export async function archiveDataRoot(host: Host, options: { dataRoot: string; archivePath: string }): Promise<DataRootArchive> {
   const real = (await host.realpath(options.dataRoot)) ?? options.dataRoot;
@@ -316,11 +317,10 @@ export async function archiveDataRoot(host: Host, options: { dataRoot: string; a
     );
   }
   const supports = (flag: string) => help.includes(flag);
-  const partial = `${options.archivePath}.partial`;
-  const args = [
+  const args = (partial: string) => [
     '--create',
     '--file',
-    onDisk(host, partial),
+    partial,
     '--sparse',
     '--numeric-owner',
     '--one-file-system',
@@ -331,17 +331,19 @@ export async function archiveDataRoot(host: Host, options: { dataRoot: string; a
     onDisk(host, real),
     '.',
   ];
-  const result = await host.run('tar', args);
-  if (result.exitCode !== 0 && result.exitCode !== 1) {
-    throw new OperatorError(`tar of the data-root failed (exit ${result.exitCode}): ${lastLine(result.stderr)}`, `Look at the message; ${partial} is incomplete and can be deleted. Then resume.`);
-  }
-  await host.rename(partial, options.archivePath);
+  const { result, command } = await writeFileDurably(onDisk(host, options.archivePath), async (partial) => {
+    const tar = await host.run('tar', args(partial));
+    if (tar.exitCode !== 0 && tar.exitCode !== 1) {
+      throw new OperatorError(`tar of the data-root failed (exit ${tar.exitCode}): ${lastLine(tar.stderr)}`, 'Look at the message (the incomplete archive was deleted), then resume.');
+    }
+    return { result: tar, command: `tar ${args(partial).join(' ')}` };
+  });
   const stat = await host.stat(options.archivePath);
   return {
     path: options.archivePath,
     bytes: stat?.size ?? 0,
     dataRootBytes,
-    command: `tar ${args.join(' ')}`,
+    command,
     warnings: result.exitCode === 1 ? result.stderr.split('\n').filter(Boolean) : [],
   };
 }

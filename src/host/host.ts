@@ -1,6 +1,6 @@
 /**
  * The only door to the machine: processes and system files. One real implementation
- * (NodeHost), a fixture-backed one for unit tests, and (later) a recording one for --dry-run.
+ * (NodeHost) and a fixture-backed one for unit tests (FixtureHost).
  * System paths are always given as absolute host paths ("/etc/docker/daemon.json"); an
  * implementation maps them under its `root`, so checks run unchanged against fixture trees.
  */

@@ -1,3 +1,4 @@
+import { wordsOf } from '../text/words.js';
 import { OperatorError, UsageError } from '../errors.js';
 import type { CommandResult, Host } from './host.js';
 
@@ -463,7 +464,7 @@ async function runOperatorCommand(host: Host, command: string, timeoutMs: number
 }
 
 async function runWords(host: Host, line: string, timeoutMs: number): Promise<CommandResult> {
-  const [command, ...args] = line.split(' ');
+  const [command, ...args] = wordsOf(line, 'shell');
   return host.run(command!, args, { timeoutMs });
 }
 

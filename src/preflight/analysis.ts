@@ -13,11 +13,11 @@ import {
   parseUnitFile,
   referencedVariables,
   serviceCommand,
-  splitShellWords,
   storageFlagsInOptions,
   type ServiceCommand,
   type StorageFlag,
 } from '../config/dockerd-flags.js';
+import { wordsOf } from '../text/words.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
 import type { DevicemapperDirFact, HostFacts, PreflightFacts } from '../facts/types.js';
 import { formatBytes } from '../report/format.js';
@@ -193,7 +193,7 @@ function flagPlaces(host: HostFacts, service: ServiceCommand): FlagPlace[] {
   for (const file of host.systemd.service) {
     for (const d of parseUnitFile(file.text)) {
       if (d.section !== 'Service' || d.key !== 'Environment') continue;
-      for (const word of splitShellWords(d.value)) {
+      for (const word of wordsOf(d.value, 'systemd')) {
         const eq = word.indexOf('=');
         if (eq <= 0) continue;
         const variable = word.slice(0, eq);

@@ -5,10 +5,11 @@
  * volume archives when the answers ask for them. Every container and volume is its own unit.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
+import { writeFileDurably } from '../fs/atomic-file.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
 import { formatBytes } from '../report/format.js';
@@ -140,20 +141,20 @@ export const archiveVolumesStep: Step<MigrationContext> = {
   },
 };
 
-/** packDirectory into `<file>.partial`, renamed when complete: a half archive never looks whole. */
-async function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {
-  const partial = `${file}.partial`;
-  const output = createWriteStream(partial, { mode: 0o600 });
-  try {
-    const result = await packDirectory(source, output, options);
-    await finished(output); // packDirectory ends the stream; wait until the file is written and closed
-    await rename(partial, file);
-    return result;
-  } catch (error) {
-    output.destroy();
-    await rm(partial, { force: true });
-    throw error;
-  }
+/** packDirectory into `<file>.partial`, fsynced and renamed when complete: a half archive never looks whole. */
+function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {
+  return writeFileDurably(file, async (partial) => {
+    const output = createWriteStream(partial, { mode: 0o600 });
+    try {
+      const result = await packDirectory(source, output, options);
+      await finished(output); // packDirectory ends the stream; wait until the file is written and closed
+      return result;
+    } catch (error) {
+      output.destroy();
+      await finished(output).catch(() => undefined); // closed before the partial file is removed
+      throw error;
+    }
+  });
 }
 
 type ArchiveKind = 'images' | 'volumes' | 'layers' | 'data-root';

@@ -1,5 +1,4 @@
 import { InterruptedError, OperatorError } from '../errors.js';
-import type { RunStore } from '../state/run-store.js';
 import type { BaseStepContext, Step, StepProgress } from './step.js';
 import { testKillPoint } from './test-hooks.js';
 
@@ -54,9 +53,4 @@ export async function executeStep<C extends BaseStepContext>(
   ctx.log(`step ${step.id}: done`);
   testKillPoint(step.id, 'after');
   return 'done';
-}
-
-/** The first step that is not done: where a resumed run starts. */
-export function nextStep(store: RunStore): string | undefined {
-  return store.state.steps.find((step) => step.status !== 'done')?.id;
 }

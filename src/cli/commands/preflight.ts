@@ -5,6 +5,8 @@ import { engineVersion, NEWEST_KNOWN_ENGINE } from '../../preflight/engine-remov
 import { factsSummaryRows } from '../../preflight/facts-summary.js';
 import { preflightChecks, resolvePreflightOptions } from '../../preflight/index.js';
 import { formatEntriesText, formatJson, formatRows, formatSummaryLine, summarizeEntries } from '../../report/format.js';
+import { blockerRemedy } from '../../preflight/waivers.js';
+import type { ReportEntry } from '../../report/entry.js';
 import type { CommandContext } from '../../run/command-context.js';
 
 /**
@@ -36,7 +38,7 @@ export async function preflightCommand(ctx: CommandContext, commandOptions: Reco
     ctx.stdout(formatRows(factsSummaryRows(facts, options)));
     ctx.stdout('\n');
     ctx.stdout(formatEntriesText(entries, { color: ctx.options.color && process.stdout.isTTY === true }));
-    ctx.stdout(`${formatSummaryLine(summary)}${summary.blockers > 0 ? ' The run will not start until the blockers are fixed.' : ''}\n`);
+    ctx.stdout(`${formatSummaryLine(summary)}${blockersNote(entries)}\n`);
   }
   return summary.blockers > 0 ? ExitCode.findings : ExitCode.ok;
 }
@@ -50,4 +52,10 @@ function targetEngineOption(value: unknown): string {
     throw new UsageError(`--target-engine "${text}" is not an Engine release.`, `Give a version such as 25.0, 26.1 or ${NEWEST_KNOWN_ENGINE}.`);
   }
   return `${version[0]}.${version[1]}`;
+}
+
+/** After the summary: what blockers mean for a run (it refuses to start; some may be overridden). */
+export function blockersNote(entries: readonly ReportEntry[]): string {
+  const blockers = entries.filter((e) => e.severity === 'blocker');
+  return blockers.length > 0 ? ` The run will not start while they remain. ${blockerRemedy(blockers)}` : '';
 }

@@ -29,7 +29,7 @@ import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
 import { supportsOverlaySize } from '../../preflight/checks/overlay2.js';
 import { preflightChecks, resolvePreflightOptions, type PreflightOptions } from '../../preflight/index.js';
 import { NOT_WAIVABLE } from '../../config/unwaivable-blockers.js';
-import { unwaivedBlockers } from '../../preflight/waivers.js';
+import { blockerRemedy, unwaivedBlockers } from '../../preflight/waivers.js';
 import { sortEntries, type ReportEntry } from '../../report/entry.js';
 import { formatBytes, formatEntriesText } from '../../report/format.js';
 import type { DaemonPlace } from '../../steps/context.js';
@@ -91,9 +91,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
   cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
   if (blockers.length) {
-    const fixed = blockers.filter((b) => NOT_WAIVABLE.has(b.key)).map((b) => b.key);
-    const how = fixed.length ? `Fix them, then run again (${fixed.join(', ')} cannot be overridden).` : 'Fix them, or name them in ignoreBlockers if you are sure, then run again.';
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${how}\n`);
+    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${blockerRemedy(blockers)}\n`);
     if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
     return ExitCode.findings;
   }
@@ -274,12 +272,19 @@ async function wizardChoices(host: Host, inventory: Inventory, facts: PreflightF
   return {
     blockersFor: async (target) => blockersOf(resolvePreflightOptions({ ...options, target: target as PreflightOptions['target'] })),
     blockDevices: await listBlockDevices(host),
-    images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
-    containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
-    volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
+    ...pickLists(inventory),
     blockers,
     poolNeedsBytes: analysis.estimate.layersBytes + analysis.estimate.writableBytes,
     space: { neededBytes: analysis.estimate.backupBytes, freeBytes: facts.host.backupDirectory.space?.availableBytes, directory: cli.options.stateDir },
+  };
+}
+
+/** The wizard's pick lists: one item per image (by its first tag, else its ID), container and volume. */
+export function pickLists(inventory: Pick<Inventory, 'images' | 'containers' | 'volumes'>): Pick<WizardChoices, 'images' | 'containers' | 'volumes'> {
+  return {
+    images: inventory.images.map((i) => ({ value: i.tags[0] ?? i.id, label: `${i.tags.join(', ') || `<untagged> ${i.id.slice(7, 19)}`} (${formatBytes(i.size)})` })),
+    containers: inventory.containers.map((c) => ({ value: c.name, label: `${c.name} (${c.image}, ${c.state})` })),
+    volumes: inventory.volumes.map((v) => ({ value: v.name, label: `${v.name}${v.size >= 0 ? ` (${formatBytes(v.size)})` : ''}` })),
   };
 }
 

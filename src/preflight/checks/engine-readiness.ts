@@ -8,8 +8,8 @@ import {
   execStartArgv,
   parseEnvironmentFile,
   referencedVariables,
-  splitShellWords,
 } from '../../config/dockerd-flags.js';
+import { wordsOf } from '../../text/words.js';
 import type { Analysis } from '../analysis.js';
 import {
   DEPRECATED_MD,
@@ -48,7 +48,7 @@ export function optionSources(a: Analysis): OptionSource[] {
     sources.push({ where: `${service.source.path}:${service.source.line} (ExecStart)`, args: dockerdArgsOf(argv) });
   }
   for (const [name, value] of Object.entries(service.environment)) {
-    if (used.has(name)) sources.push({ where: `docker.service Environment= (${name})`, args: splitShellWords(value) });
+    if (used.has(name)) sources.push({ where: `docker.service Environment= (${name})`, args: wordsOf(value, 'shell') });
   }
   const serviceFiles = new Set(service.environmentFiles.map((f) => f.path));
   for (const file of a.host.environmentFiles) {
@@ -57,7 +57,7 @@ export function optionSources(a: Analysis): OptionSource[] {
     if (service.execStart && !serviceFiles.has(file.path)) continue;
     for (const assignment of parseEnvironmentFile(file.text)) {
       if (service.execStart && !used.has(assignment.name)) continue;
-      sources.push({ where: `${file.path}:${assignment.line} (${assignment.name})`, args: splitShellWords(assignment.value) });
+      sources.push({ where: `${file.path}:${assignment.line} (${assignment.name})`, args: wordsOf(assignment.value, 'shell') });
     }
   }
   if (a.host.dockerd) {

@@ -69,7 +69,7 @@ const STATE_NOTES: Record<string, { key: string; title: string; why: string; fix
   removing: {
     key: 'containers-dead',
     title: 'Containers being removed',
-    why: 'they are being removed and will not be recreated',
+    why: 'they are being removed: one may be gone, or half gone, by the time the run stops and archives it',
     fix: 'Wait for the removal to finish and run preflight again.',
   },
 };

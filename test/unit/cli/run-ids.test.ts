@@ -89,4 +89,12 @@ describe('status and rollback by run id', () => {
     expect(result.err).toContain('current run 20261202-000000-bbbb');
     expect(result.err).toContain('devmapper-migrate rollback 20261202-000000-bbbb');
   });
+
+  // finalize's question says "Rollback will no longer be possible": rollback keeps to that.
+  it('rollback of a finalized run is refused, saying its backups are gone', async () => {
+    await makeRun('20261201-000000-aaaa', 'finalized');
+    const result = await cli('rollback', '--yes', '20261201-000000-aaaa');
+    expect(result.code, result.err).toBe(4);
+    expect(result.err).toContain('was finalized: its backups are deleted, so it cannot be rolled back');
+  });
 });

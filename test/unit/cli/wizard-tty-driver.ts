@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolveAnswers } from '../../../src/config/answers.js';
 import { inquirerPrompter } from '../../../src/cli/prompter.js';
-import { askAnswers, confirmPlan, wizardSummary, type WizardChoices } from '../../../src/cli/wizard.js';
+import { askAnswers, confirmPlan, type WizardChoices } from '../../../src/cli/wizard.js';
 import { OperatorError } from '../../../src/errors.js';
 
 const out = process.argv[2]!;
@@ -33,7 +33,6 @@ const choices: WizardChoices = {
 try {
   const prompter = inquirerPrompter();
   const { answers, secrets } = await askAnswers({}, choices, prompter);
-  process.stdout.write(`\n${wizardSummary(answers)}\n\n`);
   const go = await confirmPlan(prompter, 'Start the migration?');
   resolveAnswers(answers, { secrets });
   const password = secrets['registry.password'];

@@ -84,9 +84,7 @@ describe('the wizard on a terminal (tmux)', () => {
       await term.answer(message('service.timeoutSeconds'), 'Enter');
       await term.answer(message('rollbackOnFailure'), 'Enter');
       await term.answer(message('ignoreBlockers'), 'Space', 'Enter');
-      const summary = await term.waitFor('Start the migration?');
-      expect(summary).toMatch(/Target: +direct-lvm on \/dev\/sdc/);
-      expect(summary).toMatch(/Images: +all except app\/db:2\.1/);
+      await term.waitFor('Start the migration?');
       await term.keys('y', 'Enter');
       const screen = await term.waitFor('DRIVER-DONE');
 

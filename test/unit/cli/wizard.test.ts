@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveAnswers, type Answers } from '../../../src/config/answers.js';
 import { questionFor } from '../../../src/config/questions.js';
 import { PRESS_ENTER, checkNumber, scriptedPrompter } from '../../../src/cli/prompter.js';
-import { askAnswers, confirmPlan, pickItemsFromInventory, wizardSummary, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
-import type { Inventory } from '../../../src/docker/types.js';
+import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
 
 /** The wizard's question for a key, as declared (the tests never repeat question text). */
 const message = (key: string) => questionFor(key)!.message;
@@ -227,7 +226,6 @@ describe('askAnswers', () => {
     expect(result.secrets).toEqual({ 'registry.password': password });
     expect(result.answers.registry).toEqual({ address: 'registry.local:5000', repositoryPrefix: 'migrated/', username: 'deploy', insecure: true });
     expect(JSON.stringify(result.answers)).not.toContain(password);
-    expect(wizardSummary(result.answers)).not.toContain(password);
     expect(prompter.remaining).toBe(0);
     expect(resolved(result).registry).toEqual({ address: 'registry.local:5000', repositoryPrefix: 'migrated/', username: 'deploy', insecure: true });
     // Without the secret the same answers are incomplete: the password is what made them whole.
@@ -258,8 +256,6 @@ describe('askAnswers', () => {
     expect(result.answers.containers).toMatchObject({ include: ['*'], exclude: [] });
     expect(result.answers.volumes).toMatchObject({ include: ['*'], exclude: ['dbdata'] });
     expect(resolved(result).images.exclude).toEqual(['app/db:2.1']);
-    expect(wizardSummary(result.answers)).toMatch(/Images: +all except app\/db:2\.1;/);
-    expect(wizardSummary(result.answers)).toMatch(/Volumes: +all except dbdata;/);
   });
 
   it('offers the blockers found, none preselected, and asks nothing for empty lists', async () => {
@@ -312,25 +308,7 @@ describe('askAnswers', () => {
   });
 });
 
-describe('wizardSummary and confirmPlan', () => {
-  it('says what was chosen, one line per area', () => {
-    const text = wizardSummary({
-      target: 'direct-lvm',
-      directLvm: { device: '/dev/sdc' },
-      images: { push: true },
-      registry: { address: 'r:5000', username: 'deploy', passwordFile: '/root/.pw' },
-      service: { manager: 'command', stop: 'a', start: 'b' },
-      ignoreBlockers: ['rm-containers'],
-    });
-    expect(text.split('\n').map((l) => l.split(':')[0])).toEqual([
-      'Target', 'Images', 'Registry', 'Containers', 'Volumes', 'Backups', 'Docker', 'On failure', 'Overridden',
-    ]);
-    expect(text).toContain('direct-lvm on /dev/sdc (thin pool 95% data, 1% metadata');
-    expect(text).toContain('r:5000/migrated/<repo>:<tag> as deploy (password from /root/.pw)');
-    expect(text).toContain('by command (stop: a; start: b)');
-    expect(text).toContain('blockers rm-containers');
-  });
-
+describe('confirmPlan', () => {
   it('confirmPlan asks with no as the default', async () => {
     const prompter = scriptedPrompter([PRESS_ENTER, true]);
     expect(await confirmPlan(prompter, 'Start the migration?')).toBe(false);
@@ -343,26 +321,6 @@ describe('scriptedPrompter', () => {
   it('throws when it runs out of answers, naming the question', async () => {
     const prompter = scriptedPrompter([]);
     await expect(prompter.confirm({ message: 'Go?' })).rejects.toThrow(/ran out of answers at "Go\?"/);
-  });
-});
-
-describe('pickItemsFromInventory', () => {
-  it('makes one item per image (first tag, else ID), container and volume', () => {
-    const inventory = {
-      images: [
-        { id: 'sha256:aaaaaaaaaaaaaaaa', tags: ['app/web:1.0', 'app/web:latest'], repoDigests: [], size: 212_000_000, created: '', dangling: false },
-        { id: 'sha256:bbbbbbbbbbbbbbbb', tags: [], repoDigests: [], size: 5_000_000, created: '', dangling: true },
-      ],
-      containers: [{ name: 'web', image: 'app/web:1.0', running: true, state: 'running' }],
-      volumes: [{ name: 'dbdata', size: 1_200_000_000, usedBy: ['db'], anonymous: false }],
-    } as unknown as Inventory;
-    const items = pickItemsFromInventory(inventory);
-    expect(items.images).toEqual([
-      { value: 'app/web:1.0', label: 'app/web:1.0, app/web:latest  212 MB' },
-      { value: 'sha256:bbbbbbbbbbbbbbbb', label: 'bbbbbbbbbbbb (untagged)  5.0 MB' },
-    ]);
-    expect(items.containers).toEqual([{ value: 'web', label: 'web  app/web:1.0  running' }]);
-    expect(items.volumes).toEqual([{ value: 'dbdata', label: 'dbdata  1.2 GB  used by db' }]);
   });
 });
 

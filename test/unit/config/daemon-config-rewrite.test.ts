@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configuredDataRoot, configuredDriver, needsOverlay2KernelOverride, rewriteDaemonConfig, type RewriteTarget } from '../../../src/config/daemon-config-rewrite.js';
+import { configuredDriver, needsOverlay2KernelOverride, rewriteDaemonConfig, type RewriteTarget } from '../../../src/config/daemon-config-rewrite.js';
 import { parseDaemonJson } from '../../../src/config/daemon-json.js';
 import { directLvmStorageOpts } from '../../../src/plan/direct-lvm.js';
 import { OperatorError } from '../../../src/errors.js';
@@ -250,15 +250,12 @@ describe('rewriteDaemonConfig over real-world daemon.json files', () => {
   });
 });
 
-describe('configuredDriver and configuredDataRoot', () => {
-  it('read the driver and the data-root under either name', () => {
+describe('configuredDriver', () => {
+  it('reads the driver daemon.json names', () => {
     expect(configuredDriver({ 'storage-driver': 'devicemapper' })).toBe('devicemapper');
     expect(configuredDriver({ 'storage-driver': '' })).toBeUndefined();
     expect(configuredDriver({})).toBeUndefined();
     expect(configuredDriver(undefined)).toBeUndefined();
-    expect(configuredDataRoot({ graph: '/data/docker' })).toBe('/data/docker');
-    expect(configuredDataRoot({ 'data-root': '/srv/docker', graph: '/x' })).toBe('/srv/docker');
-    expect(configuredDataRoot({})).toBeUndefined();
   });
 });
 

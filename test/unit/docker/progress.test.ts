@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DockerStreamError, drainProgress, findAux, parseProgressLine } from '../../../src/docker/progress.js';
+import { DockerStreamError, drainProgress, parseProgressLine } from '../../../src/docker/progress.js';
 
 /** A stream that yields the given chunks (cut wherever the test likes). */
 function streamOf(...chunks: string[]): Readable {
@@ -21,7 +21,7 @@ describe('drainProgress', () => {
       for (let i = 0; i < text.length; i += cut) chunks.push(text.slice(i, i + cut));
       const messages = await drainProgress(streamOf(...chunks), { onMessage: (m) => seen.push(m.status ?? '') });
       expect(messages).toHaveLength(4);
-      expect(findAux(messages, 'Digest')).toEqual({ Tag: '1.0', Digest: `sha256:${'ab'.repeat(32)}`, Size: 527 });
+      expect(messages.at(-1)?.aux).toEqual({ Tag: '1.0', Digest: `sha256:${'ab'.repeat(32)}`, Size: 527 });
     }
     expect(seen.filter((s) => s === 'Pushed')).toHaveLength(4);
   });

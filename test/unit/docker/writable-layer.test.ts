@@ -165,6 +165,34 @@ describe('rewriteTar', () => {
     const input = file('f', 'x'.repeat(2000)).subarray(0, 1000);
     await expect(collect(rewriteTar(source(input), '', () => false))).rejects.toThrow(/truncated/);
   });
+
+  // The old reader took any 512 bytes for a header: garbage went into the captured archive as an
+  // entry, and an unreadable size (NaN) made it read the next entry's data as headers.
+  it('refuses a damaged header (bad checksum) instead of copying it into the capture', async () => {
+    const damaged = file('srv/f', 'x');
+    damaged[0] = 'g'.charCodeAt(0); // one changed byte: the checksum no longer matches
+    await expect(collect(rewriteTar(source(Buffer.concat([damaged, END])), '', () => false))).rejects.toThrow(/bad checksum.*at byte 0/);
+  });
+
+  it('refuses a header whose size field is not a number', async () => {
+    const header = block({ name: 'f', type: '0' });
+    header.write('zzzzzzzzzzz\0', 124, 'latin1');
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    await expect(collect(rewriteTar(source(Buffer.concat([file('a', 'x'), header, END])), '', () => false))).rejects.toThrow(/unreadable size at byte 1024/);
+  });
+
+  it('refuses a header cut short inside the block, naming the format error', async () => {
+    const input = Buffer.concat([file('a', 'x'), block({ name: 'b', type: '0' }).subarray(0, 100)]);
+    await expect(collect(rewriteTar(source(input), '', () => false))).rejects.toMatchObject({ name: 'TarFormatError', message: expect.stringMatching(/cut short/) });
+  });
+
+  it('refuses an extended header too large to be one (it would be held in memory)', async () => {
+    const header = block({ name: 'PaxHeader', type: 'x', size: 1 << 30 });
+    await expect(collect(rewriteTar(source(Buffer.concat([header, END])), '', () => false))).rejects.toThrow(/extended header of 1073741824 bytes/);
+  });
 });
 
 describe('planLayerCapture', () => {
