@@ -3,7 +3,7 @@
  * from an existing run's files (resume, rollback), plus the screen, the run log, the lock and
  * Ctrl+C handling that every changing command shares.
  */
-import type { AnswerSecrets, ResolvedAnswers } from '../config/answers-types.js';
+import type { ResolvedAnswers } from '../config/answers-types.js';
 import { RunLog } from './run-log.js';
 import type { CommandContext } from './command-context.js';
 import { OperatorError } from '../errors.js';
@@ -67,15 +67,8 @@ export async function requireCurrentRun(cli: CommandContext, what: string): Prom
   return store;
 }
 
-export interface ContextParts {
-  store: RunStore;
-  answers: ResolvedAnswers;
-  secrets: AnswerSecrets;
-  recorded: RecordedInventory;
-  plan: Plan;
-  daemon: DaemonPlace;
-  service: ServiceManager;
-}
+/** What a run's context is built from: its state, answers, records, plan and daemon facts. */
+export type ContextParts = Pick<MigrationContext, 'store' | 'answers' | 'secrets' | 'recorded' | 'plan' | 'daemon' | 'service'>;
 
 /** Ctrl+C aborts this signal: steps stop at their next safe point. A second Ctrl+C exits at once. */
 export function interruptSignal(tell: (text: string) => void): { signal: AbortSignal; dispose(): void } {

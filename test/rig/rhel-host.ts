@@ -11,49 +11,8 @@ import { shellQuote, startDockerd, type DaemonHandle, type DaemonInfo, type Serv
 import { DOCKERD, REPO_ROOT } from './paths.js';
 import { runOk } from './proc.js';
 
-/** RHEL 7's docker.service (docker-1.13.1-209.git7d71120.el7_9), as shipped. */
-export const RHEL7_DOCKER_UNIT = `[Unit]
-Description=Docker Application Container Engine
-Documentation=http://docs.docker.com
-After=network.target rhel-push-plugin.socket registries.service
-Wants=docker-storage-setup.service
-Requires=docker-cleanup.timer
-
-[Service]
-Type=notify
-NotifyAccess=main
-EnvironmentFile=-/run/containers/registries.conf
-EnvironmentFile=-/etc/sysconfig/docker
-EnvironmentFile=-/etc/sysconfig/docker-storage
-EnvironmentFile=-/etc/sysconfig/docker-network
-Environment=GOTRACEBACK=crash
-Environment=DOCKER_HTTP_HOST_COMPAT=1
-Environment=PATH=/usr/libexec/docker:/usr/bin:/usr/sbin
-ExecStart=/usr/bin/dockerd-current \\
-          --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current \\
-          --default-runtime=docker-runc \\
-          --exec-opt native.cgroupdriver=systemd \\
-          --userland-proxy-path=/usr/libexec/docker/docker-proxy-current \\
-          --init-path=/usr/libexec/docker/docker-init-current \\
-          --seccomp-profile=/etc/docker/seccomp.json \\
-          $OPTIONS \\
-          $DOCKER_STORAGE_OPTIONS \\
-          $DOCKER_NETWORK_OPTIONS \\
-          $ADD_REGISTRY \\
-          $BLOCK_REGISTRY \\
-          $INSECURE_REGISTRY \\
-	  $REGISTRIES
-ExecReload=/bin/kill -s HUP $MAINPID
-LimitNOFILE=1048576
-LimitNPROC=1048576
-LimitCORE=infinity
-TimeoutStartSec=0
-Restart=on-abnormal
-KillMode=process
-
-[Install]
-WantedBy=multi-user.target
-`;
+/** RHEL 7's docker.service (docker-1.13.1-209.git7d71120.el7_9), as shipped: the fixture host's copy. */
+export const RHEL7_DOCKER_UNIT = readFileSync(join(REPO_ROOT, 'test/fixtures/hosts/rhel7-storage-setup/root/usr/lib/systemd/system/docker.service'), 'utf8');
 
 /** The literal flags of that ExecStart, between the binary and $OPTIONS. */
 const UNIT_FLAGS = '--add-runtime docker-runc=/usr/libexec/docker/docker-runc-current --default-runtime=docker-runc --exec-opt native.cgroupdriver=systemd --userland-proxy-path=/usr/libexec/docker/docker-proxy-current --init-path=/usr/libexec/docker/docker-init-current --seccomp-profile=/etc/docker/seccomp.json';

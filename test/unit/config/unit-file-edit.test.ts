@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseEnvironmentFile, serviceCommand, execStartArgv, environmentOf, storageFlagsInOptions } from '../../../src/config/dockerd-flags.js';
 import {
@@ -14,49 +15,8 @@ function changed(edit: FlagEdit): { text: string; removed: string[] } {
   return edit;
 }
 
-// RHEL 7's docker-1.13.1 unit (/usr/lib/systemd/system/docker.service), as shipped.
-const RHEL7_UNIT = `[Unit]
-Description=Docker Application Container Engine
-Documentation=http://docs.docker.com
-After=network.target rhel-push-plugin.socket registries.service
-Wants=docker-storage-setup.service
-Requires=docker-cleanup.timer
-
-[Service]
-Type=notify
-NotifyAccess=main
-EnvironmentFile=-/run/containers/registries.conf
-EnvironmentFile=-/etc/sysconfig/docker
-EnvironmentFile=-/etc/sysconfig/docker-storage
-EnvironmentFile=-/etc/sysconfig/docker-network
-Environment=GOTRACEBACK=crash
-Environment=DOCKER_HTTP_HOST_COMPAT=1
-Environment=PATH=/usr/libexec/docker:/usr/bin:/usr/sbin
-ExecStart=/usr/bin/dockerd-current \\
-          --add-runtime docker-runc=/usr/libexec/docker/docker-runc-current \\
-          --default-runtime=docker-runc \\
-          --exec-opt native.cgroupdriver=systemd \\
-          --userland-proxy-path=/usr/libexec/docker/docker-proxy-current \\
-          --init-path=/usr/libexec/docker/docker-init-current \\
-          --seccomp-profile=/etc/docker/seccomp.json \\
-          $OPTIONS \\
-          $DOCKER_STORAGE_OPTIONS \\
-          $DOCKER_NETWORK_OPTIONS \\
-          $ADD_REGISTRY \\
-          $BLOCK_REGISTRY \\
-          $INSECURE_REGISTRY \\
-\t  $REGISTRIES
-ExecReload=/bin/kill -s HUP $MAINPID
-LimitNOFILE=1048576
-LimitNPROC=1048576
-LimitCORE=infinity
-TimeoutStartSec=0
-Restart=on-abnormal
-KillMode=process
-
-[Install]
-WantedBy=multi-user.target
-`;
+// RHEL 7's docker-1.13.1 unit (/usr/lib/systemd/system/docker.service), as shipped: the fixture host's copy.
+const RHEL7_UNIT = readFileSync(new URL('../../fixtures/hosts/rhel7-storage-setup/root/usr/lib/systemd/system/docker.service', import.meta.url), 'utf8');
 
 // An operator's drop-in on RHEL 8 with Docker CE, direct-lvm by flags.
 const RHEL8_DROPIN = `# /etc/systemd/system/docker.service.d/override.conf
