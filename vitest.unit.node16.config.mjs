@@ -11,5 +11,8 @@ export default {
     include: ['test/unit/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20_000,
+    // Child processes, as vitest 3's default 'forks' pool on Node 20: a worker thread may not
+    // set process.umask() or chdir, which some tests need.
+    threads: false,
   },
 };
