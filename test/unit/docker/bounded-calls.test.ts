@@ -2,11 +2,13 @@
 // (the release tarball's runtime), where a request stops listening to its AbortSignal once it
 // is sent. The fake daemon accepts connections and never answers the calls it hangs, as a hung
 // devicemapper daemon does; an open connection left behind would keep the process alive.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callDocker, connectDocker, apiGet } from '../../../src/docker/client.js';
 import { daemonAnswers } from '../../../src/docker/daemon-status.js';
@@ -109,4 +111,35 @@ describe('a daemon that accepts and never answers', () => {
     expect(outcome.ms).toBeLessThan(3_000);
     expect(await openAfterwards(hung)).toBe(0);
   }, 20_000);
+
+  it('the process that made a bounded call exits on its own once the bound has passed', async () => {
+    const hung = await startDaemon(true);
+    // The call in a process of its own (this test's Node: 16.20 under test:unit:node16), which
+    // ends without process.exit: a connection or request left behind would keep it running.
+    const source = path.join(dir!, 'caller.ts');
+    await writeFile(
+      source,
+      `import { apiGet, callDocker, connectDocker } from ${JSON.stringify(path.resolve('src/docker/client.ts'))};
+      void (async () => {
+        const client = await connectDocker(${JSON.stringify(hung.address)});
+        const started = Date.now();
+        const message = await callDocker(client, 'reading the daemon', (signal) => apiGet(client.api, '/info', undefined, signal), 500).then(() => 'answered', (e: Error) => e.message);
+        process.stdout.write(JSON.stringify({ message, ms: Date.now() - started }));
+      })();`,
+    );
+    const script = path.join(dir!, 'caller.cjs');
+    await build({ entryPoints: [source], outfile: script, bundle: true, packages: 'external', platform: 'node', format: 'cjs', target: 'node16', logLevel: 'warning' });
+    const child = spawn(process.execPath, [script], { env: { ...process.env, NODE_PATH: path.resolve('node_modules') }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const started = Date.now();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    clearTimeout(kill);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const result = JSON.parse(out) as { message: string; ms: number };
+    expect(result.message).toContain('it did not answer within 1 s');
+    expect(result.ms).toBeLessThan(3_000);
+  }, 30_000);
 });
