@@ -3,7 +3,9 @@
  * instance from `client.api`; this module owns turning an address into one, checking that
  * the daemon answers, and saying plainly when it does not.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { ExitCode, OperatorError, UsageError } from '../errors.js';
 import { CLIENT_API_VERSION, compareApiVersions, OLDEST_API_VERSION } from './api-version.js';
@@ -15,7 +17,7 @@ export interface DockerClient {
   readonly target: string;
   /**
    * The dockerode instance. It has no global timeout, because saves, loads and commits may
-   * run for an hour; calls pass `abortSignal` (see `timeoutSignal`) when they should not.
+   * run for an hour; calls that should not run through `withinBound` (or `callDocker`).
    */
   readonly api: Docker;
   /**
@@ -80,8 +82,74 @@ const REMEDY = 'Start Docker, or pass --docker-host (or set DOCKER_HOST) to the 
 const PERMISSION_REMEDY = 'Run devmapper-migrate as root (it stops and starts Docker and rewrites its configuration).';
 
 interface ParsedAddress {
-  options: Docker.DockerOptions & { pathPrefix?: string };
+  options: Docker.DockerOptions & { pathPrefix?: string; agent?: http.Agent };
   target: string;
+}
+
+/** The connections opened by the bounded call that is running (see `withinBound`). */
+const boundedCallSockets = new AsyncLocalStorage<Set<Duplex>>();
+
+/** http.Agent's createConnection: documented since Node 0.11, missing from Node 16's types. */
+type CreateConnection = (options: http.ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void) => Duplex | null | undefined;
+
+/**
+ * The agent of every connection to the Docker daemon: a connection opened while a bounded
+ * call runs is recorded for that call, so that its bound can close it. createConnection runs
+ * inside http.request, so in the call's async context. No keep-alive: a connection serves one
+ * request, and belongs to the call that opened it.
+ */
+function newDockerAgent(): http.Agent {
+  const agent = new http.Agent({ keepAlive: false }) as http.Agent & { createConnection: CreateConnection };
+  const connect = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const socket = connect(options, callback);
+    if (socket) boundedCallSockets.getStore()?.add(socket);
+    return socket;
+  };
+  return agent;
+}
+
+const dockerAgent = newDockerAgent();
+
+const BOUND_EXPIRED = 'DMM_BOUND_EXPIRED';
+
+/** The error of a bounded call that ran out of time (unreachableError reads it as a timeout). */
+function boundError(ms: number): Error {
+  return Object.assign(new Error(`The Docker daemon did not answer within ${ms} ms`), { name: 'TimeoutError', code: BOUND_EXPIRED });
+}
+
+/** True for the error `withinBound` rejects with when its bound has passed. */
+export function isBoundExpired(error: unknown): boolean {
+  return (error as { code?: string } | undefined)?.code === BOUND_EXPIRED;
+}
+
+/**
+ * Runs `call` and ends it after `ms`: it rejects with a TimeoutError, its signal aborts, and
+ * the connections it opened to the daemon are destroyed. The abort alone is not enough: Node 16
+ * (the release tarball's runtime) stops listening to a request's AbortSignal once the request
+ * is sent, so a daemon that accepts and never answers would hold the call, its socket and the
+ * process for good. The timer is a plain one, because a signal from AbortSignal.timeout can be
+ * collected before it fires on Node 16.
+ */
+export async function withinBound<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const sockets = new Set<Duplex>();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(boundError(ms));
+      controller.abort();
+      for (const socket of sockets) socket.destroy();
+    }, ms);
+  });
+  const work = boundedCallSockets.run(sockets, async () => call(controller.signal));
+  // Once the bound has passed, the call's own failure (socket hang up) is no one's to handle.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Turns unix:///path, /path, tcp://host:port or http://host:port into dockerode options. */
@@ -89,7 +157,7 @@ export function parseDockerHost(dockerHost: string): ParsedAddress {
   const address = dockerHost.trim();
   // Explicit undefineds: dockerode fills unset fields from $DOCKER_HOST, which must not win over
   // the address the operator chose.
-  const base = { host: undefined, port: undefined, socketPath: undefined, protocol: 'http' as const };
+  const base = { host: undefined, port: undefined, socketPath: undefined, protocol: 'http' as const, agent: dockerAgent };
   if (address.startsWith('/') || address.startsWith('unix://')) {
     const socketPath = address.startsWith('unix://') ? address.slice('unix://'.length) : address;
     if (!socketPath.startsWith('/')) {
@@ -106,11 +174,6 @@ export function parseDockerHost(dockerHost: string): ParsedAddress {
     `The Docker address "${dockerHost}" is not one devmapper-migrate can use.`,
     'Use unix:///var/run/docker.sock (the usual one on the host itself), or tcp://HOST:PORT for a daemon listening without TLS.',
   );
-}
-
-/** An AbortSignal that fires after ms, for one API call. */
-export function timeoutSignal(ms: number = READ_TIMEOUT_MS): AbortSignal {
-  return AbortSignal.timeout(ms);
 }
 
 const CONNECTION_CODES: Record<string, string> = {
@@ -180,7 +243,8 @@ export function daemonMessage(error: unknown): string {
 }
 
 /**
- * Runs one read-only API call with a timeout. A daemon that cannot be reached, or that
+ * Runs one read-only API call, bounded by `timeoutMs` (see `withinBound`): `call` makes its
+ * requests through `client.api` with the signal it is given. A daemon that cannot be reached, or that
  * answers with an error, becomes an OperatorError naming the call; `what` reads like
  * "listing containers".
  */
@@ -191,7 +255,7 @@ export async function callDocker<T>(
   timeoutMs: number = READ_TIMEOUT_MS,
 ): Promise<T> {
   try {
-    return await call(timeoutSignal(timeoutMs));
+    return await withinBound(timeoutMs, call);
   } catch (error) {
     const unreachable = unreachableError(client, error, timeoutMs);
     if (unreachable) throw unreachable;
@@ -228,7 +292,7 @@ interface PlainAnswer {
 function plainGet(address: ParsedAddress['options'], path: string, signal: AbortSignal): Promise<PlainAnswer> {
   return new Promise((resolve, reject) => {
     const where = address.socketPath ? { socketPath: address.socketPath as string } : { host: address.host as string, port: Number(address.port) };
-    const request = http.request({ ...where, path, method: 'GET', signal, headers: { Host: 'docker' } }, (response) => {
+    const request = http.request({ ...where, agent: address.agent, path, method: 'GET', signal, headers: { Host: 'docker' } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
@@ -252,10 +316,10 @@ function answerError(path: string, answer: PlainAnswer): Error {
 
 /** Asks the unversioned /_ping and /version what the daemon speaks. */
 async function readDaemonApiVersions(address: ParsedAddress['options'], timeoutMs: number): Promise<DaemonApiVersions> {
-  const ping = await plainGet(address, '/_ping', timeoutSignal(timeoutMs));
+  const ping = await withinBound(timeoutMs, (signal) => plainGet(address, '/_ping', signal));
   if (ping.status !== 200) throw answerError('/_ping', ping);
   const header = ping.headers['api-version'];
-  const version = await plainGet(address, '/version', timeoutSignal(timeoutMs));
+  const version = await withinBound(timeoutMs, (signal) => plainGet(address, '/version', signal));
   if (version.status !== 200) throw answerError('/version', version);
   const body = JSON.parse(version.body) as { ApiVersion?: string; MinAPIVersion?: string; Version?: string };
   return {

@@ -4,13 +4,13 @@
  * held by systemd) can accept a connection and hang it (PITFALLS 16).
  */
 import Docker from 'dockerode';
-import { apiGet, parseDockerHost, timeoutSignal } from './client.js';
+import { apiGet, parseDockerHost, withinBound } from './client.js';
 
 /** True when GET /_ping at dockerHost answers within timeoutMs; false when refused, hanging or failing. */
 export async function daemonAnswers(dockerHost: string, timeoutMs = 2_000): Promise<boolean> {
   const api = new Docker(parseDockerHost(dockerHost).options);
   try {
-    await apiGet<unknown>(api, '/_ping', undefined, timeoutSignal(timeoutMs));
+    await withinBound(timeoutMs, (signal) => apiGet<unknown>(api, '/_ping', undefined, signal));
     return true;
   } catch {
     return false;
@@ -21,7 +21,7 @@ export async function daemonAnswers(dockerHost: string, timeoutMs = 2_000): Prom
 export async function daemonVersion(dockerHost: string, timeoutMs = 5_000): Promise<string | undefined> {
   const api = new Docker(parseDockerHost(dockerHost).options);
   try {
-    const version = await apiGet<{ Version?: string }>(api, '/version', undefined, timeoutSignal(timeoutMs));
+    const version = await withinBound(timeoutMs, (signal) => apiGet<{ Version?: string }>(api, '/version', undefined, signal));
     return version.Version || undefined;
   } catch {
     return undefined;

@@ -3,10 +3,9 @@
  * the inventory (images, containers, volumes, user-defined networks, managed plugins), sorted so that two
  * captures of an unchanged host are equal apart from `capturedAt`. Read-only.
  */
-import http from 'node:http';
 import { mapLimit } from '../map-limit.js';
 import { apiAtLeast } from './api-version.js';
-import { apiGet, callDocker, daemonMessage, READ_TIMEOUT_MS, type DockerClient } from './client.js';
+import { apiGet, callDocker, daemonMessage, isBoundExpired, READ_TIMEOUT_MS, withinBound, type DockerClient } from './client.js';
 import type {
   ContainerNetworkRecord,
   ContainerRecord,
@@ -346,45 +345,15 @@ const unmeasured = (note: string): DiskUsage => ({ measured: false, note, contai
  * Sizes from /system/df, bounded by `timeoutMs`. A daemon that does not answer in time, or
  * fails, leaves them unknown with a note: the inventory stands without them (size -1).
  */
-/**
- * Closes the connections of requests to `path` still waiting for an answer. Node 16 (the
- * release tarball's runtime) stops listening to a request's AbortSignal once the request is
- * sent, so an abandoned request to a daemon that never answers would keep the process alive
- * after its output. dockerode does not hand out the request; its connection sits in Node's
- * global agent (no agent is set for the Docker socket), under the request it carries.
- */
-function dropPendingRequests(path: string): void {
-  for (const sockets of Object.values(http.globalAgent.sockets)) {
-    for (const socket of sockets ?? []) {
-      const request = (socket as unknown as { _httpMessage?: { path?: string } })._httpMessage;
-      if (request?.path?.startsWith(path)) socket.destroy();
-    }
-  }
-}
-
 export async function readDiskUsage(client: DockerClient, timeoutMs: number = DISK_USAGE_TIMEOUT_MS): Promise<DiskUsage> {
-  const timedOut = unmeasured(`the daemon did not answer /system/df within ${+(timeoutMs / 1000).toFixed(1)} s`);
-  // The bound is a race, not only an abort: on Node 16 an aborted request to a daemon that
-  // never answers can stay pending (and a signal from AbortSignal.timeout can be collected
-  // before it fires), and this bound is what lets a slow host finish preflight.
-  const bound = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<DiskUsage>((resolve) => {
-    timer = setTimeout(() => {
-      bound.abort();
-      dropPendingRequests('/system/df');
-      resolve(timedOut);
-    }, timeoutMs);
-  });
   // `type` (API 1.42) limits the work to what is asked; older daemons measure all.
   const query = diskUsageQuery(client.apiVersion);
-  const measured = callDocker(client, 'measuring disk usage', () => apiGet<DiskUsageResponse>(client.api, '/system/df', query, bound.signal), timeoutMs)
-    .then(diskUsageOf)
-    .catch((error: unknown) => (bound.signal.aborted ? timedOut : unmeasured(`/system/df failed: ${daemonMessage(error)}`)));
   try {
-    return await Promise.race([measured, expired]);
-  } finally {
-    clearTimeout(timer);
+    // The bound ends the request and its connection, on Node 16 too (see withinBound).
+    return diskUsageOf(await withinBound(timeoutMs, (signal) => apiGet<DiskUsageResponse>(client.api, '/system/df', query, signal)));
+  } catch (error) {
+    if (isBoundExpired(error)) return unmeasured(`the daemon did not answer /system/df within ${+(timeoutMs / 1000).toFixed(1)} s`);
+    return unmeasured(`/system/df failed: ${daemonMessage(error)}`);
   }
 }
 

@@ -7,13 +7,21 @@ import { OperatorError } from '../errors.js';
 import { daemonVersion } from '../docker/daemon-status.js';
 import type { Host } from '../host/host.js';
 import { parseVersion } from '../preflight/analysis.js';
+import { ENGINE_REMOVALS, engineVersion } from '../preflight/engine-removals.js';
 
-/** The first engine release without each driver (docker/cli docs/deprecated.md). */
-const DRIVER_REMOVED_IN: Readonly<Record<string, number>> = { aufs: 24, overlay: 24, devicemapper: 25 };
+/**
+ * The major release of the first engine without the driver, read from preflight's table of
+ * engine removals (one table, so that preflight and rollback cannot disagree), or undefined.
+ * Only confirmed removals count: a rollback is refused for what an engine does, not a plan.
+ */
+function driverRemovedIn(driver: string): number | undefined {
+  const row = ENGINE_REMOVALS.find((removal) => removal.storageDriver === driver && removal.confirmed);
+  return row ? engineVersion(row.removedIn)?.[0] : undefined;
+}
 
 /** True when some engine release removed the driver (then a rollback to it needs the engine checked). */
 export function driverWasRemoved(driver: string): boolean {
-  return DRIVER_REMOVED_IN[driver] !== undefined;
+  return driverRemovedIn(driver) !== undefined;
 }
 
 /** dockerd's words when it starts on a driver it removed (moby v25, for devicemapper). */
@@ -39,7 +47,7 @@ export interface RollbackSubject {
 
 /** The refusal when an engine on the host cannot start on the driver the rollback puts back, else undefined. */
 export function engineRefusesRollback(run: RollbackSubject, engines: readonly EngineSeen[]): OperatorError | undefined {
-  const removedIn = DRIVER_REMOVED_IN[run.sourceDriver];
+  const removedIn = driverRemovedIn(run.sourceDriver);
   if (removedIn === undefined) return undefined;
   const blocking = engines.find((engine) => (parseVersion(engine.version)?.major ?? 0) >= removedIn);
   if (!blocking) return undefined;

@@ -38,10 +38,25 @@ export interface ConfigState {
   daemonJsonSetsDataRoot: boolean;
   /** Storage flags in systemd units, drop-ins and environment files (not the running command line). */
   places: (ConfigPlace & { settings: string[] })[];
+  /**
+   * docker-storage-setup, when its unit is installed (RHEL 7): it runs before every start of
+   * dockerd and rewrites /etc/sysconfig/docker-storage unless its STORAGE_DRIVER is empty.
+   */
+  storageSetup?: StorageSetupState;
   /** How many files were read (daemon.json, units, drop-ins, environment files). */
   filesRead: number;
   /** Probes that failed: the configuration could not be fully read. */
   problems: string[];
+}
+
+export interface StorageSetupState {
+  /** Its unit files ("/usr/lib/systemd/system/docker-storage-setup.service"). */
+  units: string[];
+  /** Its settings file, /etc/sysconfig/docker-storage-setup. */
+  path: string;
+  fileExists: boolean;
+  /** STORAGE_DRIVER as the file sets it; undefined when unset (its default is devicemapper). */
+  storageDriver?: string;
 }
 
 /** The "after" side: what the host holds now. */
@@ -551,14 +566,31 @@ function compareConfig(f: Findings, expect: VerifyExpectation, config: ConfigSta
       `${place.where} still sets ${place.flags.join(' ')}. With daemon.json naming the driver, dockerd refuses to start ("the following directives are specified both as a flag and in the configuration file").`,
       { path: place.path, where: place.where, field: 'flags', flags: place.flags });
   }
+  if (expect.driver !== 'devicemapper') compareStorageSetup(f, config.storageSetup);
   for (const problem of config.problems) {
     f.warning('verify-config-unread', 'Part of the configuration could not be read', `${problem}: leftovers there were not looked for.`, { kind: 'config', problem });
   }
   if (f.differences === start) {
     f.info('verify-summary-config', 'Configuration',
-      `No devicemapper driver, dm.* option or conflicting storage flag in ${at}, docker.service's unit and drop-ins, or /etc/sysconfig and /etc/default (${config.filesRead} file${config.filesRead === 1 ? '' : 's'} read).`,
+      `No devicemapper driver, dm.* option or conflicting storage flag in ${at}, docker.service's unit and drop-ins, or /etc/sysconfig and /etc/default (${config.filesRead} file${config.filesRead === 1 ? '' : 's'} read)` +
+        `${config.storageSetup ? '; docker-storage-setup is off (STORAGE_DRIVER="")' : ''}.`,
       { files: config.filesRead });
   }
+}
+
+/** docker-storage-setup must be off (STORAGE_DRIVER=""), as the run left it: otherwise it writes storage flags back. */
+function compareStorageSetup(f: Findings, setup: StorageSetupState | undefined): void {
+  if (!setup || setup.storageDriver === '') return;
+  const setting = !setup.fileExists
+    ? `${setup.path} does not exist, so it runs on its default, STORAGE_DRIVER=devicemapper`
+    : setup.storageDriver === undefined
+      ? `${setup.path} does not set STORAGE_DRIVER, so it runs on its default, devicemapper`
+      : `${setup.path} sets STORAGE_DRIVER=${setup.storageDriver}`;
+  f.difference('config', 'verify-config-storage-setup', 'docker-storage-setup is not off',
+    `${setup.units.join(', ')} is installed and ${setting}. It runs before every start of dockerd and writes "--storage-driver ${setup.storageDriver || 'devicemapper'}" into /etc/sysconfig/docker-storage ` +
+      '(for devicemapper, once the old thin pool is gone, it builds a new one first); with daemon.json naming the driver, dockerd then refuses to start.',
+    { path: setup.path, field: 'STORAGE_DRIVER', before: '', after: setup.fileExists ? (setup.storageDriver ?? null) : null, units: setup.units },
+    `Set STORAGE_DRIVER="" in ${setup.path} (create the file if it is missing; keep a copy), then run verify again. Do not set STORAGE_DRIVER=overlay2 there while daemon.json names the driver.`);
 }
 
 /** Compares what the run recorded with what the host holds now (see the module comment). */

@@ -3,11 +3,13 @@
  * preflight's analysis (the same parsing of daemon.json, units, drop-ins and environment
  * files), so verify and preflight never disagree about where a flag hides. Pure.
  */
+import { parseEnvironmentFile } from '../config/dockerd-flags.js';
+import { STORAGE_SETUP_FILE } from '../config/unit-file-edit.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
 import type { HostFacts } from '../facts/types.js';
 import { analyse, describePlace } from '../preflight/analysis.js';
 import { resolvePreflightOptions } from '../preflight/options.js';
-import type { ConfigState } from './compare.js';
+import type { ConfigState, StorageSetupState } from './compare.js';
 
 /** Probes whose failure leaves part of the configuration unread. */
 const CONFIG_PROBES = new Set(['daemon.json', 'systemd units', 'environment files']);
@@ -36,8 +38,18 @@ export function configStateOf(host: HostFacts, docker: { daemon: DaemonFacts; in
         flags: place.flags.map((flag) => flag.text),
         settings: place.flags.map((flag) => flag.setting),
       })),
+    ...storageSetupOf(host),
     filesRead:
       (analysis.daemonJson.present ? 1 : 0) + host.systemd.service.length + host.environmentFiles.filter((file) => file.text !== undefined).length,
     problems: host.problems.filter((p) => CONFIG_PROBES.has(p.probe)).map((p) => `${p.probe}: ${p.message}`),
   };
+}
+
+/** docker-storage-setup's state, when its unit is installed: STORAGE_DRIVER as its settings file sets it (the last one wins, as in the shell). */
+function storageSetupOf(host: HostFacts): { storageSetup?: StorageSetupState } {
+  const units = host.systemd.storageSetupUnits;
+  if (units.length === 0) return {};
+  const text = host.environmentFiles.find((file) => file.path === STORAGE_SETUP_FILE)?.text;
+  const storageDriver = parseEnvironmentFile(text ?? '').filter((setting) => setting.name === 'STORAGE_DRIVER').at(-1)?.value;
+  return { storageSetup: { units, path: STORAGE_SETUP_FILE, fileExists: text !== undefined, ...(storageDriver !== undefined ? { storageDriver } : {}) } };
 }
