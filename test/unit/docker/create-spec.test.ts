@@ -185,6 +185,12 @@ describe('containerCreateSpec: HostConfig', () => {
     });
   });
 
+  it('keeps a RHEL runtime name (HostConfig.Runtime "docker-runc") as it is, as preflight says (engine-readiness.ts)', () => {
+    const inspect = inspectOf('web');
+    inspect.HostConfig.Runtime = 'docker-runc';
+    expect(spec('web', {}, inspect).body.HostConfig.Runtime).toBe('docker-runc');
+  });
+
   it('keeps auto-remove and bind mounts', () => {
     const { HostConfig } = spec('mnt').body;
     expect(HostConfig.AutoRemove).toBe(true);

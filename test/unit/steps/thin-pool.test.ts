@@ -105,6 +105,14 @@ describe('the new thin pool next to the host’s docker/thinpool (issue 19, item
     expect(host.changes.some((c) => /\bdocker\b/.test(c))).toBe(false);
   });
 
+  it('with wipeSignatures on, erases the disk’s signatures (wipefs --all) before it creates the pool, as preflight says (direct-lvm.ts)', async () => {
+    const { host, build } = await setup();
+    await build();
+    const wipe = host.changes.indexOf('wipefs --all /dev/vdc');
+    expect(wipe).toBeGreaterThanOrEqual(0);
+    expect(wipe).toBeLessThan(host.changes.findIndex((c) => c.startsWith('pvcreate')));
+  });
+
   it('journals nothing for an object that was not made: a failed lvcreate leaves only the PV and VG to undo', async () => {
     const { host, store, build, rollback } = await setup();
     host.failing = 'lvcreate';
