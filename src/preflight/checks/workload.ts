@@ -40,8 +40,9 @@ export const liveRestoreCheck: Check = {
         'live-restore-enabled',
         'warning',
         'live-restore is on',
-        'With live-restore, stopping dockerd leaves containers running on the old storage. The run stops every container itself before it stops the daemon, so their data is consistent; expect that, not a surprise.',
-        'Nothing to change; to see it happen, watch `docker ps` during the run.',
+        'With live-restore, stopping dockerd leaves containers running on the old storage. The run stops the running containers it migrates (and those that mount their volumes) itself before it stops the daemon, so their data is consistent; expect that, not a surprise. ' +
+          'A running container the run leaves out is not stopped by it, and outlives the daemon stop on the old storage.',
+        'Stop the running containers you leave out of the run before it starts (`docker stop <name>`); to see the rest happen, watch `docker ps` during the run.',
       ),
     ];
   },
