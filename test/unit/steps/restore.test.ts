@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IMAGE_ID, OTHER_IMAGE_ID, recorded as recordedHost } from '../verify/helpers.js';
 import { archiveDir } from '../../../src/steps/quiesce.js';
 import { FakeDocker } from './fake-docker.js';
-import { removeStepDirs, stepTest } from './step-context.js';
+import { answersFor, removeStepDirs, stepTest } from './step-context.js';
 
 afterEach(removeStepDirs);
 
@@ -70,6 +70,25 @@ describe('create-networks and create-volumes', () => {
     await t.rerun('create-networks');
     await t.rerun('create-volumes');
     expect(t.target.calls).toEqual([]);
+  });
+});
+
+describe('a remote volume (workload.ts: remote-volumes)', () => {
+  it('is recreated with the same driver and options, and none of its contents is archived or extracted', async () => {
+    const recorded = recordedHost();
+    const nfs = { type: 'nfs', o: 'addr=10.0.0.5,rw', device: ':/export/data' };
+    Object.assign(recorded.inventory.volumes[0]!, { options: nfs, remote: true });
+    const archiving = (stateDir: string) => {
+      const answers = answersFor(stateDir);
+      return { ...answers, volumes: { ...answers.volumes, archive: true } };
+    };
+    const t = await stepTest({ recorded, answers: archiving });
+    expect(t.ctx.plan.steps.flatMap((s) => (s.params.id === 'archive-volumes' || s.params.id === 'record-volumes' ? s.params.volumes : []))).toEqual([]);
+    const target = new FakeDocker();
+    t.ctx.docker = async () => target;
+    await t.rerun('create-volumes');
+    expect(target.volumeList.get('data')).toMatchObject({ name: 'data', driver: 'local', options: nfs });
+    expect(t.said).toContain('Volume data (remote: options only)');
   });
 });
 
