@@ -1,6 +1,7 @@
 // Issue 18: what preflight promises of the rewrite-config step, shown on the files the step
 // leaves behind (not on the step's texts): the daemon.json byte order mark goes, storage flags
-// leave the service files with a copy a rollback puts back, and a 17.03 engine on a 3.10
+// leave the service files with a copy a rollback puts back, docker-storage-setup is told to
+// configure nothing, and a 17.03 engine on a 3.10
 // kernel gets overlay2.override_kernel_check in daemon.json.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FixtureHost } from '../../../src/host/fixture-host.js';
@@ -47,6 +48,17 @@ describe('rewrite-config keeps what preflight promises', () => {
     expect(edited).not.toMatch(/--storage-(driver|opt)|dm\.thinpooldev/);
     expect(await undoJournal(t.store, t.ctx, UNDO_HANDLERS, () => undefined)).toEqual([]);
     expect(await t.host.readFile(SYSCONFIG)).toBe(original);
+  });
+
+  it('sets STORAGE_DRIVER="" in docker-storage-setup\'s file, creating it, and a rollback removes it again (config.ts: docker-storage-setup)', async () => {
+    const file = '/etc/sysconfig/docker-storage-setup';
+    const t = await rewriteConfigTest({ [DAEMON_JSON]: '{}\n' });
+    await t.ctx.store.setNote('flagEdits', [{ path: file, kind: 'storage-setup' }]);
+    await t.run('rewrite-config');
+    expect(await t.host.readFile(file)).toMatch(/^STORAGE_DRIVER=""$/m);
+    t.ctx.daemonAnswers = async () => false;
+    expect(await undoJournal(t.store, t.ctx, UNDO_HANDLERS, () => undefined)).toEqual([]);
+    expect(await t.host.readFile(file)).toBeUndefined();
   });
 
   it('writes overlay2.override_kernel_check into storage-opts for Docker 17.03 on kernel 3.10, and not for a newer engine (overlay2.ts)', async () => {
