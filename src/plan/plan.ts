@@ -30,8 +30,7 @@ export interface PlanFacts {
   stopCommands: string[];
   startCommands: string[];
   /** Files whose storage flags will be edited (drop-ins, sysconfig), with the flags removed. */
-  /** `action` replaces the default "remove <removes>" (docker-storage-setup's file is set, not stripped). */
-  flagEdits: { path: string; removes: string[]; action?: string }[];
+  flagEdits: PlannedFlagEdit[];
   /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
   poolCommands: string[];
   /**
@@ -39,6 +38,20 @@ export interface PlanFacts {
    * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
    */
   orderable?: OrderableContainer[];
+}
+
+/**
+ * A file whose storage flags rewrite-config edits, and what kind it is. A `systemd-unit` (the
+ * vendor's) is overridden by the run's own drop-in; `storage-setup` is docker-storage-setup's
+ * settings file, whose STORAGE_DRIVER is emptied. `action` replaces the printed default
+ * "remove <removes>".
+ */
+export interface PlannedFlagEdit {
+  path: string;
+  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
+  variable?: string;
+  removes: string[];
+  action?: string;
 }
 
 /** One image saved to its archive: `GET /images/get?names=…` → `archive`. */
@@ -83,7 +96,8 @@ export type StepParams =
   | { id: 'stop-daemon'; commands: string[]; bridges: string[] }
   | { id: 'keep-data-root'; dataRoot: string; keptPath: string; archive?: string; move: boolean }
   | { id: 'carry-volumes'; from: string; to: string }
-  | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: string; flagEdits: PlanFacts['flagEdits'] }
+  /** `devicemapper` gets the run's thin pool (dm.thinpooldev). */
+  | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: 'overlay2' | 'devicemapper'; flagEdits: PlannedFlagEdit[] }
   | { id: 'build-thin-pool'; device: string; commands: string[] }
   | { id: 'start-daemon'; commands: string[]; driver: string }
   | { id: 'load-images'; images: ImageRestore[] }
@@ -191,8 +205,8 @@ export function stepActions(params: StepParams): string[] {
     case 'rewrite-config':
       return [
         `copy ${params.configPath} → ${params.backupDir}`,
-        `write ${params.configPath}: storage-driver ${params.driver}, no dm.* options`,
-        ...params.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
+        `write ${params.configPath}: storage-driver ${params.driver === 'devicemapper' ? 'devicemapper (dm.thinpooldev)' : params.driver}, no dm.* options`,
+        ...params.flagEdits.map((edit) => `edit ${edit.path}${edit.kind === 'systemd-unit' ? ' (through a drop-in)' : ''}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
       ];
     case 'build-thin-pool':
       return params.commands.map((c) => `$ ${c}`);
@@ -337,7 +351,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     phase: 'cutover',
     title: `Configure Docker for ${answers.target}`,
     downtime: true,
-    params: { id: 'rewrite-config', configPath: facts.daemonConfigPath, backupDir: `${facts.runDir}/config-backup/`, driver: answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2', flagEdits: facts.flagEdits },
+    params: { id: 'rewrite-config', configPath: facts.daemonConfigPath, backupDir: `${facts.runDir}/config-backup/`, driver, flagEdits: facts.flagEdits },
   });
   if (answers.target === 'direct-lvm') {
     const device = answers.directLvm?.device ?? '<device>';

@@ -22,23 +22,15 @@ import { removeLeftoverBridges } from '../host/bridges.js';
 import type { WriteFileOptions } from '../host/host.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import { directLvmStorageOpts, runPool } from '../plan/direct-lvm.js';
+import type { PlannedFlagEdit } from '../plan/plan.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
 import { selectedNetworks } from '../record/selection.js';
 import { journalled, journalOnce } from './journal.js';
 import { secondsSince } from './progress.js';
 import { preparedArchiveDir } from './quiesce.js';
+import { paramsOf } from './params.js';
 import type { Step } from './step.js';
-
-/**
- * A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is.
- * `storage-setup` is docker-storage-setup's settings file, whose STORAGE_DRIVER is emptied.
- */
-export interface FlagEditTarget {
-  path: string;
-  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
-  variable?: string;
-}
 
 /** Where the run's own drop-in goes when the vendor unit itself carries storage flags. */
 export const OVERRIDE_DROP_IN = '/etc/systemd/system/docker.service.d/99-devmapper-migrate.conf';
@@ -120,15 +112,15 @@ export const rewriteConfigStep: Step<MigrationContext> = {
   title: 'Configure Docker for the target driver',
   phase: 'cutover',
   async run(ctx, progress) {
-    const configPath = ctx.daemon.configPath;
+    const { configPath, driver, flagEdits } = paramsOf(ctx, 'rewrite-config');
     const original = await readOriginal(ctx, configPath);
     const parsed = original === undefined ? undefined : parseDaemonJson(original);
     if (parsed && !parsed.ok) {
       throw new OperatorError(`${configPath} is not valid JSON: ${parsed.error.message}`, 'Fix the file (it was not changed), then resume or roll back.');
     }
     const rewrite = rewriteDaemonConfig(parsed?.value, {
-      driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
-      storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
+      driver,
+      storageOpts: driver === 'devicemapper' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
       // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
       backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
       overrideKernelCheck: needsOverlay2KernelOverride(ctx.daemon.serverVersion, ctx.recorded.inventory.daemon.kernelVersion),
@@ -138,7 +130,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
     for (const warning of rewrite.warnings) progress.say(`Note: ${warning}`);
 
     let unitsEdited = false;
-    for (const target of (ctx.store.state.notes.flagEdits as FlagEditTarget[] | undefined) ?? []) {
+    for (const target of flagEdits) {
       unitsEdited = (await removeFlags(ctx, target, (line) => progress.say(line))) || unitsEdited;
     }
     if (unitsEdited) await reloadServiceDefinitions(ctx.host, ctx.service);
@@ -181,7 +173,7 @@ export function editedFileOwnership(data: Record<string, unknown>): WriteFileOpt
 }
 
 /** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */
-async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (line: string) => void): Promise<boolean> {
+async function removeFlags(ctx: MigrationContext, target: PlannedFlagEdit, say: (line: string) => void): Promise<boolean> {
   const text = await readOriginal(ctx, target.path);
   if (target.kind === 'storage-setup') {
     // A missing file is created: without it docker-storage-setup runs on its default, devicemapper.
