@@ -1,6 +1,7 @@
 import { imageArchiveFileName, imageLabel, imageSaveNames, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
+import { formatPoolCommand, type PoolCommand } from './direct-lvm.js';
 import { startOrder, stopWaves, type OrderableContainer } from './container-order.js';
 import type { Selection } from './select.js';
 import { excludedVolumeUsers } from '../record/selection.js';
@@ -31,13 +32,21 @@ export interface PlanFacts {
   startCommands: string[];
   /** Files whose storage flags will be edited (drop-ins, sysconfig), with the flags removed. */
   flagEdits: PlannedFlagEdit[];
-  /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
-  poolCommands: string[];
+  /** The run's direct-lvm pool (named and tagged after the run) and the commands that build it, in order, when the target is direct-lvm. */
+  thinPool?: ThinPool;
   /**
    * How the selected containers depend on each other (from their inspects: `container:` modes,
    * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
    */
   orderable?: OrderableContainer[];
+}
+
+/** The run's thin pool: its volume group, pool and LVM tag, and the commands that build it, in order. */
+export interface ThinPool {
+  vg: string;
+  pool: string;
+  tag: string;
+  commands: PoolCommand[];
 }
 
 /**
@@ -98,7 +107,7 @@ export type StepParams =
   | { id: 'carry-volumes'; from: string; to: string }
   /** `devicemapper` gets the run's thin pool (dm.thinpooldev). */
   | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: 'overlay2' | 'devicemapper'; flagEdits: PlannedFlagEdit[] }
-  | { id: 'build-thin-pool'; device: string; commands: string[] }
+  | ({ id: 'build-thin-pool'; device: string } & ThinPool)
   | { id: 'start-daemon'; commands: string[]; driver: string }
   | { id: 'load-images'; images: ImageRestore[] }
   | { id: 'create-networks'; networks: { name: string; driver: string }[] }
@@ -209,7 +218,7 @@ export function stepActions(params: StepParams): string[] {
         ...params.flagEdits.map((edit) => `edit ${edit.path}${edit.kind === 'systemd-unit' ? ' (through a drop-in)' : ''}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
       ];
     case 'build-thin-pool':
-      return params.commands.map((c) => `$ ${c}`);
+      return params.commands.map((c) => `$ ${formatPoolCommand(c)}`);
     case 'start-daemon':
       return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping (until it answers)', `GET /info (Driver must be ${params.driver})`];
     case 'load-images':
@@ -355,7 +364,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
   });
   if (answers.target === 'direct-lvm') {
     const device = answers.directLvm?.device ?? '<device>';
-    add({ phase: 'cutover', title: `Build a direct-lvm thin pool on ${device}`, downtime: true, params: { id: 'build-thin-pool', device, commands: facts.poolCommands } });
+    add({ phase: 'cutover', title: `Build a direct-lvm thin pool on ${device}`, downtime: true, params: { id: 'build-thin-pool', device, ...(facts.thinPool ?? { vg: '<vg>', pool: '<pool>', tag: '<tag>', commands: [] }) } });
   }
   add({ phase: 'cutover', title: `Start Docker on ${answers.target}`, downtime: true, params: { id: 'start-daemon', commands: facts.startCommands, driver } });
   add({

@@ -20,7 +20,7 @@ import type { PreflightFacts } from '../../facts/types.js';
 import type { Host } from '../../host/host.js';
 import { NodeHost } from '../../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
-import { directLvmCommands, formatPoolCommand, runPool } from '../../plan/direct-lvm.js';
+import { directLvmCommands, runPool } from '../../plan/direct-lvm.js';
 import { probeDeviceIdentity } from '../../facts/device-identity.js';
 import { buildPlan, type PlannedFlagEdit, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
@@ -116,7 +116,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       stopCommands: service.stopCommands,
       startCommands: service.startCommands,
       flagEdits,
-      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
+      ...(answers.directLvm && { thinPool: { ...runPool(runId), commands: directLvmCommands({ ...answers.directLvm, ...runPool(runId) }) } }),
       orderable,
     });
 
