@@ -28,7 +28,7 @@ import type { MigrationContext } from './context.js';
 import { selectedNetworks } from '../record/selection.js';
 import { journalled, journalOnce } from './journal.js';
 import { secondsSince } from './progress.js';
-import { preparedArchiveDir } from './quiesce.js';
+import { preparedDir } from './quiesce.js';
 import { paramsOf } from './params.js';
 import type { Step } from './step.js';
 
@@ -70,21 +70,23 @@ export const keepDataRootStep: Step<MigrationContext> = {
   title: 'Keep the old data-root',
   phase: 'cutover',
   async run(ctx, progress) {
-    const mode = ctx.answers.backup.dataRoot;
-    if (mode.includes('archive') && !ctx.store.isUnitDone('data-root-archive')) {
-      const file = path.join(await preparedArchiveDir(ctx, 'data-root'), 'data-root.tar');
-      progress.say(`Archiving ${ctx.daemon.dataRoot} to ${file} (GNU tar, sparse-aware)…`);
+    const { dataRoot, archive: file } = paramsOf(ctx, 'keep-data-root');
+    if (file !== undefined && !ctx.store.isUnitDone('data-root-archive')) {
+      await preparedDir(file);
+      progress.say(`Archiving ${dataRoot} to ${file} (GNU tar, sparse-aware)…`);
       const started = Date.now();
-      const archive = await archiveDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, archivePath: file });
+      const archive = await archiveDataRoot(ctx.host, { dataRoot, archivePath: file });
       await ctx.store.markUnitDone('data-root-archive', { ...archive });
       progress.say(`Archived the data-root in ${secondsSince(started)} (${formatBytes(archive.bytes)})`);
     }
     // The new driver needs a data-root of its own (old container records there would come
-    // back broken), so the old one is always moved aside; `archive` adds the tar above.
+    // back broken), so the old one is always moved aside; `archive` adds the tar above. Where
+    // it goes (beside it, or inside it when it is a mount point) is decided here, from what
+    // the host has then, and journalled before the move.
     const entry = journalled(ctx, 'keep-data-root', 'kept-data-root');
     const kept = entry
       ? keptDataRootFrom(entry.data)
-      : await planKeepDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, runId: ctx.store.runId });
+      : await planKeepDataRoot(ctx.host, { dataRoot, runId: ctx.store.runId });
     if (!entry) await ctx.store.journal('keep-data-root', 'kept-data-root', { ...kept });
     await keepDataRoot(ctx.host, kept);
     await ctx.store.setNote('keptDataRoot', kept.keptPath);
@@ -223,10 +225,11 @@ export const startDaemonStep: Step<MigrationContext> = {
       pidFile: ctx.daemon.pidFile,
       say: (line) => progress.say(line),
     });
+    const { driver } = paramsOf(ctx, 'start-daemon');
     const facts = await (await ctx.docker()).system.facts();
-    if (facts.driver !== ctx.daemon.targetDriver) {
+    if (facts.driver !== driver) {
       throw new OperatorError(
-        `Docker came up on the ${facts.driver} storage driver, not on ${ctx.daemon.targetDriver}.`,
+        `Docker came up on the ${facts.driver} storage driver, not on ${driver}.`,
         'Something else configures the driver (a flag in the service definition or the start command); find it with `devmapper-migrate preflight`.',
       );
     }

@@ -165,7 +165,7 @@ export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kin
 }
 
 /** The directory of a planned archive, created (0700, with its parents): a backup.directory starts empty. */
-async function preparedDir(archive: string): Promise<string> {
+export async function preparedDir(archive: string): Promise<string> {
   const dir = path.dirname(archive);
   await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
   return dir;

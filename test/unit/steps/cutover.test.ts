@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FixtureHost } from '../../../src/host/fixture-host.js';
 import type { StepParams } from '../../../src/plan/plan.js';
 import { recorded as recordedHost } from '../verify/helpers.js';
-import { removeStepDirs, stepTest, type StepTest } from './step-context.js';
+import { answersFor, removeStepDirs, stepTest, type StepTest } from './step-context.js';
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -57,3 +57,45 @@ describe('rewrite-config', () => {
     expect(await readFile(join(host.root, 'etc', 'sysconfig', 'docker-storage'), 'utf8')).toBe('DOCKER_STORAGE_OPTIONS="--storage-driver devicemapper"\n');
   });
 });
+
+describe('keep-data-root', () => {
+  /** A host whose data-root holds one file; the answers ask for an archive besides the move. */
+  async function dataRootHost() {
+    const host = await devicemapperHost();
+    await mkdir(join(host.root, 'var', 'lib', 'docker'), { recursive: true });
+    await writeFile(join(host.root, 'var', 'lib', 'docker', 'engine-id'), 'x');
+    const t = await stepTest({ recorded: recordedHost(), host, steps: ['keep-data-root'], answers: (stateDir) => answersFor(stateDir, { backup: { directory: stateDir, dataRoot: 'move+archive' } }) });
+    return { host, t };
+  }
+
+  it('keeps the data-root its parameters name, and archives only when they name an archive', async () => {
+    const { host, t } = await dataRootHost();
+    plan(t, { id: 'keep-data-root', dataRoot: '/var/lib/docker', keptPath: `/var/lib/docker.devmapper-migrate-${t.store.runId}`, move: true });
+    expect(await t.run('keep-data-root')).toBe('done');
+    expect(await readFile(join(host.root, 'var', 'lib', `docker.devmapper-migrate-${t.store.runId}`, 'engine-id'), 'utf8')).toBe('x');
+    expect(t.store.isUnitDone('data-root-archive')).toBe(false);
+    expect(t.said).toEqual([`Moved /var/lib/docker to /var/lib/docker.devmapper-migrate-${t.store.runId}`]);
+  });
+});
+
+describe('start-daemon', () => {
+  async function started(driver: 'overlay2' | 'devicemapper') {
+    const t = await stepTest({ recorded: recordedHost(), host: await devicemapperHost(), steps: ['start-daemon'] });
+    t.ctx.service = { kind: 'command', reason: 'test', startCommand: 'true', stopCommand: 'true', startCommands: ['true'], stopCommands: ['true'] };
+    t.docker.facts = { ...t.docker.facts, driver: 'overlay2' };
+    plan(t, { id: 'start-daemon', commands: ['true'], driver });
+    return t;
+  }
+
+  it('accepts the daemon on the driver its parameters name', async () => {
+    const t = await started('overlay2');
+    expect(await t.run('start-daemon')).toBe('done');
+    expect(t.said.at(-1)).toMatch(/^Docker answers on overlay2 after/);
+  });
+
+  it('refuses a daemon on another driver than its parameters name (plan.json)', async () => {
+    const t = await started('devicemapper');
+    await expect(t.rerun('start-daemon')).rejects.toThrow('Docker came up on the overlay2 storage driver, not on devicemapper.');
+  });
+});
+
