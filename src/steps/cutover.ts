@@ -40,6 +40,7 @@ export const stopDaemonStep: Step<MigrationContext> = {
   title: 'Stop Docker',
   phase: 'cutover',
   async run(ctx, progress) {
+    const { bridges } = paramsOf(ctx, 'stop-daemon');
     await journalOnce(ctx, 'stop-daemon', 'stopped-daemon', { manager: ctx.service.kind });
     ctx.forgetDocker();
     const result = await stopDocker(ctx.host, ctx.service, {
@@ -49,19 +50,21 @@ export const stopDaemonStep: Step<MigrationContext> = {
       say: (line) => progress.say(line),
     });
     progress.say(`Docker stopped in ${result.seconds.toFixed(1)} s`);
-    await removeStoppedDaemonBridges(ctx, (line) => progress.say(line));
+    await removeStoppedDaemonBridges(ctx, (line) => progress.say(line), bridges);
   },
 };
 
 /**
  * After a daemon stopped: deletes the bridges it left for the run's networks, which would
- * shadow the next daemon's bridges for the same subnets (see src/host/bridges.ts).
+ * shadow the next daemon's bridges for the same subnets (see src/host/bridges.ts). `names`:
+ * only these (the source daemon's, as planned); without, any down bridge on those subnets
+ * (the target daemon's, on rollback, whose network IDs no plan knows).
  */
-export async function removeStoppedDaemonBridges(ctx: MigrationContext, say: (line: string) => void): Promise<void> {
+export async function removeStoppedDaemonBridges(ctx: MigrationContext, say: (line: string) => void, names?: readonly string[]): Promise<void> {
   const subnets = selectedNetworks(ctx.recorded)
     .filter((network) => network.driver === 'bridge')
     .flatMap((network) => network.ipam.config.map((pool) => pool.subnet).filter((subnet): subnet is string => Boolean(subnet)));
-  const removed = await removeLeftoverBridges(ctx.host, subnets);
+  const removed = await removeLeftoverBridges(ctx.host, subnets, names);
   for (const bridge of removed) say(`Removed the stopped daemon's bridge ${bridge.name} (${bridge.address}): the next daemon makes its own for that subnet`);
 }
 

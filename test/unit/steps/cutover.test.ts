@@ -99,3 +99,30 @@ describe('start-daemon', () => {
   });
 });
 
+describe('stop-daemon', () => {
+  it('deletes only the stopped daemon’s bridges its parameters name, not another daemon’s on the same subnet', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'dmm-bridges-host-'));
+    roots.push(root);
+    for (const bridge of ['br-planned', 'br-other']) {
+      await mkdir(join(root, 'sys', 'class', 'net', bridge, 'bridge'), { recursive: true });
+      await writeFile(join(root, 'sys', 'class', 'net', bridge, 'operstate'), 'down\n');
+    }
+    const addresses = ['5: br-planned    inet 10.1.0.1/24 brd 10.1.0.255 scope global br-planned', '6: br-other    inet 10.1.0.1/24 brd 10.1.0.255 scope global br-other'].join('\n');
+    const host = new FixtureHost(root, {
+      commands: [
+        { command: 'ip', args: ['-o', '-4', 'addr', 'show'], stdout: addresses },
+        { command: 'ip', args: ['link', 'delete', 'br-planned'] },
+        { command: 'ip', args: ['link', 'delete', 'br-other'] },
+      ],
+    });
+    const t = await stepTest({ recorded: recordedHost(), host, steps: ['stop-daemon'] });
+    t.ctx.service = { kind: 'command', reason: 'test', startCommand: 'true', stopCommand: 'true', startCommands: ['true'], stopCommands: ['true'] };
+    t.ctx.daemonAnswers = async () => false;
+    plan(t, { id: 'stop-daemon', commands: ['true'], bridges: ['br-planned'] });
+    expect(await t.run('stop-daemon')).toBe('done');
+    const deleted = host.calls.filter((c) => c.command === 'ip' && c.args[0] === 'link').map((c) => c.args.join(' '));
+    expect(deleted).toEqual(['link delete br-planned']);
+    expect(t.said).toContain("Removed the stopped daemon's bridge br-planned (10.1.0.1/24): the next daemon makes its own for that subnet");
+  });
+});
+
