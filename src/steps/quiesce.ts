@@ -170,10 +170,3 @@ export async function preparedDir(archive: string): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
   return dir;
 }
-
-/** archiveDir, created (0700, with its parents) for a step about to write there: a backup.directory starts empty. */
-export async function preparedArchiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: ArchiveKind): Promise<string> {
-  const dir = archiveDir(ctx, kind);
-  await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
-  return dir;
-}
