@@ -17,8 +17,10 @@ export interface RemovedBridge {
  * subnet), are bridges (/sys/class/net/<name>/bridge) and are down (no daemon uses them: a
  * running daemon's bridge with containers on it is up). Call it only while no dockerd runs.
  * Uses `ip -o -4 addr show`, which iproute2 as old as RHEL 7's knows. Returns what was deleted.
+ * `names`, when given, are the only bridges it may delete (those the plan named): another
+ * daemon's bridge for the same subnet is not this run's.
  */
-export async function removeLeftoverBridges(host: Host, subnets: readonly string[]): Promise<RemovedBridge[]> {
+export async function removeLeftoverBridges(host: Host, subnets: readonly string[], names?: readonly string[]): Promise<RemovedBridge[]> {
   const wanted = subnets.map(parseCidr).filter((cidr): cidr is Cidr => cidr !== undefined);
   if (!wanted.length) return [];
   const listed = await host.run('ip', ['-o', '-4', 'addr', 'show'], { timeoutMs: 10_000 });
@@ -27,6 +29,7 @@ export async function removeLeftoverBridges(host: Host, subnets: readonly string
   for (const { name, address } of parseAddrLines(listed.stdout)) {
     const cidr = parseCidr(address);
     if (!cidr || !wanted.some((subnet) => sameNetwork(subnet, cidr))) continue;
+    if (names && !names.includes(name)) continue;
     if (!(await host.stat(`/sys/class/net/${name}/bridge`))) continue;
     const state = (await host.readFile(`/sys/class/net/${name}/operstate`))?.trim();
     if (state === 'up') continue;

@@ -1,6 +1,7 @@
 import { imageArchiveFileName, imageLabel, imageSaveNames, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
+import { formatPoolCommand, type PoolCommand } from './direct-lvm.js';
 import { startOrder, stopWaves, type OrderableContainer } from './container-order.js';
 import type { Selection } from './select.js';
 import { excludedVolumeUsers } from '../record/selection.js';
@@ -30,15 +31,36 @@ export interface PlanFacts {
   stopCommands: string[];
   startCommands: string[];
   /** Files whose storage flags will be edited (drop-ins, sysconfig), with the flags removed. */
-  /** `action` replaces the default "remove <removes>" (docker-storage-setup's file is set, not stripped). */
-  flagEdits: { path: string; removes: string[]; action?: string }[];
-  /** The direct-lvm pool commands, in order, when the target is direct-lvm. */
-  poolCommands: string[];
+  flagEdits: PlannedFlagEdit[];
+  /** The run's direct-lvm pool (named and tagged after the run) and the commands that build it, in order, when the target is direct-lvm. */
+  thinPool?: ThinPool;
   /**
    * How the selected containers depend on each other (from their inspects: `container:` modes,
    * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
    */
   orderable?: OrderableContainer[];
+}
+
+/** The run's thin pool: its volume group, pool and LVM tag, and the commands that build it, in order. */
+export interface ThinPool {
+  vg: string;
+  pool: string;
+  tag: string;
+  commands: PoolCommand[];
+}
+
+/**
+ * A file whose storage flags rewrite-config edits, and what kind it is. A `systemd-unit` (the
+ * vendor's) is overridden by the run's own drop-in; `storage-setup` is docker-storage-setup's
+ * settings file, whose STORAGE_DRIVER is emptied. `action` replaces the printed default
+ * "remove <removes>".
+ */
+export interface PlannedFlagEdit {
+  path: string;
+  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
+  variable?: string;
+  removes: string[];
+  action?: string;
 }
 
 /** One image saved to its archive: `GET /images/get?names=…` → `archive`. */
@@ -83,8 +105,9 @@ export type StepParams =
   | { id: 'stop-daemon'; commands: string[]; bridges: string[] }
   | { id: 'keep-data-root'; dataRoot: string; keptPath: string; archive?: string; move: boolean }
   | { id: 'carry-volumes'; from: string; to: string }
-  | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: string; flagEdits: PlanFacts['flagEdits'] }
-  | { id: 'build-thin-pool'; device: string; commands: string[] }
+  /** `devicemapper` gets the run's thin pool (dm.thinpooldev). */
+  | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: 'overlay2' | 'devicemapper'; flagEdits: PlannedFlagEdit[] }
+  | ({ id: 'build-thin-pool'; device: string } & ThinPool)
   | { id: 'start-daemon'; commands: string[]; driver: string }
   | { id: 'load-images'; images: ImageRestore[] }
   | { id: 'create-networks'; networks: { name: string; driver: string }[] }
@@ -191,11 +214,11 @@ export function stepActions(params: StepParams): string[] {
     case 'rewrite-config':
       return [
         `copy ${params.configPath} → ${params.backupDir}`,
-        `write ${params.configPath}: storage-driver ${params.driver}, no dm.* options`,
-        ...params.flagEdits.map((edit) => `edit ${edit.path}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
+        `write ${params.configPath}: storage-driver ${params.driver === 'devicemapper' ? 'devicemapper (dm.thinpooldev)' : params.driver}, no dm.* options`,
+        ...params.flagEdits.map((edit) => `edit ${edit.path}${edit.kind === 'systemd-unit' ? ' (through a drop-in)' : ''}: ${edit.action ?? `remove ${edit.removes.join(' ')}`}`),
       ];
     case 'build-thin-pool':
-      return params.commands.map((c) => `$ ${c}`);
+      return params.commands.map((c) => `$ ${formatPoolCommand(c)}`);
     case 'start-daemon':
       return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping (until it answers)', `GET /info (Driver must be ${params.driver})`];
     case 'load-images':
@@ -337,11 +360,11 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     phase: 'cutover',
     title: `Configure Docker for ${answers.target}`,
     downtime: true,
-    params: { id: 'rewrite-config', configPath: facts.daemonConfigPath, backupDir: `${facts.runDir}/config-backup/`, driver: answers.target === 'direct-lvm' ? 'devicemapper (dm.thinpooldev)' : 'overlay2', flagEdits: facts.flagEdits },
+    params: { id: 'rewrite-config', configPath: facts.daemonConfigPath, backupDir: `${facts.runDir}/config-backup/`, driver, flagEdits: facts.flagEdits },
   });
   if (answers.target === 'direct-lvm') {
     const device = answers.directLvm?.device ?? '<device>';
-    add({ phase: 'cutover', title: `Build a direct-lvm thin pool on ${device}`, downtime: true, params: { id: 'build-thin-pool', device, commands: facts.poolCommands } });
+    add({ phase: 'cutover', title: `Build a direct-lvm thin pool on ${device}`, downtime: true, params: { id: 'build-thin-pool', device, ...(facts.thinPool ?? { vg: '<vg>', pool: '<pool>', tag: '<tag>', commands: [] }) } });
   }
   add({ phase: 'cutover', title: `Start Docker on ${answers.target}`, downtime: true, params: { id: 'start-daemon', commands: facts.startCommands, driver } });
   add({

@@ -22,23 +22,15 @@ import { removeLeftoverBridges } from '../host/bridges.js';
 import type { WriteFileOptions } from '../host/host.js';
 import { reloadServiceDefinitions, startDocker, stopDocker } from '../host/service-manager.js';
 import { directLvmStorageOpts, runPool } from '../plan/direct-lvm.js';
+import type { PlannedFlagEdit } from '../plan/plan.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
 import { selectedNetworks } from '../record/selection.js';
 import { journalled, journalOnce } from './journal.js';
 import { secondsSince } from './progress.js';
-import { preparedArchiveDir } from './quiesce.js';
+import { preparedDir } from './quiesce.js';
+import { paramsOf } from './params.js';
 import type { Step } from './step.js';
-
-/**
- * A storage-flag edit found by preflight, kept in the run's notes: the file and what kind it is.
- * `storage-setup` is docker-storage-setup's settings file, whose STORAGE_DRIVER is emptied.
- */
-export interface FlagEditTarget {
-  path: string;
-  kind: 'systemd-unit' | 'systemd-drop-in' | 'environment-file' | 'storage-setup';
-  variable?: string;
-}
 
 /** Where the run's own drop-in goes when the vendor unit itself carries storage flags. */
 export const OVERRIDE_DROP_IN = '/etc/systemd/system/docker.service.d/99-devmapper-migrate.conf';
@@ -48,6 +40,7 @@ export const stopDaemonStep: Step<MigrationContext> = {
   title: 'Stop Docker',
   phase: 'cutover',
   async run(ctx, progress) {
+    const { bridges } = paramsOf(ctx, 'stop-daemon');
     await journalOnce(ctx, 'stop-daemon', 'stopped-daemon', { manager: ctx.service.kind });
     ctx.forgetDocker();
     const result = await stopDocker(ctx.host, ctx.service, {
@@ -57,19 +50,21 @@ export const stopDaemonStep: Step<MigrationContext> = {
       say: (line) => progress.say(line),
     });
     progress.say(`Docker stopped in ${result.seconds.toFixed(1)} s`);
-    await removeStoppedDaemonBridges(ctx, (line) => progress.say(line));
+    await removeStoppedDaemonBridges(ctx, (line) => progress.say(line), bridges);
   },
 };
 
 /**
  * After a daemon stopped: deletes the bridges it left for the run's networks, which would
- * shadow the next daemon's bridges for the same subnets (see src/host/bridges.ts).
+ * shadow the next daemon's bridges for the same subnets (see src/host/bridges.ts). `names`:
+ * only these (the source daemon's, as planned); without, any down bridge on those subnets
+ * (the target daemon's, on rollback, whose network IDs no plan knows).
  */
-export async function removeStoppedDaemonBridges(ctx: MigrationContext, say: (line: string) => void): Promise<void> {
+export async function removeStoppedDaemonBridges(ctx: MigrationContext, say: (line: string) => void, names?: readonly string[]): Promise<void> {
   const subnets = selectedNetworks(ctx.recorded)
     .filter((network) => network.driver === 'bridge')
     .flatMap((network) => network.ipam.config.map((pool) => pool.subnet).filter((subnet): subnet is string => Boolean(subnet)));
-  const removed = await removeLeftoverBridges(ctx.host, subnets);
+  const removed = await removeLeftoverBridges(ctx.host, subnets, names);
   for (const bridge of removed) say(`Removed the stopped daemon's bridge ${bridge.name} (${bridge.address}): the next daemon makes its own for that subnet`);
 }
 
@@ -78,21 +73,23 @@ export const keepDataRootStep: Step<MigrationContext> = {
   title: 'Keep the old data-root',
   phase: 'cutover',
   async run(ctx, progress) {
-    const mode = ctx.answers.backup.dataRoot;
-    if (mode.includes('archive') && !ctx.store.isUnitDone('data-root-archive')) {
-      const file = path.join(await preparedArchiveDir(ctx, 'data-root'), 'data-root.tar');
-      progress.say(`Archiving ${ctx.daemon.dataRoot} to ${file} (GNU tar, sparse-aware)…`);
+    const { dataRoot, archive: file } = paramsOf(ctx, 'keep-data-root');
+    if (file !== undefined && !ctx.store.isUnitDone('data-root-archive')) {
+      await preparedDir(file);
+      progress.say(`Archiving ${dataRoot} to ${file} (GNU tar, sparse-aware)…`);
       const started = Date.now();
-      const archive = await archiveDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, archivePath: file });
+      const archive = await archiveDataRoot(ctx.host, { dataRoot, archivePath: file });
       await ctx.store.markUnitDone('data-root-archive', { ...archive });
       progress.say(`Archived the data-root in ${secondsSince(started)} (${formatBytes(archive.bytes)})`);
     }
     // The new driver needs a data-root of its own (old container records there would come
-    // back broken), so the old one is always moved aside; `archive` adds the tar above.
+    // back broken), so the old one is always moved aside; `archive` adds the tar above. Where
+    // it goes (beside it, or inside it when it is a mount point) is decided here, from what
+    // the host has then, and journalled before the move.
     const entry = journalled(ctx, 'keep-data-root', 'kept-data-root');
     const kept = entry
       ? keptDataRootFrom(entry.data)
-      : await planKeepDataRoot(ctx.host, { dataRoot: ctx.daemon.dataRoot, runId: ctx.store.runId });
+      : await planKeepDataRoot(ctx.host, { dataRoot, runId: ctx.store.runId });
     if (!entry) await ctx.store.journal('keep-data-root', 'kept-data-root', { ...kept });
     await keepDataRoot(ctx.host, kept);
     await ctx.store.setNote('keptDataRoot', kept.keptPath);
@@ -120,15 +117,15 @@ export const rewriteConfigStep: Step<MigrationContext> = {
   title: 'Configure Docker for the target driver',
   phase: 'cutover',
   async run(ctx, progress) {
-    const configPath = ctx.daemon.configPath;
+    const { configPath, driver, flagEdits } = paramsOf(ctx, 'rewrite-config');
     const original = await readOriginal(ctx, configPath);
     const parsed = original === undefined ? undefined : parseDaemonJson(original);
     if (parsed && !parsed.ok) {
       throw new OperatorError(`${configPath} is not valid JSON: ${parsed.error.message}`, 'Fix the file (it was not changed), then resume or roll back.');
     }
     const rewrite = rewriteDaemonConfig(parsed?.value, {
-      driver: ctx.answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
-      storageOpts: ctx.answers.target === 'direct-lvm' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
+      driver,
+      storageOpts: driver === 'devicemapper' ? directLvmStorageOpts(runPool(ctx.store.runId)) : undefined,
       // Recorded at the start from the data-root's mount (xfs with pquota); absent in older state files.
       backingFsSupportsQuota: ctx.store.state.notes.overlaySizeSupported === true,
       overrideKernelCheck: needsOverlay2KernelOverride(ctx.daemon.serverVersion, ctx.recorded.inventory.daemon.kernelVersion),
@@ -138,7 +135,7 @@ export const rewriteConfigStep: Step<MigrationContext> = {
     for (const warning of rewrite.warnings) progress.say(`Note: ${warning}`);
 
     let unitsEdited = false;
-    for (const target of (ctx.store.state.notes.flagEdits as FlagEditTarget[] | undefined) ?? []) {
+    for (const target of flagEdits) {
       unitsEdited = (await removeFlags(ctx, target, (line) => progress.say(line))) || unitsEdited;
     }
     if (unitsEdited) await reloadServiceDefinitions(ctx.host, ctx.service);
@@ -181,7 +178,7 @@ export function editedFileOwnership(data: Record<string, unknown>): WriteFileOpt
 }
 
 /** Removes storage flags from a unit, drop-in or environment file; true when a unit changed. */
-async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (line: string) => void): Promise<boolean> {
+async function removeFlags(ctx: MigrationContext, target: PlannedFlagEdit, say: (line: string) => void): Promise<boolean> {
   const text = await readOriginal(ctx, target.path);
   if (target.kind === 'storage-setup') {
     // A missing file is created: without it docker-storage-setup runs on its default, devicemapper.
@@ -231,10 +228,11 @@ export const startDaemonStep: Step<MigrationContext> = {
       pidFile: ctx.daemon.pidFile,
       say: (line) => progress.say(line),
     });
+    const { driver } = paramsOf(ctx, 'start-daemon');
     const facts = await (await ctx.docker()).system.facts();
-    if (facts.driver !== ctx.daemon.targetDriver) {
+    if (facts.driver !== driver) {
       throw new OperatorError(
-        `Docker came up on the ${facts.driver} storage driver, not on ${ctx.daemon.targetDriver}.`,
+        `Docker came up on the ${facts.driver} storage driver, not on ${driver}.`,
         'Something else configures the driver (a flag in the service definition or the start command); find it with `devmapper-migrate preflight`.',
       );
     }

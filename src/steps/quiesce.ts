@@ -165,15 +165,8 @@ export function archiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kin
 }
 
 /** The directory of a planned archive, created (0700, with its parents): a backup.directory starts empty. */
-async function preparedDir(archive: string): Promise<string> {
+export async function preparedDir(archive: string): Promise<string> {
   const dir = path.dirname(archive);
-  await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
-  return dir;
-}
-
-/** archiveDir, created (0700, with its parents) for a step about to write there: a backup.directory starts empty. */
-export async function preparedArchiveDir(ctx: Pick<MigrationContext, 'store' | 'answers'>, kind: ArchiveKind): Promise<string> {
-  const dir = archiveDir(ctx, kind);
   await mkdir(dir, { recursive: true, mode: 0o700 }); // our own directory, not a system one
   return dir;
 }

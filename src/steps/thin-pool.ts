@@ -8,14 +8,19 @@
 import { deviceUsers, identityMismatch, probeDeviceIdentity, type DeviceIdentity } from '../facts/device-identity.js';
 import { OperatorError } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { directLvmCommands, poolNames, runPool, thinPoolProfile, type PoolCommand, type PoolObject } from '../plan/direct-lvm.js';
+import { poolNames, type PoolCommand, type PoolObject } from '../plan/direct-lvm.js';
+import type { ThinPool } from '../plan/plan.js';
 import type { MigrationContext } from './context.js';
 import type { JournalEntry } from '../state/types.js';
+import { paramsOf } from './params.js';
 import type { Step } from './step.js';
 import type { UndoHandler } from './undo.js';
 
 const LVM_RUN = { timeoutMs: 120_000, env: { LC_ALL: 'C' } };
 const STEP_ID = 'build-thin-pool';
+
+/** The run's pool: its volume group, pool and LVM tag (from the step's parameters). */
+type RunPool = Pick<ThinPool, 'vg' | 'pool' | 'tag'>;
 
 /** The journal kind of each object. */
 const KIND: Record<PoolObject['kind'], string> = {
@@ -89,7 +94,7 @@ function journalledObject(ctx: MigrationContext, object: PoolObject): JournalEnt
  * journalled it: a crash right after). An object of that name that the run did not make stops
  * the run: it is not the run's to change or remove.
  */
-async function objectState(ctx: MigrationContext, object: PoolObject, state: LvmState, pool: ReturnType<typeof runPool>, device: string): Promise<'absent' | 'ours'> {
+async function objectState(ctx: MigrationContext, command: PoolCommand, object: PoolObject, state: LvmState, pool: RunPool, device: string): Promise<'absent' | 'ours'> {
   const vg = state.vgs.find((v) => v.name === pool.vg);
   const foreign = (what: string) =>
     new OperatorError(`${what} exists already and was not created by this run (no LVM tag ${pool.tag}): the run does not build on or remove what is not its own.`, 'Nothing was changed on it. Roll back (`devmapper-migrate rollback`) if the run did not already; the new pool is named after the run, so this should not happen: look at `vgs -o+vg_tags` and `lvs`.');
@@ -116,13 +121,14 @@ async function objectState(ctx: MigrationContext, object: PoolObject, state: Lvm
     case 'profile': {
       const text = await ctx.host.readFile(object.name);
       if (text === undefined) return 'absent';
-      if (text === thinPoolProfile(ctx.answers.directLvm!)) return 'ours';
+      // The profile's text is what the command writes (its input).
+      if (text === command.input) return 'ours';
       throw foreign(`The LVM profile ${object.name}`);
     }
   }
 }
 
-function journalData(object: PoolObject, pool: ReturnType<typeof runPool>, device: string, identity: DeviceIdentity | undefined): Record<string, unknown> {
+function journalData(object: PoolObject, pool: RunPool, device: string, identity: DeviceIdentity | undefined): Record<string, unknown> {
   const base = { name: object.name, device, vg: pool.vg, tag: pool.tag };
   if (object.kind === 'pv') return { ...base, ...(identity && { identity }) };
   if (object.kind === 'profile') return { name: object.name, path: object.name };
@@ -139,32 +145,29 @@ export const buildThinPoolStep: Step<MigrationContext> = {
   title: 'Build the direct-lvm thin pool',
   phase: 'cutover',
   async run(ctx, progress) {
-    const lvm = ctx.answers.directLvm;
-    if (!lvm) throw new Error('build-thin-pool without directLvm answers');
-    const pool = runPool(ctx.store.runId);
+    const { device, commands, ...pool } = paramsOf(ctx, STEP_ID);
     const recorded = ctx.store.state.notes.targetDevice as DeviceIdentity | undefined;
     // Read once: what exists before this attempt (a resume finds its own objects, tagged); the
     // names are the run's own, so nothing else makes them meanwhile.
     const state = await readLvmState(ctx.host);
-    const commands = directLvmCommands({ ...lvm, ...pool });
     // Every object first: one of the run's names that the run did not make stops it before any write.
     const found = new Map<PoolCommand, 'absent' | 'ours'>();
-    for (const command of commands) if (command.creates) found.set(command, await objectState(ctx, command.creates, state, pool, lvm.device));
+    for (const command of commands) if (command.creates) found.set(command, await objectState(ctx, command, command.creates, state, pool, device));
     for (const command of commands) {
       if (command.creates && !journalledObject(ctx, command.creates) && found.get(command) === 'ours') {
-        await ctx.store.journal(STEP_ID, KIND[command.creates.kind], journalData(command.creates, pool, lvm.device, recorded));
+        await ctx.store.journal(STEP_ID, KIND[command.creates.kind], journalData(command.creates, pool, device, recorded));
       }
       if (command.creates && journalledObject(ctx, command.creates)) continue;
       // The wipe is for a device that is not yet the run's physical volume.
-      if (command.argv[0] === 'wipefs' && (await pvOf(ctx.host, state, lvm.device))) continue;
-      if (writesDevice(command)) await checkDeviceBeforeWrite(ctx.host, lvm.device, recorded);
+      if (command.argv[0] === 'wipefs' && (await pvOf(ctx.host, state, device))) continue;
+      if (writesDevice(command)) await checkDeviceBeforeWrite(ctx.host, device, recorded);
       progress.say(`${command.why}: ${command.argv.join(' ')}`);
       const [program, ...args] = command.argv as [string, ...string[]];
       const result = await ctx.host.run(program, args, { input: command.input, timeoutMs: 300_000 });
       if (result.exitCode !== 0) {
         throw new OperatorError(`${command.argv.join(' ')} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, 'Look at the device and the LVM state (pvs, vgs, lvs); roll back, or fix it and resume.');
       }
-      if (command.creates) await ctx.store.journal(STEP_ID, KIND[command.creates.kind], journalData(command.creates, pool, lvm.device, recorded));
+      if (command.creates) await ctx.store.journal(STEP_ID, KIND[command.creates.kind], journalData(command.creates, pool, device, recorded));
     }
     progress.say(`The pool is ${poolNames(pool).mapperDevice} (LVM tag ${pool.tag})`);
   },

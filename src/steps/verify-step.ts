@@ -5,6 +5,7 @@ import type { MigrationContext } from './context.js';
 import { selectedContainers } from '../record/selection.js';
 import { RESTORED_VOLUME_TREES_FILE, VOLUME_TREES_FILE } from '../record/run-files.js';
 import { describeVolumesNow, verifyHost, runCaveats, withCaveats, writeVerifyReport, type CurrentVolumeTrees, type RecordedVolumeTrees } from '../verify/index.js';
+import { paramsOf } from './params.js';
 import type { Step } from './step.js';
 
 /**
@@ -17,10 +18,11 @@ export const checkVolumesStep: Step<MigrationContext> = {
   title: 'Read the restored volumes’ files before the containers start',
   phase: 'restore',
   async run(ctx, progress) {
+    const { volumes } = paramsOf(ctx, 'check-volumes');
     const recordedTrees = await ctx.store.readJson<RecordedVolumeTrees>(VOLUME_TREES_FILE);
     if (!recordedTrees) return progress.say('No volume files were recorded');
     const docker = await ctx.docker();
-    const trees = await describeVolumesNow(await docker.system.inventory(), ctx.recorded, recordedTrees);
+    const trees = await describeVolumesNow(await docker.system.inventory(), volumes, recordedTrees);
     await ctx.store.writeJson(RESTORED_VOLUME_TREES_FILE, trees);
     progress.say(`Read the files of ${Object.keys(trees).length} volume(s)`);
   },

@@ -40,7 +40,7 @@ export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> 
 
   const current: CurrentHost = { inventory, inspects };
   if (input.volumeTrees) {
-    current.volumeTrees = input.volumeTreesNow ?? (await describeVolumesNow(inventory, recorded, input.volumeTrees));
+    current.volumeTrees = input.volumeTreesNow ?? (await describeVolumesNow(inventory, recorded.selection.volumes, input.volumeTrees));
   }
   if (input.expect.configMustBeClean) {
     const dataRoot = inventory.daemon.dockerRootDir;
@@ -57,10 +57,13 @@ export async function verifyHost(input: VerifyHostInput): Promise<VerifyResult> 
 
 export type CurrentVolumeTrees = NonNullable<CurrentHost['volumeTrees']>;
 
-/** Reads the recorded volumes' files as they are now, at the daemon's Mountpoint (wherever the new data-root put it). */
-export async function describeVolumesNow(inventory: Inventory, recorded: RecordedInventory, volumeTrees: RecordedVolumeTrees): Promise<CurrentVolumeTrees> {
+/**
+ * Reads the recorded files of the volumes `names` as they are now, at the daemon's Mountpoint
+ * (wherever the new data-root put it).
+ */
+export async function describeVolumesNow(inventory: Inventory, names: readonly string[], volumeTrees: RecordedVolumeTrees): Promise<CurrentVolumeTrees> {
   const mountpoints = new Map(inventory.volumes.map((v) => [v.name, v.mountpoint]));
-  const selected = new Set(recorded.selection.volumes);
+  const selected = new Set(names);
   const trees: CurrentVolumeTrees = {};
   for (const tree of volumeTrees.volumes) {
     const path = mountpoints.get(tree.name);

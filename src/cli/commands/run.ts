@@ -20,9 +20,9 @@ import type { PreflightFacts } from '../../facts/types.js';
 import type { Host } from '../../host/host.js';
 import { NodeHost } from '../../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
-import { directLvmCommands, formatPoolCommand, runPool } from '../../plan/direct-lvm.js';
+import { directLvmCommands, runPool } from '../../plan/direct-lvm.js';
 import { probeDeviceIdentity } from '../../facts/device-identity.js';
-import { buildPlan, type Plan } from '../../plan/plan.js';
+import { buildPlan, type PlannedFlagEdit, type Plan } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
 import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
@@ -38,7 +38,6 @@ import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedI
 import { interruptSignal, lockStateDir, openMigration, refuseUnsettledRun } from '../../run/session.js';
 import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
-import type { FlagEditTarget } from '../../steps/cutover.js';
 import type { CommandContext } from '../../run/command-context.js';
 import { STORAGE_SETUP_FILE, storageSetupEdit } from '../../config/unit-file-edit.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
@@ -116,8 +115,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       archiveDir,
       stopCommands: service.stopCommands,
       startCommands: service.startCommands,
-      flagEdits: flagEdits.map((f) => ({ path: f.kind === 'systemd-unit' ? `${f.path} (through a drop-in)` : f.path, removes: f.removes, action: f.action })),
-      poolCommands: answers.directLvm ? directLvmCommands({ ...answers.directLvm, ...runPool(runId) }).map(formatPoolCommand) : [],
+      flagEdits,
+      ...(answers.directLvm && { thinPool: { ...runPool(runId), commands: directLvmCommands({ ...answers.directLvm, ...runPool(runId) }) } }),
       orderable,
     });
 
@@ -146,7 +145,6 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
         daemon,
         // resume and rollback use this one: with the daemon stopped, auto could no longer check it.
         service,
-        flagEdits: flagEdits.map(({ path: p, kind, variable }) => ({ path: p, kind, variable })),
         // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
         overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
         // The report puts the measured downtime beside it.
@@ -323,12 +321,12 @@ export function pidFileOf(facts: PreflightFacts): string {
 }
 
 /** Files outside daemon.json whose storage flags the cutover removes (preflight found them), and docker-storage-setup's. */
-function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): (FlagEditTarget & { removes: string[]; action?: string })[] {
+function flagEditTargets(facts: PreflightFacts, options: PreflightOptions): PlannedFlagEdit[] {
   const places = analyse(facts, options)
     .places.filter((place) => place.kind !== 'cmdline' && place.flags.some((f) => f.setting !== 'data-root'))
     .map((place) => ({
       path: place.path,
-      kind: place.kind as FlagEditTarget['kind'],
+      kind: place.kind as PlannedFlagEdit['kind'],
       variable: place.variable,
       removes: place.flags.filter((f) => f.setting !== 'data-root').map((f) => f.text),
     }));

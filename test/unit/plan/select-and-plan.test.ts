@@ -60,7 +60,7 @@ describe('plan', () => {
   const facts: PlanFacts = {
     dataRoot: '/var/lib/docker', daemonConfigPath: '/etc/docker/daemon.json', runDir: '/state/runs/r1', archiveDir: '/state/runs/r1',
     stopCommands: ['systemctl stop docker.socket docker.service'], startCommands: ['systemctl start docker.service'],
-    flagEdits: [{ path: '/etc/sysconfig/docker-storage', removes: ['--storage-driver devicemapper'] }], poolCommands: ['pvcreate -y /dev/sdb'],
+    flagEdits: [{ path: '/etc/sysconfig/docker-storage', kind: 'environment-file', removes: ['--storage-driver devicemapper'] }], thinPool: { vg: 'dmmigrate_r1', pool: 'thinpool', tag: 'devmapper-migrate-run-r1', commands: [{ argv: ['pvcreate', '-y', '/dev/sdb'], why: 'Make /dev/sdb an LVM physical volume' }] },
   };
 
   it('exports before anything stops, and stops before the cutover', () => {

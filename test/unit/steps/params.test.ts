@@ -21,4 +21,16 @@ describe('a step’s parameters, from plan.json', () => {
     expect(read).toThrow(OperatorError);
     expect(read).toThrow(/run 20261207-000000-abcd .* no parameters for step stop-containers/);
   });
+
+  it('print rewrite-config as the step executes it: a vendor unit through a drop-in, the thin pool for devicemapper', () => {
+    const actions = stepActions({
+      id: 'rewrite-config', configPath: '/etc/docker/daemon.json', backupDir: '/state/runs/r1/config-backup/', driver: 'devicemapper',
+      flagEdits: [{ path: '/usr/lib/systemd/system/docker.service', kind: 'systemd-unit', removes: ['--storage-driver=devicemapper'] }],
+    });
+    expect(actions).toEqual([
+      'copy /etc/docker/daemon.json → /state/runs/r1/config-backup/',
+      'write /etc/docker/daemon.json: storage-driver devicemapper (dm.thinpooldev), no dm.* options',
+      'edit /usr/lib/systemd/system/docker.service (through a drop-in): remove --storage-driver=devicemapper',
+    ]);
+  });
 });

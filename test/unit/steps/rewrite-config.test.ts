@@ -8,12 +8,19 @@ import type { FixtureHost } from '../../../src/host/fixture-host.js';
 import { UNDO_HANDLERS } from '../../../src/steps/undo-handlers.js';
 import { undoJournal } from '../../../src/steps/undo.js';
 import { recorded as recordedHost } from '../verify/helpers.js';
-import { removeStepDirs, stepTest } from './step-context.js';
+import type { PlannedFlagEdit } from '../../../src/plan/plan.js';
+import { removeStepDirs, stepTest, type StepTest } from './step-context.js';
 
 afterEach(removeStepDirs);
 
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const SYSCONFIG = '/etc/sysconfig/docker';
+
+/** The flag files the plan's rewrite-config step edits (as run.ts plans them from preflight's facts). */
+function planFlagEdits(t: StepTest, flagEdits: PlannedFlagEdit[]): void {
+  const step = t.ctx.plan.steps.find((s) => s.id === 'rewrite-config')!;
+  if (step.params?.id === 'rewrite-config') step.params.flagEdits = flagEdits;
+}
 
 async function rewriteConfigTest(files: Record<string, string>, engine?: { serverVersion: string; kernelVersion: string }) {
   const recorded = recordedHost();
@@ -40,7 +47,7 @@ describe('rewrite-config keeps what preflight promises', () => {
   it('removes the storage flags from a service file, keeping a copy that a rollback puts back (config.ts: storage-flag-conflict)', async () => {
     const original = 'OPTIONS="--selinux-enabled --storage-driver devicemapper --storage-opt dm.thinpooldev=/dev/mapper/docker-thinpool"\n';
     const t = await rewriteConfigTest({ [SYSCONFIG]: original, [DAEMON_JSON]: '{}\n' });
-    await t.ctx.store.setNote('flagEdits', [{ path: SYSCONFIG, kind: 'environment-file', variable: 'OPTIONS' }]);
+    planFlagEdits(t, [{ path: SYSCONFIG, kind: 'environment-file', variable: 'OPTIONS', removes: ['--storage-driver devicemapper', '--storage-opt dm.thinpooldev=/dev/mapper/docker-thinpool'] }]);
     await t.run('rewrite-config');
     t.ctx.daemonAnswers = async () => false; // stopped for the cutover, as a rollback finds it
     const edited = (await t.host.readFile(SYSCONFIG))!;
@@ -53,7 +60,7 @@ describe('rewrite-config keeps what preflight promises', () => {
   it('sets STORAGE_DRIVER="" in docker-storage-setup\'s file, creating it, and a rollback removes it again (config.ts: docker-storage-setup)', async () => {
     const file = '/etc/sysconfig/docker-storage-setup';
     const t = await rewriteConfigTest({ [DAEMON_JSON]: '{}\n' });
-    await t.ctx.store.setNote('flagEdits', [{ path: file, kind: 'storage-setup' }]);
+    planFlagEdits(t, [{ path: file, kind: 'storage-setup', removes: ['STORAGE_DRIVER (default devicemapper)'] }]);
     await t.run('rewrite-config');
     expect(await t.host.readFile(file)).toMatch(/^STORAGE_DRIVER=""$/m);
     t.ctx.daemonAnswers = async () => false;

@@ -63,7 +63,6 @@ function planOf(recorded: RecordedInventory, answers: ResolvedAnswers, store: Ru
     stopCommands: [],
     startCommands: [],
     flagEdits: [],
-    poolCommands: [],
     orderable: recorded.inspects.map(orderableOf),
   });
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeDeviceIdentity, type DeviceIdentity } from '../../../src/facts/device-identity.js';
-import { runPool } from '../../../src/plan/direct-lvm.js';
+import { directLvmCommands, runPool } from '../../../src/plan/direct-lvm.js';
+import type { StepParams } from '../../../src/plan/plan.js';
 import type { MigrationContext } from '../../../src/steps/context.js';
 import { RunStore } from '../../../src/state/run-store.js';
 import { stepById } from '../../../src/steps/catalog.js';
@@ -31,6 +32,8 @@ interface Setup {
   /** The identity recorded at plan time; by default the new disk's as the tree shows it. */
   recorded?: DeviceIdentity | null;
   bootId?: string;
+  /** directLvm answers that differ in the plan (plan.json) from the context's. */
+  planned?: { wipeSignatures?: boolean };
 }
 
 async function setup(options: Setup = {}) {
@@ -44,13 +47,17 @@ async function setup(options: Setup = {}) {
     runId: RUN_ID,
     notes: recorded ? { targetDevice: recorded } : {},
   });
+  const directLvm = { device: '/dev/vdc', wipeSignatures: true, thinpoolPercent: 95, metadataPercent: 1, autoextendThreshold: 80, autoextendPercent: 20 };
+  // The step's parameters as `run` plans them (src/cli/commands/run.ts).
+  const params: StepParams = { id: 'build-thin-pool', device: '/dev/vdc', ...POOL, commands: directLvmCommands({ ...directLvm, ...options.planned, ...POOL }) };
   const ctx = {
     store,
     host,
     log: () => undefined,
+    plan: { steps: [{ id: 'build-thin-pool', phase: 'cutover', title: 'Build', downtime: true, params, actions: [] }] },
     answers: {
       target: 'direct-lvm',
-      directLvm: { device: '/dev/vdc', wipeSignatures: true, thinpoolPercent: 95, metadataPercent: 1, autoextendThreshold: 80, autoextendPercent: 20 },
+      directLvm,
       service: { manager: 'command', stop: 'true', start: 'true', timeoutSeconds: 10 },
     },
     daemon: { pidFile: '/run/docker.pid' },
@@ -111,6 +118,13 @@ describe('the new thin pool next to the host’s docker/thinpool (issue 19, item
     const wipe = host.changes.indexOf('wipefs --all /dev/vdc');
     expect(wipe).toBeGreaterThanOrEqual(0);
     expect(wipe).toBeLessThan(host.changes.findIndex((c) => c.startsWith('pvcreate')));
+  });
+
+  it('runs the commands of its parameters (plan.json), not ones derived again from the answers', async () => {
+    const { host, build } = await setup({ planned: { wipeSignatures: false } });
+    await build();
+    expect(host.changes.some((c) => c.startsWith('wipefs'))).toBe(false);
+    expect(host.changes[0]).toBe('pvcreate /dev/vdc');
   });
 
   it('journals nothing for an object that was not made: a failed lvcreate leaves only the PV and VG to undo', async () => {

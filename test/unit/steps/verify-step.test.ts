@@ -79,4 +79,35 @@ describe('check-volumes', () => {
     expect(t.said).toEqual(['No volume files were recorded']);
     expect(await t.store.readJson('volume-trees-restored.json')).toBeUndefined();
   });
+
+  /** A run that recorded the files of `data`, whose restored copy is at a real directory now. */
+  async function restoredVolume() {
+    const dir = await mkdtemp(join(tmpdir(), 'dmm-restored-volume-'));
+    roots.push(dir);
+    await writeFile(join(dir, 'db.sqlite'), 'rows');
+    const docker = migratedDaemon();
+    docker.inventoryNow = { ...docker.inventoryNow!, volumes: docker.inventoryNow!.volumes.map((v) => (v.name === 'data' ? { ...v, mountpoint: dir } : v)) };
+    const t = await stepTest({ recorded: recordedHost(), docker });
+    await t.store.writeJson('volume-trees.json', { version: 1, recordedAt: '', content: false, volumes: [{ name: 'data', path: '/var/lib/docker/volumes/data/_data', entries: [] }] });
+    return { ...t, dir };
+  }
+
+  it('reads the volumes its parameters name, at their mountpoints now', async () => {
+    const t = await restoredVolume();
+    await t.rerun('check-volumes');
+    const trees = (await t.store.readJson('volume-trees-restored.json')) as Record<string, { path: string; entries: { path: string }[] }>;
+    expect(Object.keys(trees)).toEqual(['data']);
+    expect(trees.data!.path).toBe(t.dir);
+    expect(JSON.stringify(trees.data!.entries)).toMatch(/db\.sqlite/);
+    expect(t.said).toEqual(['Read the files of 1 volume(s)']);
+  });
+
+  it('reads only what its parameters name (plan.json), never the selection again', async () => {
+    const t = await restoredVolume();
+    const planned = t.ctx.plan.steps.find((s) => s.id === 'check-volumes')!;
+    planned.params = { id: 'check-volumes', volumes: [] };
+    await t.rerun('check-volumes');
+    expect(await t.store.readJson('volume-trees-restored.json')).toEqual({});
+    expect(t.said).toEqual(['Read the files of 0 volume(s)']);
+  });
 });
