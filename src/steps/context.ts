@@ -24,8 +24,10 @@ export interface DaemonPlace {
   sourceDriver: string;
   /** The driver the run moves to: "overlay2", or "devicemapper" on a fresh direct-lvm pool. */
   targetDriver: string;
-  /** The running engine's version, e.g. "20.10.24" (for `dockerd --validate` on 23+). */
+  /** The running engine's version, e.g. "20.10.24". */
   serverVersion: string;
+  /** The dockerd the service starts (its unit's ExecStart, else the running one's, else PATH's), for `--validate` on 23+. */
+  dockerdBinary?: string;
 }
 
 export interface MigrationContext extends BaseStepContext {

@@ -17,6 +17,8 @@ export interface MigrationHost {
   daemon: DaemonHandle;
   work: string;
   before: HostSnapshot;
+  /** The dockerd binary that checks the new daemon.json (`--validate`, Engine 23+); undefined: none does. */
+  validatedBy?: string;
 }
 
 /** Creates the workload (run.test.ts's, plus a paused container) and snapshots the host. */
@@ -62,13 +64,16 @@ export function describeMigrationAt(host: () => MigrationHost, apiVersion: strin
     afterAll(async () => proxy?.stop());
 
     it(`migrates the host${apiVersion ? ', sending every request at the pinned version,' : ''} and pauses the paused container again`, async () => {
-      const { before, work } = host();
+      const { before, work, validatedBy, daemon } = host();
       const result = await cli('run', '--answers', join(work, `answers-${key}.yaml`), '--yes');
       expect(result.code, explain(result)).toBe(0);
       const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
       const log = readFileSync(join(stateDir, 'runs', runId, 'run.log'), 'utf8');
       expect(log).toContain(`Unpausing ${PAUSED} to stop it`);
       expect(log).toContain(`Paused again: ${PAUSED}`);
+      // The dockerd the daemon runs from checks the config, not an older one on PATH.
+      if (validatedBy) expect(log).toContain(`${validatedBy} --validate: ${daemon.configFile} is valid`);
+      else expect(log).not.toContain('--validate');
       const after = await snapshot();
       expect(after.driver).toBe('overlay2');
       expect(after.images).toEqual(before.images);

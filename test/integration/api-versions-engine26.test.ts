@@ -15,11 +15,14 @@ import { describeMigrationAt, prepareMigrationHost } from './api-migration.js';
 let daemon: DaemonHandle;
 let work: string;
 let before: HostSnapshot;
+let dockerd: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dmm-api26-'));
   await ensureDist();
-  daemon = await startDockerd({ name: 'api-engine26', storageDriver: 'vfs', ...(await engine26Options()) });
+  const engine26 = await engine26Options();
+  dockerd = engine26.dockerd;
+  daemon = await startDockerd({ name: 'api-engine26', storageDriver: 'vfs', ...engine26 });
   before = await prepareMigrationHost(daemon);
 }, 600_000);
 
@@ -32,5 +35,5 @@ it('runs Engine 26 (API 1.45, above the tool’s 1.44)', async () => {
   expect(await docker(daemon, 'version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}')).toBe('26.1.5+dfsg1 1.45');
 });
 
-describeMigrationAt(() => ({ daemon, work, before }), undefined, 'Engine 26 natively (API 1.44 negotiated)');
-for (const apiVersion of ['1.43', '1.42']) describeMigrationAt(() => ({ daemon, work, before }), apiVersion, `API ${apiVersion} in front of Engine 26`);
+describeMigrationAt(() => ({ daemon, work, before, validatedBy: dockerd }), undefined, 'Engine 26 natively (API 1.44 negotiated)');
+for (const apiVersion of ['1.43', '1.42']) describeMigrationAt(() => ({ daemon, work, before, validatedBy: dockerd }), apiVersion, `API ${apiVersion} in front of Engine 26`);

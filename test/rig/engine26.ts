@@ -7,7 +7,7 @@ import { REPO_ROOT } from './paths.js';
 import { runOk } from './proc.js';
 
 /** The options that make startDockerd run Engine 26 instead of Debian's 20.10. */
-export async function engine26Options(): Promise<Pick<DaemonOptions, 'dockerd' | 'daemonConfig'>> {
+export async function engine26Options(): Promise<Required<Pick<DaemonOptions, 'dockerd' | 'daemonConfig'>>> {
   const dir = (await runOk('bash', [join(REPO_ROOT, 'scripts', 'fetch-engine26.sh')], { timeoutMs: 600_000 })).trim();
   return { dockerd: join(dir, 'dockerd'), daemonConfig: { 'userland-proxy-path': join(dir, 'docker-proxy') } };
 }

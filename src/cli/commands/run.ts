@@ -298,6 +298,7 @@ function daemonPlace(facts: PreflightFacts, cli: CommandContext, answers: Resolv
     sourceDriver: daemon.driver,
     targetDriver: answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
     serverVersion: daemon.serverVersion,
+    ...(facts.host.installedDockerd && { dockerdBinary: facts.host.installedDockerd.path }),
   };
 }
 
