@@ -26,7 +26,7 @@ export interface DaemonPlace {
   targetDriver: string;
   /** The running engine's version, e.g. "20.10.24". */
   serverVersion: string;
-  /** The dockerd the service starts (its unit's ExecStart, else the running one's, else PATH's), for `--validate` on 23+. */
+  /** The program the serving dockerd runs (else the unit's or PATH's dockerd), for `--validate` on 23+. */
   dockerdBinary?: string;
 }
 

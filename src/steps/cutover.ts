@@ -209,9 +209,9 @@ async function removeFlags(ctx: MigrationContext, target: FlagEditTarget, say: (
 
 /**
  * Engines 23 and newer check a configuration without starting: a bad one stops here, before the
- * start. The binary the service starts is asked, and its own version decides: the running engine
- * may be another one (a package changed without a restart, a dockerd from outside PATH), and an
- * older dockerd refuses --validate as an unknown flag.
+ * start. The program the daemon runs is asked, and its own version decides: PATH's or the
+ * unit's dockerd may be another engine (a dockerd from elsewhere, a package changed without a
+ * restart), and an older dockerd refuses --validate as an unknown flag.
  */
 async function validateConfig(ctx: MigrationContext, configPath: string, say: (line: string) => void): Promise<void> {
   const binary = await ctx.host.which(ctx.daemon.dockerdBinary ?? 'dockerd');
