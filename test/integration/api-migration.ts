@@ -2,7 +2,7 @@
 // rollback; the host compared with the test's own snapshot) at one API version: natively, or
 // through the version-pinning proxy (test/rig/api-pin-proxy.ts) in front of a rig dockerd.
 // Shared by api-versions.test.ts (Debian's 20.10) and api-versions-engine26.test.ts (Engine 26).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiPinProxy, type ApiPinProxy } from '../rig/api-pin-proxy.js';
@@ -19,6 +19,17 @@ export interface MigrationHost {
   before: HostSnapshot;
   /** The dockerd binary that checks the new daemon.json (`--validate`, Engine 23+); undefined: none does. */
   validatedBy?: string;
+  /**
+   * Natively: the API version the tool must negotiate, checked in the daemon's debug log (its
+   * `Calling METHOD PATH` lines; the rig's docker CLI, a 20.10 client, asks for 1.41).
+   */
+  negotiates?: string;
+}
+
+/** Paths of the requests a dockerd run with `debug: true` logged after `offset` bytes of its log. */
+function loggedRequests(logFile: string, offset: number): string[] {
+  const text = readFileSync(logFile).subarray(offset).toString('utf8');
+  return [...text.matchAll(/msg="Calling (\w+) ([^"\s]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
 }
 
 /** Creates the workload (run.test.ts's, plus a paused container) and snapshots the host. */
@@ -38,6 +49,7 @@ export function describeMigrationAt(host: () => MigrationHost, apiVersion: strin
   describe(`run at ${label}: vfs → overlay2 and back`, () => {
     let proxy: ApiPinProxy | undefined;
     let stateDir: string;
+    let logOffset = 0;
     const key = apiVersion ?? 'native';
     const cli = (...args: string[]): Promise<RunResult> => {
       const { daemon } = host();
@@ -51,6 +63,7 @@ export function describeMigrationAt(host: () => MigrationHost, apiVersion: strin
     beforeAll(async () => {
       const { daemon, work } = host();
       stateDir = join(work, `state-${key}`);
+      logOffset = statSync(daemon.logFile).size;
       let startScript = daemon.startScript;
       if (apiVersion) {
         proxy = await startApiPinProxy(daemon, apiVersion);
@@ -82,6 +95,12 @@ export function describeMigrationAt(host: () => MigrationHost, apiVersion: strin
       expect(after.containers).toEqual(before.containers);
       expect(after.containers[PAUSED]).toMatchObject({ running: true, paused: true });
       expect(after.volumeFiles).toEqual(before.volumeFiles);
+      const { negotiates } = host();
+      if (!proxy && negotiates) {
+        const logged = loggedRequests(daemon.logFile, logOffset);
+        expect(logged.filter((r) => r.includes(` /v${negotiates}/`)).length).toBeGreaterThan(50);
+        expect(logged.filter((r) => !/ \/(_ping|version)$| \/v1\.41\//.test(r) && !r.includes(` /v${negotiates}/`))).toEqual([]);
+      }
       if (!proxy) return;
       // Only the negotiation itself is unversioned; everything else the tool sends asks for the
       // pinned version (the rig start.sh's docker CLI, a Go client, falls back to 1.24 while dockerd starts).

@@ -22,7 +22,8 @@ beforeAll(async () => {
   await ensureDist();
   const engine26 = await engine26Options();
   dockerd = engine26.dockerd;
-  daemon = await startDockerd({ name: 'api-engine26', storageDriver: 'vfs', ...engine26 });
+  // debug: dockerd logs every request's path, which shows the version the tool negotiated natively.
+  daemon = await startDockerd({ name: 'api-engine26', storageDriver: 'vfs', ...engine26, daemonConfig: { ...engine26.daemonConfig, debug: true } });
   before = await prepareMigrationHost(daemon);
 }, 600_000);
 
@@ -35,5 +36,5 @@ it('runs Engine 26 (API 1.45, above the tool’s 1.44)', async () => {
   expect(await docker(daemon, 'version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}')).toBe('26.1.5+dfsg1 1.45');
 });
 
-describeMigrationAt(() => ({ daemon, work, before, validatedBy: dockerd }), undefined, 'Engine 26 natively (API 1.44 negotiated)');
+describeMigrationAt(() => ({ daemon, work, before, validatedBy: dockerd, negotiates: '1.44' }), undefined, 'Engine 26 natively (API 1.44 negotiated)');
 for (const apiVersion of ['1.43', '1.42']) describeMigrationAt(() => ({ daemon, work, before, validatedBy: dockerd }), apiVersion, `API ${apiVersion} in front of Engine 26`);
