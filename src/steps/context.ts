@@ -24,8 +24,10 @@ export interface DaemonPlace {
   sourceDriver: string;
   /** The driver the run moves to: "overlay2", or "devicemapper" on a fresh direct-lvm pool. */
   targetDriver: string;
-  /** The running engine's version, e.g. "20.10.24" (for `dockerd --validate` on 23+). */
+  /** The running engine's version, e.g. "20.10.24". */
   serverVersion: string;
+  /** The program the serving dockerd runs (else the unit's or PATH's dockerd), for `--validate` on 23+. */
+  dockerdBinary?: string;
 }
 
 export interface MigrationContext extends BaseStepContext {

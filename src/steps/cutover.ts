@@ -204,15 +204,23 @@ async function removeFlags(ctx: MigrationContext, target: PlannedFlagEdit, say: 
   return target.kind === 'systemd-drop-in';
 }
 
-/** Engines 23 and newer check a configuration without starting: a bad one stops here, before the start. */
+/**
+ * Engines 23 and newer check a configuration without starting: a bad one stops here, before the
+ * start. The program the daemon runs is asked, and its own version decides: PATH's or the
+ * unit's dockerd may be another engine (a dockerd from elsewhere, a package changed without a
+ * restart), and an older dockerd refuses --validate as an unknown flag.
+ */
 async function validateConfig(ctx: MigrationContext, configPath: string, say: (line: string) => void): Promise<void> {
-  const major = Number(/^(\d+)\./.exec(ctx.daemon.serverVersion)?.[1] ?? 0);
-  if (major < 23 || !(await ctx.host.which('dockerd'))) return;
-  const result = await ctx.host.run('dockerd', ['--validate', '--config-file', configPath], { timeoutMs: 60_000 });
+  const binary = await ctx.host.which(ctx.daemon.dockerdBinary ?? 'dockerd');
+  if (!binary) return;
+  const version = await ctx.host.run(binary, ['--version'], { timeoutMs: 60_000 });
+  const major = Number(/\bversion (\d+)\./.exec(version.stdout)?.[1] ?? 0);
+  if (version.exitCode !== 0 || major < 23) return;
+  const result = await ctx.host.run(binary, ['--validate', '--config-file', configPath], { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
-    throw new OperatorError(`dockerd --validate refused the new ${configPath}: ${(result.stderr || result.stdout).trim()}`, 'The original is in the run’s config-backup/. Roll back, or fix the file and resume.');
+    throw new OperatorError(`${binary} --validate refused the new ${configPath}: ${(result.stderr || result.stdout).trim()}`, 'The original is in the run’s config-backup/. Roll back, or fix the file and resume.');
   }
-  say(`dockerd --validate: ${configPath} is valid`);
+  say(`${binary} --validate: ${configPath} is valid`);
 }
 
 export const startDaemonStep: Step<MigrationContext> = {

@@ -1,20 +1,20 @@
 // The end-to-end migration of run.test.ts (its workload; run, verify, rollback; the host compared
 // with the test's own snapshot) against older engines: Red Hat's docker 1.13.1 (API 1.26),
 // docker-ce 17.06 (API 1.30) and 18.09 (API 1.39), as the version-pinning proxy plays them in
-// front of the rig's dockerd (test/rig/api-pin-proxy.ts). The workload has a paused container
-// too, which engines before 17.07 refuse to stop. One daemon, the versions one after the other:
-// each rollback puts the host back as it was for the next.
+// front of the rig's dockerd (test/rig/api-pin-proxy.ts), through api-migration.ts. The workload
+// has a paused container too, which engines before 17.07 refuse to stop. One daemon, the versions
+// one after the other: each rollback puts the host back as it was for the next. Engines 23 to 26
+// (API 1.42 to 1.44): api-versions-engine26.test.ts.
 import { request } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiPinProxy, type ApiPinProxy } from '../rig/api-pin-proxy.js';
-import { BASE_IMAGE, docker, dockerTry, dockerWith, ensureDist, runCli, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
-import { hostSnapshot, type HostSnapshot } from '../rig/snapshot.js';
-import { commandServiceAnswers, createRunWorkload, explainRun, RUN_APP } from './run-workload.js';
-
-const PAUSED = 'frozen';
+import { BASE_IMAGE, docker, dockerTry, dockerWith, ensureDist, startDockerd, type DaemonHandle } from '../rig/index.js';
+import type { HostSnapshot } from '../rig/snapshot.js';
+import { describeMigrationAt, prepareMigrationHost } from './api-migration.js';
+import { RUN_APP } from './run-workload.js';
 
 let daemon: DaemonHandle;
 let work: string;
@@ -24,10 +24,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dmm-api-'));
   await ensureDist();
   daemon = await startDockerd({ name: 'api-versions', storageDriver: 'vfs' });
-  await createRunWorkload(daemon);
-  await docker(daemon, 'run', '-d', '--name', PAUSED, RUN_APP);
-  await docker(daemon, 'pause', PAUSED);
-  before = await hostSnapshot(daemon);
+  before = await prepareMigrationHost(daemon);
 }, 600_000);
 
 afterAll(async () => {
@@ -47,9 +44,6 @@ function get(socketPath: string, path: string): Promise<{ status: number; header
     req.end();
   });
 }
-
-/** The host as the daemon itself shows it (not through the proxy, whose older API hides fields). */
-const snapshotOf = (proxy: ApiPinProxy) => hostSnapshot({ ...daemon.info(), dockerHost: proxy.realDockerHost });
 
 describe('the pinning proxy stands in for docker 1.13.1 (API 1.26)', () => {
   let proxy: ApiPinProxy;
@@ -96,63 +90,4 @@ describe('the pinning proxy stands in for docker 1.13.1 (API 1.26)', () => {
   });
 });
 
-for (const apiVersion of ['1.26', '1.30', '1.39']) {
-  describe(`run at API ${apiVersion}: vfs → overlay2 and back`, () => {
-    let proxy: ApiPinProxy;
-    let stateDir: string;
-    const cli = (...args: string[]): Promise<RunResult> =>
-      runCli(['--state-dir', stateDir, '--docker-host', daemon.dockerHost, '--daemon-config', daemon.configFile, ...args], { CI: 'true' });
-    const explain = (result: RunResult) => `${explainRun(result, daemon)}\n--- requests\n${proxy.requests.slice(-20).map((r) => `${r.method} ${r.url} (${r.userAgent})`).join('\n')}`;
-
-    beforeAll(async () => {
-      proxy = await startApiPinProxy(daemon, apiVersion);
-      stateDir = join(work, `state-${apiVersion}`);
-      // The start command returns once the proxy stands in front of the new dockerd again.
-      const startScript = join(work, `start-behind-proxy-${apiVersion}.sh`);
-      writeFileSync(startScript, `bash ${daemon.startScript} || exit 1\n${proxy.waitCommand}\n`);
-      const service = commandServiceAnswers({ stopScript: daemon.stopScript, startScript });
-      writeFileSync(join(work, `answers-${apiVersion}.yaml`), ['target: overlay2', ...service, ''].join('\n'));
-    });
-    afterAll(async () => proxy?.stop());
-
-    it('migrates the host, sending every request at the pinned version, and pauses the paused container again', async () => {
-      const result = await cli('run', '--answers', join(work, `answers-${apiVersion}.yaml`), '--yes');
-      expect(result.code, explain(result)).toBe(0);
-      const runId = readFileSync(join(stateDir, 'current'), 'utf8').trim();
-      const log = readFileSync(join(stateDir, 'runs', runId, 'run.log'), 'utf8');
-      expect(log).toContain(`Unpausing ${PAUSED} to stop it`);
-      expect(log).toContain(`Paused again: ${PAUSED}`);
-      const after = await snapshotOf(proxy);
-      expect(after.driver).toBe('overlay2');
-      expect(after.images).toEqual(before.images);
-      expect(after.networks).toEqual(before.networks);
-      expect(after.volumes).toEqual(before.volumes);
-      expect(after.containers).toEqual(before.containers);
-      expect(after.containers[PAUSED]).toMatchObject({ running: true, paused: true });
-      expect(after.volumeFiles).toEqual(before.volumeFiles);
-      // Only the negotiation itself is unversioned; everything else the tool sends asks for the
-      // pinned version (the rig start.sh's docker CLI, a Go client, falls back to 1.24 while dockerd starts).
-      const tool = proxy.requests.filter((r) => !/^(Docker-Client|Go-http-client)\//.test(r.userAgent));
-      expect(tool.length).toBeGreaterThan(50);
-      const stray = tool.filter((r) => !(/^\/(_ping|version)$/.test(r.url) || r.url.startsWith(`/v${apiVersion}/`))).map((r) => `${r.method} ${r.url} (${r.userAgent})`);
-      expect(stray).toEqual([]);
-    }, 900_000);
-
-    it('verify is clean', async () => {
-      const verify = await cli('verify');
-      expect(verify.code, explain(verify)).toBe(0);
-    }, 300_000);
-
-    it('rollback puts the host back as it was, the paused container paused', async () => {
-      const result = await cli('rollback', '--yes');
-      expect(result.code, explain(result)).toBe(0);
-      const after = await snapshotOf(proxy);
-      expect(after.driver).toBe('vfs');
-      expect(after.images).toEqual(before.images);
-      expect(after.containers).toEqual(before.containers);
-      expect(after.networks).toEqual(before.networks);
-      expect(after.volumes).toEqual(before.volumes);
-      expect(after.volumeFiles).toEqual(before.volumeFiles);
-    }, 600_000);
-  });
-}
+for (const apiVersion of ['1.26', '1.30', '1.39']) describeMigrationAt(() => ({ daemon, work, before }), apiVersion, `API ${apiVersion}`);

@@ -1,4 +1,5 @@
-// A stand-in for an older Docker engine in front of a rig dockerd (Debian's 20.10, API 1.41):
+// A stand-in for an older Docker engine in front of a rig dockerd (Debian's 20.10, API 1.41, or
+// Engine 26, API 1.45, for the versions above 1.41):
 // a unix-socket HTTP proxy that says it speaks an older API (the API-Version header of every
 // answer, /version's ApiVersion, MinAPIVersion and Version) and forwards every request to the
 // real daemon under that version's path (`/v1.26/...`), so the daemon applies its own
@@ -36,6 +37,9 @@ export const PINNED_ENGINES: Record<string, OldEngine> = {
   '1.26': { version: '1.13.1', minApiVersion: '1.12', pausedStop: 'Unpause the container before stopping' },
   '1.30': { version: '17.06.0-ce', minApiVersion: '1.12', pausedStop: 'Unpause the container before stopping or killing' },
   '1.39': { version: '18.09.0', minApiVersion: '1.12' },
+  // In front of Engine 26 (API 1.45): docker-ce 23 and 24, which no Debian package has.
+  '1.42': { version: '23.0.6', minApiVersion: '1.12' },
+  '1.43': { version: '24.0.9', minApiVersion: '1.12' },
 };
 
 export interface ProxiedRequest {

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   daemonConfig?: Record<string, unknown>;
   /** More dockerd flags, after the rig's own. */
   extraArgs?: string[];
+  /** The dockerd binary (default: Debian's, Engine 20.10); e.g. Engine 26's from engine26.ts. */
+  dockerd?: string;
   /** The process this daemon's life is tied to for the sweeper (default: this process). */
   ownerPid?: number;
   /**
@@ -134,10 +136,10 @@ function dockerdArgs(info: DaemonInfo, extraArgs: readonly string[]): string[] {
   ];
 }
 
-function startScriptText(info: DaemonInfo, args: readonly string[], shape?: ServiceShape): string {
+function startScriptText(info: DaemonInfo, dockerd: string, args: readonly string[], shape?: ServiceShape): string {
   const q = shellQuote;
   const environment = (shape?.environmentFiles ?? []).map((file) => `[ -f ${q(file)} ] && . ${q(file)}`).join('\n');
-  const command = `${shape ? q(shape.executable) : DOCKERD} ${args.map(q).join(' ')}${shape?.trailingWords ? ` ${shape.trailingWords}` : ''}`;
+  const command = `${q(shape ? shape.executable : dockerd)} ${args.map(q).join(' ')}${shape?.trailingWords ? ` ${shape.trailingWords}` : ''}`;
   return `#!/bin/bash
 # Starts the rig daemon "${info.name}" detached (as a service manager would) and waits until it
 # answers; exits 1 with the end of its log when it dies or does not answer within 120 s.
@@ -231,7 +233,7 @@ export async function startDockerd(options: DaemonOptions): Promise<DaemonHandle
       ...options.daemonConfig,
     };
     writeFileSync(info.configFile, JSON.stringify(config, null, 2) + '\n');
-    writeExecutable(info.startScript, startScriptText(info, dockerdArgs(info, options.extraArgs ?? []), options.service?.(info)));
+    writeExecutable(info.startScript, startScriptText(info, options.dockerd ?? DOCKERD, dockerdArgs(info, options.extraArgs ?? []), options.service?.(info)));
     writeExecutable(info.stopScript, stopScriptText(info));
     writeFileSync(join(info.dir, META_FILE), JSON.stringify(info, null, 2) + '\n');
     await createBridge(slot);

@@ -59,46 +59,21 @@ mkdir -p "$kit"
 cd "$kit"
 
 # --- Engine 26 (issue 21) -------------------------------------------------------------------
-# Debian trixie's docker.io 26.1.5: its dockerd runs on this machine (glibc 2.36, containerd
-# 1.6, runc 1.1) and in the guests, which use it to prove the upgrade after a migration. It is
-# fetched with a private apt source list and state (the host's apt is untouched), checked
-# against the pinned hash, unpacked with dpkg -x (never installed), and kept in engine26/
-# across kit rebuilds: only a changed pin fetches it again.
-ENGINE26_SUITE=trixie
-ENGINE26_VERSION=26.1.5+dfsg1-9+deb13u1+b1
-ENGINE26_SHA256=53ae1a99f15113f0a0d2226808ec0d24ee31b3b87b87ab8ec35be09a1a2ee13b
-
-engine26_ready() {
-  [ "$(cat engine26/deb.sha256 2>/dev/null)" = "$ENGINE26_SHA256" ] \
-    && [ -x engine26/dockerd ] && [ -x engine26/docker-proxy ]
-}
-
-fetch_engine26() {
-  engine26_ready && return 0
-  local apt_dir=$kit/engine26-apt deb sum mirror
-  say "fetching Engine 26 (docker.io $ENGINE26_VERSION from Debian $ENGINE26_SUITE)"
-  rm -rf "$apt_dir" engine26.tmp
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" engine26.tmp
-  # The mirror this machine's own Debian sources use (deb822 or one-line format).
-  mirror=$(grep -hoE 'https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1 | tr -d ' ' || true)
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} $ENGINE26_SUITE main" >"$apt_dir/sources.list"
-  local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
-  apt_get "${opts[@]}" update >&2
-  (cd "$apt_dir/debs" && apt_get "${opts[@]}" download "docker.io=$ENGINE26_VERSION" >&2)
-  deb=$(ls "$apt_dir"/debs/docker.io_*.deb)
-  sum=$(sha256sum "$deb" | cut -d' ' -f1)
-  [ "$sum" = "$ENGINE26_SHA256" ] || die "$deb has sha256 $sum, want $ENGINE26_SHA256 (pinned in prepare-kit.sh)"
-  dpkg -x "$deb" "$apt_dir/x"
-  cp "$apt_dir/x/usr/sbin/dockerd" "$apt_dir/x/usr/sbin/docker-proxy" engine26.tmp/
-  echo "$sum" >engine26.tmp/deb.sha256
-  echo "$ENGINE26_VERSION" >engine26.tmp/version
-  rm -rf engine26 "$apt_dir"
+# Debian trixie's docker.io 26.1.5, which the guests use to prove the upgrade after a
+# migration: scripts/fetch-engine26.sh fetches it once (pinned by sha256) into the repo's cache,
+# which the integration tier uses too; the kit keeps its own copy, replaced when the pin changes.
+copy_engine26() {
+  local source
+  source=$(bash "$repo/scripts/fetch-engine26.sh")
+  cmp -s "$source/deb.sha256" engine26/deb.sha256 2>/dev/null && [ -x engine26/dockerd ] \
+    && [ -x engine26/docker-proxy ] && return 0
+  rm -rf engine26.tmp
+  cp -a "$source" engine26.tmp
+  rm -rf engine26
   mv engine26.tmp engine26
-  say "Engine 26: $(engine26/dockerd --version)"
 }
 
-fetch_engine26
+copy_engine26
 
 # The stamp covers this script (it holds the initramfs /init) and the kernel package; when
 # both are unchanged and every artefact is there, the kit is ready.

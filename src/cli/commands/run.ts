@@ -289,6 +289,8 @@ export function pickLists(inventory: Pick<Inventory, 'images' | 'containers' | '
 /** Where the daemon keeps its data and pid file, and the drivers before and after. */
 function daemonPlace(facts: PreflightFacts, cli: CommandContext, answers: ResolvedAnswers): DaemonPlace {
   const daemon = facts.docker.daemon;
+  // The program the serving dockerd runs: what a restart starts again, whichever unit or command does it.
+  const dockerdBinary = facts.host.dockerd?.argv[0] ?? facts.host.installedDockerd?.path;
   return {
     dataRoot: daemon.dockerRootDir,
     pidFile: pidFileOf(facts),
@@ -296,6 +298,7 @@ function daemonPlace(facts: PreflightFacts, cli: CommandContext, answers: Resolv
     sourceDriver: daemon.driver,
     targetDriver: answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2',
     serverVersion: daemon.serverVersion,
+    ...(dockerdBinary && { dockerdBinary }),
   };
 }
 
