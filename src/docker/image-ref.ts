@@ -120,6 +120,13 @@ export class ImageRef {
 }
 
 /** The familiar form of a reference; text that is no reference stays as it is (to be compared, not trusted). */
+/** The repository and tag the API's tag, push and pull calls take (and the plan prints); a missing tag is "latest". */
+export function repoAndTagOf(ref: string): { repo: string; tag: string } {
+  const parsed = ImageRef.parse(ref);
+  if (parsed.digest !== undefined) throw new Error(`${ref} is a digest reference, not repo:tag`);
+  return { repo: parsed.familiarName, tag: parsed.tagOrLatest };
+}
+
 export function familiarRef(text: string): string {
   return ImageRef.tryParse(text)?.familiar() ?? text;
 }

@@ -19,7 +19,7 @@ import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
 import { streamGet } from './daemon-stream.js';
 import { checkImageArchive, isRealTag, TarFormatError, TarScanner } from './image-archive.js';
-import { ImageRef } from './image-ref.js';
+import { ImageRef, repoAndTagOf } from './image-ref.js';
 import { DockerStreamError, drainProgress, type ProgressMessage } from './progress.js';
 import type { ImageRecord } from './types.js';
 
@@ -255,16 +255,9 @@ export async function listImageTags(client: DockerClient): Promise<Map<string, s
 // ---------------------------------------------------------------------------------------------
 // Tag, push, pull
 
-/** The repository and tag the API's tag, push and pull calls take; a missing tag is "latest". */
-function repoAndTag(ref: string): { repo: string; tag: string } {
-  const parsed = ImageRef.parse(ref);
-  if (parsed.digest !== undefined) throw new Error(`${ref} is a digest reference, not repo:tag`);
-  return { repo: parsed.familiarName, tag: parsed.tagOrLatest };
-}
-
 /** Adds the tag `repoTag` to an image (`POST /images/{id}/tag`); moves it if it pointed elsewhere. */
 export async function tagImage(client: DockerClient, imageId: string, repoTag: string): Promise<void> {
-  const { repo, tag } = repoAndTag(repoTag);
+  const { repo, tag } = repoAndTagOf(repoTag);
   try {
     await client.api.getImage(imageId).tag({ repo, tag });
   } catch (error) {
@@ -349,7 +342,7 @@ export async function pushImage(client: DockerClient, request: PushRequest): Pro
   let digest: string | undefined;
   let failure: unknown;
   try {
-    const { repo, tag } = repoAndTag(targetRef);
+    const { repo, tag } = repoAndTagOf(targetRef);
     const messages = await runPushWithRetries(client, repo, tag, request, registry);
     digest = pushedDigest(messages, tag);
     if (!digest) throw new Error(`The push of ${targetRef} ended without reporting a digest.`);
@@ -476,7 +469,7 @@ export async function pullImage(
   options: PullOptions = {},
 ): Promise<{ id: string; digest?: string }> {
   const registry = ImageRef.parse(ref).registry;
-  const { repo, tag } = repoAndTag(ref);
+  const { repo, tag } = repoAndTagOf(ref);
   const secrets = [auth?.password, auth?.identitytoken].filter((s): s is string => !!s);
   let messages: ProgressMessage[];
   try {

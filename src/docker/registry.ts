@@ -131,11 +131,3 @@ export async function registryTransportFacts(
   return { ...probe, resolvedIps, daemon };
 }
 
-/** Splits "<address>/<repository>:<tag>" as pushImage's targetRef is built. */
-export function splitRegistryRef(ref: string): { address: string; repository: string; tag: string } {
-  const slash = ref.indexOf('/');
-  const address = ref.slice(0, slash);
-  const rest = ref.slice(slash + 1);
-  const colon = rest.lastIndexOf(':');
-  return colon > rest.lastIndexOf('/') ? { address, repository: rest.slice(0, colon), tag: rest.slice(colon + 1) } : { address, repository: rest, tag: 'latest' };
-}

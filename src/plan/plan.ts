@@ -1,4 +1,5 @@
 import { imageArchiveFileName, imageLabel, imageSaveNames, registryTargetRef, untaggedTargetRef } from '../docker/images.js';
+import { repoAndTagOf } from '../docker/image-ref.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
 import { formatPoolCommand, type PoolCommand } from './direct-lvm.js';
@@ -151,11 +152,6 @@ export function plannedStep<I extends StepId>(plan: Pick<Plan, 'steps'>, id: I):
   return step?.params?.id === id ? (step as PlannedStep<ParamsOf<I>>) : undefined;
 }
 
-/** Docker's "repo:tag" split (the tag after the last "/"), for the query of a pull. */
-function repoAndTag(ref: string): { repo: string; tag: string } {
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: 'latest' };
-}
 const query = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${v}`).join('&');
 
 /**
@@ -180,7 +176,7 @@ export function stepActions(params: StepParams): string[] {
     case 'push-images':
       return params.images.flatMap((i) =>
         i.refs.flatMap(({ source, target }) => {
-          const { repo, tag } = repoAndTag(target);
+          const { repo, tag } = repoAndTagOf(target);
           return [
             `POST /images/${i.imageId}/tag?${query([['repo', repo], ['tag', tag]])} (${source})`,
             `POST /images/${repo}/push?${query([['tag', tag]])}`,
@@ -224,11 +220,11 @@ export function stepActions(params: StepParams): string[] {
     case 'load-images':
       return params.images.flatMap((i) => {
         if (i.from === 'archive') return [`POST /images/load ← ${i.archive} (${i.label})`];
-        const { repo, tag } = repoAndTag(i.ref);
+        const { repo, tag } = repoAndTagOf(i.ref);
         return [
           `POST /images/create?${query([['fromImage', repo], ['tag', tag]])}`,
           ...i.tags.map((t) => {
-            const original = repoAndTag(t);
+            const original = repoAndTagOf(t);
             return `POST /images/${i.imageId}/tag?${query([['repo', original.repo], ['tag', original.tag]])}`;
           }),
           ...(i.tags.includes(i.ref) ? [] : temporaryTagRemoval(i.ref, i.tags.length === 0)),
