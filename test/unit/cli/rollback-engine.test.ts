@@ -1,6 +1,7 @@
 // Issue 21: a host upgraded to Engine v25+ after its migration cannot run devicemapper again, so
 // `rollback` refuses before it changes anything and says what to do (the old engine first).
 // The "daemon" is a small HTTP server on a unix socket; the installed dockerd a script on PATH.
+import { DEVICEMAPPER_HOST_DAEMON } from '../steps/step-context.js';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -55,14 +56,7 @@ async function migratedRun(dockerHost: string): Promise<RunStore> {
   const store = await RunStore.create(path.join(dir, 'state'), { dockerHost, daemonConfig: '/etc/docker/daemon.json' }, [{ id: 'cutover', title: 'Cutover' }], {
     runId: RUN_ID,
   });
-  await store.setNote('daemon', {
-    dataRoot: '/var/lib/docker',
-    pidFile: '/var/run/docker.pid',
-    configPath: '/etc/docker/daemon.json',
-    sourceDriver: 'devicemapper',
-    targetDriver: 'overlay2',
-    serverVersion: '20.10.24',
-  });
+  await store.setNote('daemon', DEVICEMAPPER_HOST_DAEMON);
   await store.journal('cutover', 'daemon-config', { path: '/etc/docker/daemon.json' });
   await store.setStatus('completed');
   return store;

@@ -21,6 +21,16 @@ import { FakeDocker } from './fake-docker.js';
 
 const dirs: string[] = [];
 
+/** The daemon notes of a devicemapper host on Docker 20.10 moving to overlay2 (state.json's `daemon`). */
+export const DEVICEMAPPER_HOST_DAEMON: MigrationContext['daemon'] = {
+  dataRoot: '/var/lib/docker',
+  pidFile: '/var/run/docker.pid',
+  configPath: '/etc/docker/daemon.json',
+  sourceDriver: 'devicemapper',
+  targetDriver: 'overlay2',
+  serverVersion: '20.10.24',
+};
+
 /** Removes the state dirs the contexts made (call in afterEach). */
 export function removeStepDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -91,14 +101,7 @@ export async function stepTest(options: {
     secrets: {},
     recorded: options.recorded,
     plan: planOf(options.recorded, answers, store),
-    daemon: {
-      dataRoot: '/var/lib/docker',
-      pidFile: '/var/run/docker.pid',
-      configPath: '/etc/docker/daemon.json',
-      sourceDriver: 'devicemapper',
-      targetDriver: 'overlay2',
-      serverVersion: '20.10.24',
-    },
+    daemon: { ...DEVICEMAPPER_HOST_DAEMON },
     service: { kind: 'systemd' } as unknown as MigrationContext['service'],
     dockerHost: docker.address,
     env: {},
