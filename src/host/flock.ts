@@ -13,7 +13,10 @@ const CONFLICT = 1;
 /** Takes an exclusive lock on an open descriptor without waiting: 'busy' when another holds it. */
 export async function lockDescriptor(fd: number): Promise<'locked' | 'busy'> {
   // child_process, not execa: execa does not pass a descriptor of ours as a child's fd 3.
-  const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  // Only PATH is handed on: this process's environment may hold a registry password
+  // (registry.passwordEnv), and no command the tool runs gets that.
+  const env = process.env.PATH === undefined ? {} : { PATH: process.env.PATH };
+  const child = spawn('flock', ['--exclusive', '--nonblock', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], env });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
