@@ -29,7 +29,7 @@ describe('lockDescriptor', () => {
     } finally {
       closeSync(fd);
     }
-    const names = readFileSync(seen, 'utf8').split('\n').filter(Boolean).map((line) => line.split('=')[0]);
+    const names = readFileSync(seen, 'utf8').split('\n').filter(Boolean).map((line) => line.split('=')[0] ?? '');
     expect(names).not.toContain('DMM_TEST_CANARY');
     expect(names.filter((name) => !['PATH', 'PWD', 'SHLVL', '_'].includes(name))).toEqual([]);
   });
