@@ -10,6 +10,7 @@
  * point to know about it). It needs nothing but Node's own modules, on Node 16 as on 20.
  */
 import { Worker } from 'node:worker_threads';
+import { ArchiveError } from './errors.js';
 
 /** Bytes per batch handed to the worker: big enough that a message costs nothing beside hashing it. */
 const BATCH = 1024 * 1024;
@@ -47,9 +48,9 @@ export class OffThreadSha256 {
   constructor() {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: LIMITS });
     this.worker.on('message', (reply: Reply) => this.receive(reply));
-    this.worker.on('error', (error: Error) => this.fail(new Error(`the hashing thread failed: ${error.message}`)));
+    this.worker.on('error', (error: Error) => this.fail(`the hashing thread failed: ${error.message}`));
     this.worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`the hashing thread stopped (exit code ${code}) before the hash was complete`));
+      if (!this.closed) this.fail(`the hashing thread stopped (exit code ${code}) before the hash was complete`);
     });
   }
 
@@ -117,8 +118,8 @@ export class OffThreadSha256 {
     waiting?.resolve();
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
+  private fail(reason: string): void {
+    this.failure ??= new ArchiveError('(archive checksum)', reason, 'Nothing was kept of this archive; retry. If it fails again, the host is short of memory or threads.');
     this.waiting?.reject(this.failure);
     this.digestWaiting?.reject(this.failure);
     this.waiting = undefined;

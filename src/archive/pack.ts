@@ -19,6 +19,8 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Reads the tree's extended attributes (one getfattr call); without it none are kept. */
   readXattrs?: XattrReader;
+  /** Where the archive's bytes are hashed: a fresh worker thread by default (tests give one they make fail). */
+  hash?: OffThreadSha256;
 }
 
 export interface EntryCounts {
@@ -103,7 +105,10 @@ export async function packDirectory(sourceDir: string, output: Writable, options
     output.on('error', () => {});
     output.destroy();
     await consumer.catch(() => {});
-    if (outputError !== undefined && (error as Error).name !== 'AbortError') {
+    // The consumer also fails with the producer's own error (the stream it destroyed): that
+    // one is about the tree, not the output. A failed hash says what it is itself.
+    if (outputError instanceof ArchiveError) throw outputError;
+    if (outputError !== undefined && outputError !== error && (error as Error).name !== 'AbortError') {
       throw new ArchiveError('(archive output)', `could not be written: ${outputError.message}`, 'Check free space and permissions where the archive is written, then retry.', {
         cause: outputError,
       });
@@ -115,7 +120,7 @@ export async function packDirectory(sourceDir: string, output: Writable, options
 
 async function consume(tar: Pack, output: Writable, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {
   // Hashed on a worker thread: the main thread's CPU is the limit of the archive's speed.
-  const hash = new OffThreadSha256();
+  const hash = options.hash ?? new OffThreadSha256();
   let failure: Error | undefined;
   const onError = (error: Error) => (failure ??= error);
   output.on('error', onError);
