@@ -10,7 +10,7 @@
  */
 import { close, open, writev } from 'node:fs';
 
-/** Bytes handed to the thread pool and not yet written. */
+/** Bytes held by writes handed to the thread pool and not yet written (see heldBytes). */
 const LIMIT = 8 * 1024 * 1024;
 
 export class BackgroundWrites {
@@ -49,7 +49,7 @@ export class BackgroundWrites {
 
   /** Writes `buffers` at `position` of the file once open (all of them, short writes continued). */
   write(file: Promise<number>, buffers: Buffer[], position: number): Promise<void> {
-    const bytes = buffers.reduce((sum, b) => sum + b.length, 0);
+    const bytes = heldBytes(buffers);
     this.inFlight += bytes;
     const written = this.tail.then(() => file).then((fd) => writeAll(fd, buffers, position)).finally(() => {
       this.inFlight -= bytes;
@@ -96,6 +96,22 @@ export class BackgroundWrites {
   async quiet(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
+}
+
+/**
+ * The memory a queued write keeps alive: its chunks are views into the input's reads (1 MiB
+ * each), so a small file's few bytes hold a whole read until written. Counted by the reads
+ * they hold, or 2,000 small files queued at once held 40 MB (measured).
+ */
+export function heldBytes(buffers: Buffer[]): number {
+  const held = new Set<ArrayBufferLike>();
+  let bytes = 0;
+  for (const buffer of buffers) {
+    if (held.has(buffer.buffer)) continue;
+    held.add(buffer.buffer);
+    bytes += Math.max(buffer.buffer.byteLength, buffer.length);
+  }
+  return bytes;
 }
 
 /** Resolves when `promise` has ended, either way. */

@@ -351,7 +351,10 @@ async function restoreFile(state: State, entry: string, rel: string, meta: Meta,
         batchBytes = 0;
       }
     }
-    if (batchBytes > 0) writes.push(state.writes.write(file, batch, position));
+    if (batchBytes > 0) {
+      await state.writes.room();
+      writes.push(state.writes.write(file, batch, position));
+    }
     complete = true;
   } finally {
     const finish = (fd: number) => {

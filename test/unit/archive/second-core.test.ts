@@ -6,6 +6,7 @@ import { link, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OffThreadSha256, UnsafeArchiveError } from '../../../src/archive/index.js';
+import { heldBytes } from '../../../src/archive/background-writes.js';
 import { writeFileDurably } from '../../../src/fs/atomic-file.js';
 import { extractFile, packToFile, removeDir, sha256File, snapshot, tempDir } from './helpers.js';
 
@@ -138,5 +139,14 @@ describe('a pack that fails on its tree', () => {
     } finally {
       await removeDir(work);
     }
+  });
+});
+
+describe('the limit on queued writes', () => {
+  it('counts what a write keeps alive: the whole 1 MiB read a small file’s bytes are a view of, once per read', () => {
+    const read = Buffer.alloc(1024 * 1024);
+    const other = Buffer.alloc(1024 * 1024);
+    expect(heldBytes([read.subarray(0, 10)])).toBe(1024 * 1024);
+    expect(heldBytes([read.subarray(0, 10), read.subarray(512, 1024), other.subarray(5, 6)])).toBe(2 * 1024 * 1024);
   });
 });
