@@ -119,7 +119,7 @@ export class OffThreadSha256 {
   }
 
   private fail(reason: string): void {
-    this.failure ??= new ArchiveError('(archive checksum)', reason, 'Nothing was kept of this archive; retry. If it fails again, the host is short of memory or threads.');
+    this.failure ??= new ArchiveError('(archive checksum)', reason, 'Retry; if it fails again, the host is short of memory or threads (each archive and restore starts one).');
     this.waiting?.reject(this.failure);
     this.digestWaiting?.reject(this.failure);
     this.waiting = undefined;
