@@ -9,7 +9,7 @@
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,10 @@ function parseArgs(argv) {
 /** Our side, in its own process: `--child pack SRC OUT` or `--child extract ARCHIVE DST MODULE`. */
 async function child([mode, from, to, modulePath]) {
   const archive = await import(pathToFileURL(modulePath).href);
+  const threadsAtStart = threadTicks();
+  const threads = new Map();
+  // Threads come and go (the hashing worker ends with its archive): sample them as they run.
+  const sampler = setInterval(() => threadTicks(threads), 10);
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const result =
@@ -47,7 +51,30 @@ async function child([mode, from, to, modulePath]) {
       : await archive.extractArchive(createReadStream(from, { highWaterMark: 1024 * 1024 }), to);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
-  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, bytes: result.bytes, sha256: result.sha256, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+  clearInterval(sampler);
+  threadTicks(threads);
+  // The main thread's CPU seconds, and the other threads' (the hashing worker, the thread
+  // pool's file writes, V8's helpers): with a core free for the others, the main thread's is
+  // the run's length; a busy machine stretches wall time, not these.
+  const ticks = 100; // USER_HZ, Linux's clock ticks per second in /proc
+  const used = (id) => ((threads.get(id) ?? 0) - (threadsAtStart.get(id) ?? 0)) / ticks;
+  const mainThread = used(String(process.pid));
+  const otherThreads = [...threads.keys()].filter((id) => id !== String(process.pid)).reduce((sum, id) => sum + used(id), 0);
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadCpuSeconds: mainThread, otherThreadsCpuSeconds: otherThreads, bytes: result.bytes, sha256: result.sha256, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+/** utime + stime clock ticks of each of this process's threads (/proc/self/task/N/stat), into `into`. */
+function threadTicks(into = new Map()) {
+  for (const id of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      into.set(id, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return into;
 }
 
 async function main(options) {
@@ -76,6 +103,8 @@ async function main(options) {
     const runs = { tarCreate: [], ourPack: [], tarExtract: [], ourExtract: [] };
     // CPU seconds (user + system, all threads): less sensitive than wall time to a busy machine.
     const cpu = { tarCreate: [], ourPack: [], tarExtract: [], ourExtract: [] };
+    // Ours, by thread: the main one and all the others (tar has one thread).
+    const threadCpu = { ourPackMain: [], ourPackOthers: [], ourExtractMain: [], ourExtractOthers: [] };
     let rss = { pack: 0, extract: 0 };
     const gnuArchive = path.join(work, 'gnu.tar');
     const ourArchive = path.join(work, 'ours.tar');
@@ -92,6 +121,8 @@ async function main(options) {
         else {
           const r = runChild(['pack', source, ourArchive, modulePath]);
           record(runs.ourPack, cpu.ourPack, r);
+          threadCpu.ourPackMain.push(r.mainThreadCpuSeconds);
+          threadCpu.ourPackOthers.push(r.otherThreadsCpuSeconds);
           rss.pack = Math.max(rss.pack, r.maxRssMb);
         }
       }
@@ -103,6 +134,8 @@ async function main(options) {
         else {
           const r = runChild(['extract', ourArchive, target, modulePath]);
           record(runs.ourExtract, cpu.ourExtract, r);
+          threadCpu.ourExtractMain.push(r.mainThreadCpuSeconds);
+          threadCpu.ourExtractOthers.push(r.otherThreadsCpuSeconds);
           rss.extract = Math.max(rss.extract, r.maxRssMb);
         }
       }
@@ -114,6 +147,7 @@ async function main(options) {
       rounds: options.rounds,
       seconds: Object.fromEntries(Object.entries(runs).map(([key, values]) => [key, median(values)])),
       cpuSeconds: Object.fromEntries(Object.entries(cpu).map(([key, values]) => [key, round2(median(values))])),
+      threadCpuSeconds: Object.fromEntries(Object.entries(threadCpu).map(([key, values]) => [key, round2(median(values))])),
       all: runs,
     };
     const mbps = (seconds) => dataMb / seconds;
@@ -128,6 +162,8 @@ async function main(options) {
     console.log(`archive (pack)   ${fmt(figures.mbPerSecond.tarCreate)}   ${fmt(figures.mbPerSecond.ourPack)}   ${figures.ratio.pack.toFixed(2).padStart(6)}            ${figures.peakRssMb.pack} MB`);
     console.log(`restore (extract)${fmt(figures.mbPerSecond.tarExtract)}   ${fmt(figures.mbPerSecond.ourExtract)}   ${figures.ratio.extract.toFixed(2).padStart(6)}            ${figures.peakRssMb.extract} MB`);
     console.log(`CPU seconds (median): tar -c ${figures.cpuSeconds.tarCreate}, ours ${figures.cpuSeconds.ourPack}; tar -x ${figures.cpuSeconds.tarExtract}, ours ${figures.cpuSeconds.ourExtract}`);
+    const t = figures.threadCpuSeconds;
+    console.log(`ours by thread (median CPU seconds): pack: main ${t.ourPackMain}, others ${t.ourPackOthers}; extract: main ${t.ourExtractMain}, others ${t.ourExtractOthers}`);
     console.log(`(medians of ${options.rounds} rounds; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; all runs in seconds: ${JSON.stringify(runs)})`);
     if (options.json) writeFileSync(options.json, JSON.stringify(figures, null, 2) + '\n');
   } finally {

@@ -18,15 +18,16 @@
  * files); relative ones that climb above the target are refused. This assumes nothing else
  * changes the target while it is restored.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, symlinkSync, utimesSync, writevSync } from 'node:fs';
 import { lchown, lstat, lutimes, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract as createExtract, type Extract } from 'tar-stream';
+import { OffThreadSha256 } from './off-thread-sha256.js';
 import { ArchiveError, UnsafeArchiveError } from './errors.js';
 import { parentsOf, resolveSymlink, safeRelativePath } from './entry-path.js';
 import { emptyCounts, type EntryCounts, type SkippedEntry } from './pack.js';
+import { BackgroundWrites, skipBytes } from './background-writes.js';
 import { checkMap, SparseMapReader, type Region } from './sparse.js';
 import { parsePaxTime, xattrsFromPax, type TarHeader } from './tar-format.js';
 import type { TreeXattrs, XattrWriter } from './xattr.js';
@@ -93,6 +94,8 @@ interface State {
   deferredLinks: { entry: string; rel: string; target: string }[];
   xattrs: TreeXattrs;
   lastEntry: string | undefined;
+  /** Files' data being written on the thread pool. */
+  writes: BackgroundWrites;
 }
 
 /** Largest PAX or GNU long-name header tar-stream accepts (its own cap). */
@@ -125,9 +128,11 @@ export async function extractArchive(input: Readable, targetDir: string, options
     deferredLinks: [],
     xattrs: new Map(),
     lastEntry: undefined,
+    writes: new BackgroundWrites(restoreFailure),
   };
   const tar = createExtract();
-  const hash = createHash('sha256');
+  // Hashed on a worker thread, beside the main thread's parsing and writing.
+  const hash = new OffThreadSha256();
   const feeding = feed(input, tar, hash, state);
   feeding.catch(() => {});
   try {
@@ -138,26 +143,31 @@ export async function extractArchive(input: Readable, targetDir: string, options
       await restoreEntry(state, header, entry as unknown as AsyncIterable<Buffer> & { resume(): void });
     }
     await feeding;
+    await state.writes.settled();
     await finishTree(state);
+    state.result.sha256 = await hash.digest();
   } catch (error) {
     input.destroy();
     tar.destroy();
+    // No write may land after the caller hears of the failure (and cleans up).
+    await state.writes.quiet();
     throw translate(error, state);
+  } finally {
+    await hash.close();
   }
-  state.result.sha256 = hash.digest('hex');
   if (options.expectedSha256 !== undefined && options.expectedSha256 !== state.result.sha256) {
     throw new ArchiveError('(whole archive)', `sha256 is ${state.result.sha256}, expected ${options.expectedSha256}`, 'The archive changed since it was written; restore from another copy.');
   }
   return state.result;
 }
 
-async function feed(input: Readable, tar: Extract, hash: ReturnType<typeof createHash>, state: State): Promise<void> {
+async function feed(input: Readable, tar: Extract, hash: OffThreadSha256, state: State): Promise<void> {
   // tar-stream accepts an archive cut off between two entries; the end-of-archive marker
   // (two zero blocks) tells a complete archive from a truncated one.
   let tail: Buffer = Buffer.alloc(0);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
-      hash.update(chunk);
+      await hash.update(chunk);
       state.result.bytes += chunk.length;
       state.options.onProgress?.(state.result.bytes);
       tail = chunk.length >= END_MARKER ? chunk.subarray(chunk.length - END_MARKER) : Buffer.concat([tail, chunk]).subarray(-END_MARKER);
@@ -297,6 +307,14 @@ function refuseDuplicate(state: State, entry: string, rel: string): void {
   }
 }
 
+/** What a file's failed creation or write (on the thread pool) fails the extraction with. */
+function restoreFailure(entry: string, error: unknown): unknown {
+  if (error instanceof ArchiveError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'EEXIST' || code === 'ELOOP') return new UnsafeArchiveError(entry, 'the name already exists in the target (it is never overwritten)');
+  return new ArchiveError(entry, `could not be restored: ${(error as Error)?.message ?? String(error)}`, 'Check free space and permissions of the target, then retry.', { cause: error });
+}
+
 /** Runs a creating call; an existing name (EEXIST) becomes a refusal: nothing is ever overwritten. */
 function creating<T>(entry: string, create: () => T): T {
   try {
@@ -309,13 +327,15 @@ function creating<T>(entry: string, create: () => T): T {
 }
 
 /**
- * Writes one file. The calls are synchronous on purpose: into the page cache they take
- * microseconds, each saves a thread-pool round trip, and the input keeps being read on the
- * thread pool meanwhile, so reading and writing still overlap.
+ * Writes one file: its creation and metadata here, its data on the thread pool (see
+ * BackgroundWrites), so that the next entries are read and created meanwhile. Its metadata is
+ * set, and it is closed, once its data is written.
  */
 async function restoreFile(state: State, entry: string, rel: string, meta: Meta, body: AsyncIterable<Buffer>): Promise<void> {
-  const fd = creating(entry, () => openSync(path.join(state.root, rel), NOFOLLOW_CREATE, 0o600));
+  const file = state.writes.create(path.join(state.root, rel), NOFOLLOW_CREATE, 0o600);
   state.nodes.set(rel, 'file');
+  const writes: Promise<void>[] = [];
+  let complete = false;
   try {
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -324,19 +344,26 @@ async function restoreFile(state: State, entry: string, rel: string, meta: Meta,
       batch.push(chunk);
       batchBytes += chunk.length;
       if (batchBytes >= WRITE_BATCH) {
-        writeAll(fd, batch, position);
+        await state.writes.room();
+        writes.push(state.writes.write(file, batch, position));
         position += batchBytes;
         batch = [];
         batchBytes = 0;
       }
     }
-    if (batchBytes > 0) writeAll(fd, batch, position);
-    // chown before chmod: chown clears setuid/setgid bits.
-    if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
-    fchmodSync(fd, meta.mode);
-    futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+    if (batchBytes > 0) {
+      await state.writes.room();
+      writes.push(state.writes.write(file, batch, position));
+    }
+    complete = true;
   } finally {
-    closeSync(fd);
+    const finish = (fd: number) => {
+      // chown before chmod: chown clears setuid/setgid bits.
+      if (state.preserveOwner) fchownSync(fd, meta.uid, meta.gid);
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, seconds(meta.atimeNs), seconds(meta.mtimeNs));
+    };
+    state.writes.finishLater(entry, file, writes, complete ? finish : undefined);
   }
 }
 
@@ -414,20 +441,6 @@ function writeAll(fd: number, buffers: Buffer[], position: number): void {
   }
 }
 
-function skipBytes(buffers: Buffer[], count: number): Buffer[] {
-  let left = count;
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (left >= buffer.length) {
-      left -= buffer.length;
-      continue;
-    }
-    rest.push(left > 0 ? buffer.subarray(left) : buffer);
-    left = 0;
-  }
-  return rest;
-}
-
 /**
  * Seconds for utimes: libuv keeps whole microseconds, truncating, and at today's epoch a double
  * is only about 0.24 µs fine, so x.418180 could land at x.4181799… and come back as x.418179.
@@ -472,6 +485,7 @@ async function restoreHardLink(state: State, entry: string, rel: string, linknam
     const why = state.dirs.has(target) ? 'is a directory' : 'was not restored earlier from this archive';
     throw new UnsafeArchiveError(entry, `the hard link target ${JSON.stringify(linkname)} ${why}`);
   }
+  await state.writes.created(); // the target may still be being created on the thread pool
   creating(entry, () => linkSync(path.join(state.root, target), path.join(state.root, rel)));
   state.result.entries.hardlinks += 1;
   state.nodes.set(rel, kind);

@@ -1,5 +1,6 @@
 /** Volume archives: streaming tar packing with checksums, safe extraction, tree comparison. */
 export { ArchiveError, UnsafeArchiveError } from './errors.js';
+export { OffThreadSha256 } from './off-thread-sha256.js';
 export { packDirectory, type PackOptions, type PackResult, type EntryCounts, type SkippedEntry } from './pack.js';
 export { extractArchive, type ExtractOptions, type ExtractResult, type NodeMaker, type SpecialNode } from './extract.js';
 export { compareTrees, describeTree, diffTrees, type CompareOptions, type DescribeOptions, type Difference, type DifferenceField, type TreeEntry, type TreeEntryKind } from './tree.js';

@@ -3,11 +3,11 @@
  * bytes as they are written. Files are never held whole in memory: they are read in CHUNK
  * pieces, and at most OUTPUT_BUFFER bytes wait for the output.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, WriteStream, type BigIntStats } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pack as createPack, type Pack } from 'tar-stream';
 import { ArchiveError } from './errors.js';
+import { OffThreadSha256 } from './off-thread-sha256.js';
 import { dataRegions, encodeMap, mayHaveHoles, sparseRecords, standInName, type Region } from './sparse.js';
 import { walkTree, type WalkEntry } from './walk.js';
 import { formatPaxTime, splitDev, USTAR_ID_MAX, USTAR_SIZE_MAX, xattrPaxRecord, type TarHeader } from './tar-format.js';
@@ -19,6 +19,8 @@ export interface PackOptions {
   signal?: AbortSignal;
   /** Reads the tree's extended attributes (one getfattr call); without it none are kept. */
   readXattrs?: XattrReader;
+  /** Where the archive's bytes are hashed: a fresh worker thread by default (tests give one they make fail). */
+  hash?: OffThreadSha256;
 }
 
 export interface EntryCounts {
@@ -103,7 +105,10 @@ export async function packDirectory(sourceDir: string, output: Writable, options
     output.on('error', () => {});
     output.destroy();
     await consumer.catch(() => {});
-    if (outputError !== undefined && (error as Error).name !== 'AbortError') {
+    // The consumer also fails with the producer's own error (the stream it destroyed): that
+    // one is about the tree, not the output. A failed hash says what it is itself.
+    if (outputError instanceof ArchiveError) throw outputError;
+    if (outputError !== undefined && outputError !== error && (error as Error).name !== 'AbortError') {
       throw new ArchiveError('(archive output)', `could not be written: ${outputError.message}`, 'Check free space and permissions where the archive is written, then retry.', {
         cause: outputError,
       });
@@ -114,7 +119,8 @@ export async function packDirectory(sourceDir: string, output: Writable, options
 }
 
 async function consume(tar: Pack, output: Writable, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {
-  const hash = createHash('sha256');
+  // Hashed on a worker thread: the main thread's CPU is the limit of the archive's speed.
+  const hash = options.hash ?? new OffThreadSha256();
   let failure: Error | undefined;
   const onError = (error: Error) => (failure ??= error);
   output.on('error', onError);
@@ -130,7 +136,7 @@ async function consume(tar: Pack, output: Writable, pool: BufferPool, options: P
   try {
     for await (const chunk of tar as AsyncIterable<Buffer>) {
       if (failure) throw failure;
-      hash.update(chunk);
+      await hash.update(chunk);
       result.bytes += chunk.length;
       if (chunk.length <= STAGE - stagedBytes && chunk.length < SMALL_CHUNK) {
         chunk.copy(staged, stagedBytes);
@@ -154,9 +160,10 @@ async function consume(tar: Pack, output: Writable, pool: BufferPool, options: P
       output.once('error', reject);
       output.end(() => resolve());
     });
-    result.sha256 = hash.digest('hex');
+    result.sha256 = await hash.digest();
   } finally {
     output.off('error', onError);
+    await hash.close();
   }
 }
 

@@ -1,18 +1,36 @@
-/** Streamed sha256 of a whole file: how a resumed run checks an archive it made before. */
+/** Streamed sha256 of a whole file: how a run checks an archive it made before it uses it. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * Bytes per read, into one buffer used again and again. A read stream allocates a fresh buffer
+ * for each read, and those pile up as garbage faster than V8 collects them: checking a 136 MB
+ * image archive took the run's RSS from 77 to 117 MB, its peak (measured with `npm run bench`).
+ */
+const READ = 1024 * 1024;
 
 /** Hex sha256 of a file's bytes, streamed; undefined when the file is not there. */
 export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<string | undefined> {
-  const hash = createHash('sha256');
+  let handle: FileHandle;
   try {
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), hash, { signal });
+    handle = await open(file, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return hash.digest('hex');
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafeSlow(READ);
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, READ, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whether `file` is there with the recorded sha256 ("<hex>" or "sha256:<hex>"). */

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
+import { InterruptedError, OperatorError } from '../errors.js';
 import { writeFileDurably } from '../fs/atomic-file.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
 import { hostXattrReader } from '../host/xattr-tools.js';
@@ -132,6 +133,8 @@ export const archiveVolumesStep: Step<MigrationContext> = {
         signal: ctx.signal,
         readXattrs,
         onProgress: (doneBytes) => progress.transfer({ label: volume.name, doneBytes, totalBytes: volume.size > 0 ? volume.size : undefined }),
+      }).catch((error: unknown) => {
+        throw namingVolume(volume.name, error);
       });
       await ctx.store.markUnitDone(key, { file: path.basename(file), sha256: result.sha256, bytes: result.bytes, entries: result.entries, skipped: result.skipped });
       for (const skipped of result.skipped) progress.say(`${volume.name}: not archived: ${skipped.path} (${skipped.reason})`);
@@ -140,6 +143,15 @@ export const archiveVolumesStep: Step<MigrationContext> = {
     }
   },
 };
+
+/** A failed archive names its volume (the error alone names an entry inside it, or none). */
+function namingVolume(name: string, error: unknown): unknown {
+  if ((error as Error)?.name === 'AbortError' || error instanceof InterruptedError) return error;
+  const remedy = error instanceof OperatorError ? error.remedy : 'Check that the volume is readable and that the backup directory has room, then resume.';
+  const named = new OperatorError(`Volume ${name} could not be archived: ${(error as Error)?.message ?? String(error)}`, remedy);
+  (named as { cause?: unknown }).cause = error;
+  return named;
+}
 
 /** packDirectory into `<file>.partial`, fsynced and renamed when complete: a half archive never looks whole. */
 function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {

@@ -30,3 +30,23 @@ describe('fileMatchesSha256', () => {
     expect(await fileMatchesSha256(path.join(dir, 'a.tar'), undefined)).toBe(false);
   });
 });
+
+describe('sha256OfFile', () => {
+  it('reads a big file through one buffer: memory stays flat (fresh 1 MiB reads piled up as garbage: the run\'s peak RSS)', async () => {
+    const big = path.join(dir, 'big.tar');
+    const data = Buffer.alloc(96 * 1024 * 1024, 3);
+    await writeFile(big, data);
+    const expected = createHash('sha256').update(data).digest('hex');
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 1);
+    try {
+      expect(await sha256OfFile(big)).toBe(expected);
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    expect((peak - before) / 2 ** 20).toBeLessThan(8);
+  });
+});
+

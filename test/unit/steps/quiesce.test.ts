@@ -1,14 +1,17 @@
 // The quiesce steps against an in-memory daemon behind the doors: containers are journalled
 // before they stop (so a rollback starts them again), and writable layers are kept once.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OperatorError } from '../../../src/errors.js';
 import { archiveDir } from '../../../src/steps/quiesce.js';
 import { UNDO_HANDLERS } from '../../../src/steps/undo-handlers.js';
 import { undoJournal } from '../../../src/steps/undo.js';
 import { recorded as recordedHost } from '../verify/helpers.js';
 import { FakeDocker } from './fake-docker.js';
-import { removeStepDirs, stepTest } from './step-context.js';
+import { answersFor, removeStepDirs, stepTest } from './step-context.js';
 
 afterEach(removeStepDirs);
 
@@ -101,5 +104,29 @@ describe('save-writable-layers', () => {
     await t.rerun('save-writable-layers');
     expect(docker.callsOf('containers.captureWritableLayer')).toEqual([ids[1]]);
     expect(t.said).toContain('side.tar: the archive made before is missing or damaged; making it again');
+  });
+});
+
+describe('archive-volumes', () => {
+  const archiving = (stateDir: string) => {
+    const answers = answersFor(stateDir);
+    return { ...answers, volumes: { ...answers.volumes, archive: true } };
+  };
+
+  it('names the volume whose archive failed, and leaves no archive of it (not even a partial one) to be taken as complete', async () => {
+    const recorded = recordedHost();
+    const base = mkdtempSync(join(tmpdir(), 'dmm-archive-step-'));
+    try {
+      // The volume's files are gone from under the run: its walk fails.
+      recorded.inventory.volumes[0]!.mountpoint = join(base, 'gone', '_data');
+      const t = await stepTest({ recorded, answers: archiving });
+      const failure = await t.rerun('archive-volumes').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(OperatorError);
+      expect((failure as Error).message).toMatch(/^Volume data could not be archived: /);
+      expect(readdirSync(archiveDir(t.ctx, 'volumes'))).toEqual([]);
+      expect(t.store.isUnitDone('volume:data')).toBe(false);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
