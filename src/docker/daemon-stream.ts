@@ -1,11 +1,12 @@
 /**
- * A lean HTTP/1.1 GET to the Docker daemon for bulk downloads (`GET /images/get`). Node's
+ * A lean HTTP/1.1 client to the Docker daemon for bulk transfers (`GET /images/get`, `POST /images/load`). Node's
  * http client allocates a fresh 64 KiB buffer for every socket read and pushes each through the
  * stream machinery; on a 2-core host that CPU is taken from the daemon, which is the
  * bottleneck of a save, and measured at less than half of `docker save -o`. This reads the
  * socket into one reusable 1 MiB buffer (net's `onread`) and hands each piece of the body to
  * a synchronous consumer, the way Go's io.Copy does. Everything else keeps using dockerode.
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import type { DockerClient } from './client.js';
 import { parseDockerHost } from './client.js';
@@ -41,6 +42,72 @@ function abortError(): Error {
  * its 200 body to `onData`; resolves with the body's size once it has all arrived.
  */
 export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, path: string, options: StreamGetOptions): Promise<number> {
+  return exchange(client, `GET /v${client.apiVersion}${path} HTTP/1.1\r\n${COMMON_HEADERS}\r\n`, undefined, options);
+}
+
+export interface StreamPostFileOptions extends StreamGetOptions {
+  /** Called with the file's bytes sent so far. */
+  onProgress?(bytes: number): void;
+}
+
+/**
+ * POSTs a file as the request body (`POST /images/load`), read through two reused 1 MiB buffers
+ * (one being read while the other is written): dockerode's upload pipes a read stream, which
+ * allocates a fresh buffer per read, and on a multi-gigabyte load those dead buffers were the
+ * run's peak of memory. The 200 answer goes to `onData`, as with streamGet.
+ */
+export async function streamPostFile(
+  client: Pick<DockerClient, 'address' | 'apiVersion'>,
+  path: string,
+  file: string,
+  options: StreamPostFileOptions,
+): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const head =
+      `POST /v${client.apiVersion}${path} HTTP/1.1\r\n${COMMON_HEADERS}` +
+      `Content-Type: application/x-tar\r\nContent-Length: ${size}\r\n\r\n`;
+    return await exchange(client, head, (socket) => sendFile(handle, file, size, socket, options), options);
+  } finally {
+    await handle.close();
+  }
+}
+
+const COMMON_HEADERS = 'Host: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n';
+
+/** Writes the file's bytes to the socket in order, each write finished before its buffer is read into again. */
+async function sendFile(handle: FileHandle, file: string, size: number, socket: net.Socket, options: StreamPostFileOptions): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(READ_BUFFER), Buffer.allocUnsafe(READ_BUFFER)];
+  let sent = 0;
+  let writing: Promise<void> = Promise.resolve();
+  for (let turn = 0; sent < size && !socket.destroyed; turn++) {
+    const buffer = buffers[turn % 2]!;
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - sent), sent);
+    if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
+    await writing;
+    const piece = buffer.subarray(0, bytesRead);
+    writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
+    // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
+    writing.catch(() => undefined);
+    sent += bytesRead;
+    options.onProgress?.(sent);
+  }
+  await writing;
+}
+
+/**
+ * One request on a fresh connection: writes `head`, then the body through `send` when there is
+ * one, and parses the answer from one reusable buffer. Settles once the answer is complete, or
+ * at the first error; an error answer wins over a failed write (the daemon may answer and close
+ * before it has read the whole body).
+ */
+function exchange(
+  client: Pick<DockerClient, 'address' | 'apiVersion'>,
+  head: string,
+  send: ((socket: net.Socket) => Promise<void>) | undefined,
+  options: StreamGetOptions,
+): Promise<number> {
   const { options: address } = parseDockerHost(client.address);
   return new Promise<number>((resolve, reject) => {
     if (options.signal?.aborted) {
@@ -54,8 +121,8 @@ export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, 
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      if (error) reject(error);
-      else if (parser.status !== 200) reject(parser.httpError());
+      if (parser.status !== 0 && parser.status !== 200 && !(error && error.name === 'AbortError')) reject(parser.httpError());
+      else if (error) reject(error);
       else resolve(parser.bodyBytes);
     };
     const onAbort = (): void => finish(abortError());
@@ -87,7 +154,9 @@ export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, 
       }
     });
     socket.on('close', () => finish(new Error('The connection to the Docker daemon closed before the answer was complete.')));
-    socket.write(`GET /v${client.apiVersion}${path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n\r\n`);
+    socket.write(head);
+    // A failed write ends the exchange only when no answer explains it (finish prefers the answer).
+    send?.(socket).catch((error: Error) => setTimeout(() => finish(error), 50));
   });
 }
 

@@ -5,11 +5,10 @@
  * the inventory.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryAuth } from '../config/registry-auth.js';
 import { OperatorError } from '../errors.js';
@@ -17,15 +16,14 @@ import { PARTIAL_SUFFIX, writeFileDurably } from '../fs/atomic-file.js';
 import { certsDirOf } from '../host/registry-trust.js';
 import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
-import { streamGet } from './daemon-stream.js';
+import { streamGet, streamPostFile } from './daemon-stream.js';
 import { checkImageArchive, isRealTag, TarFormatError, TarScanner } from './image-archive.js';
 import { ImageRef, repoAndTagOf } from './image-ref.js';
-import { DockerStreamError, drainProgress, type ProgressMessage } from './progress.js';
+import { DockerStreamError, drainProgress, ProgressReader, type ProgressMessage } from './progress.js';
 import type { ImageRecord } from './types.js';
 
 export type { RegistryAuth };
 
-const READ_BUFFER = 1 << 20;
 /**
  * Start writing an archive back to disk every so often while it streams: with the default
  * dirty-page limits (10% of RAM) a multi-gigabyte save would otherwise leave gigabytes for the
@@ -217,25 +215,12 @@ export async function loadImageArchive(client: DockerClient, file: string, optio
   if (!info?.isFile()) {
     throw new OperatorError(`The image archive ${file} does not exist.`, 'Restore it into the backup directory, or restore the image from the registry.');
   }
-  const source = createReadStream(file, { highWaterMark: READ_BUFFER });
-  let bytes = 0;
-  const counter = new Transform({
-    readableHighWaterMark: READ_BUFFER,
-    writableHighWaterMark: READ_BUFFER,
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      options.onProgress?.(bytes);
-      done(null, chunk);
-    },
-  });
-  source.on('error', (error) => counter.destroy(error));
-  source.pipe(counter);
   const remedy = `The archive is kept. Check the Docker daemon log and the space under its data-root, then run \`devmapper-migrate resume\`.`;
+  const answer = new ProgressReader();
   try {
-    const response = (await client.api.loadImage(counter, { quiet: true, abortSignal: options.signal })) as IncomingMessage;
-    await drainProgress(response);
+    await streamPostFile(client, '/images/load?quiet=1', file, { onData: (chunk) => answer.push(chunk), onProgress: options.onProgress, signal: options.signal });
+    answer.end();
   } catch (error) {
-    source.destroy();
     if (error instanceof DockerStreamError) throw new OperatorError(`Loading ${file} failed: ${error.message}`, remedy);
     throw apiError(client, error, `Loading ${file}`, remedy);
   }

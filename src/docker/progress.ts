@@ -42,30 +42,53 @@ export interface DrainOptions {
 const MAX_LINE = 1 << 20;
 
 /**
+ * Reads a progress stream piece by piece, synchronously: `push` each piece of the body, then
+ * `end`. Throws DockerStreamError at the first error line and keeps the newest messages.
+ */
+export class ProgressReader {
+  readonly messages: ProgressMessage[] = [];
+  private readonly splitter = new LineSplitter();
+  private readonly keep: number;
+
+  constructor(private readonly options: DrainOptions = {}) {
+    this.keep = options.keep ?? 1000;
+  }
+
+  push(chunk: Buffer | string): void {
+    for (const line of this.splitter.push(chunk)) this.handle(line);
+  }
+
+  end(): ProgressMessage[] {
+    for (const line of this.splitter.end()) this.handle(line);
+    return this.messages;
+  }
+
+  private handle(line: string): void {
+    const message = parseProgressLine(line);
+    if (!message) return;
+    if (message.error !== undefined || message.errorDetail?.message !== undefined) {
+      const text = message.errorDetail?.message ?? message.error ?? 'unknown error';
+      throw new DockerStreamError(text, this.messages.slice(), message.errorDetail?.code);
+    }
+    this.messages.push(message);
+    if (this.messages.length > this.keep) this.messages.shift();
+    this.options.onMessage?.(message);
+  }
+}
+
+/**
  * Reads a progress stream to its end and returns its messages; throws DockerStreamError at the
  * first error line (after reading no further) and a plain Error when the stream breaks.
  */
 export async function drainProgress(stream: Readable, options: DrainOptions = {}): Promise<ProgressMessage[]> {
-  const keep = options.keep ?? 1000;
-  const messages: ProgressMessage[] = [];
-  const splitter = new LineSplitter();
-  const handle = (line: string): void => {
-    const message = parseProgressLine(line);
-    if (!message) return;
-    if (message.error !== undefined || message.errorDetail?.message !== undefined) {
-      stream.destroy();
-      const text = message.errorDetail?.message ?? message.error ?? 'unknown error';
-      throw new DockerStreamError(text, messages.slice(), message.errorDetail?.code);
-    }
-    messages.push(message);
-    if (messages.length > keep) messages.shift();
-    options.onMessage?.(message);
-  };
-  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    for (const line of splitter.push(chunk)) handle(line);
+  const reader = new ProgressReader(options);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) reader.push(chunk);
+    return reader.end();
+  } catch (error) {
+    if (error instanceof DockerStreamError) stream.destroy();
+    throw error;
   }
-  for (const line of splitter.end()) handle(line);
-  return messages;
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { Readable } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
 import DockerodeClass from 'dockerode';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,8 +36,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 type Answer = Readable | { status: number; body: string } | 'drop';
 const servers: Server[] = [];
 let sockets = 0;
+const children: ChildProcess[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
 /**
@@ -287,6 +290,62 @@ describe('loadImageArchive', () => {
     expect(received.bytes).toBe(3 << 20);
     expect(progress.at(-1)).toBe(3 << 20);
   });
+
+  /** A daemon stand-in in a child process (its buffers are not ours): counts the body, then answers. */
+  async function childLoadServer(status: number, answer: string, readBody: boolean): Promise<{ client: DockerClient; received: () => Promise<number> }> {
+    const socket = join(root, `d${++sockets}.sock`);
+    const script = `
+      const http = require('node:http');
+      let bytes = 0;
+      const server = http.createServer((req, res) => {
+        const reply = () => { res.writeHead(${status}, { 'Content-Type': 'application/json' }); res.end(${JSON.stringify(answer)}); };
+        if (!${readBody}) { reply(); req.socket.destroySoon(); return; }
+        req.on('data', (c) => (bytes += c.length));
+        req.on('end', reply);
+      });
+      server.listen(${JSON.stringify(socket)}, () => process.stdout.write('ready\\n'));
+      process.on('SIGTERM', () => { process.stdout.write(String(bytes) + '\\n'); process.exit(0); });
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise<void>((resolve) => child.stdout!.on('data', () => out.includes('ready') && resolve()));
+    const client = { address: `unix://${socket}`, target: 'the socket', api: new DockerodeClass({ socketPath: socket }), apiVersion: '1.41' };
+    const received = async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      return Number(out.split('\n').filter(Boolean).at(-1));
+    };
+    return { client, received };
+  }
+
+  it('sends a big archive through reused buffers: memory stays flat (fresh 1 MiB reads piled up as garbage: the run\'s peak RSS)', async () => {
+    const file = join(dir, 'big.tar');
+    writeFileSync(file, Buffer.alloc(96 << 20, 5));
+    const server = await childLoadServer(200, '{"stream":"Loaded image: big:1\\n"}\r\n', true);
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 1);
+    try {
+      await loadImageArchive(server.client, file);
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    expect(await server.received()).toBe(96 << 20);
+    expect((peak - before) / 2 ** 20).toBeLessThan(8);
+  }, 60_000);
+
+  it('reports the daemon\'s answer when it refuses before reading the archive (not a broken pipe)', async () => {
+    const file = join(dir, 'big.tar');
+    writeFileSync(file, Buffer.alloc(32 << 20, 5));
+    const server = await childLoadServer(500, '{"message":"write /var/lib/docker/tmp: no space left on device"}', false);
+    const error = await loadImageArchive(server.client, file).catch((e: unknown) => e);
+    await server.received();
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as Error).message).toContain('no space left on device');
+  }, 60_000);
 
   it('throws for an error line in the 200 answer, and for a missing archive', async () => {
     const file = join(dir, 'a.tar');
