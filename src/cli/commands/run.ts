@@ -270,6 +270,8 @@ async function sourceDaemon(host: Host, cli: CommandContext, given: Answers, run
     if ('error' in served) throw served.error;
     return { kind: 'installed', given, ...served };
   }
+  // A daemon that answers gets preflight's report, whose blocker names source.dockerd.
+  if (!dockerd && 'inventory' in served) return { kind: 'installed', given, ...served };
   if (!dockerd) {
     throw new OperatorError(`${situation[0]!.toUpperCase()}${situation.slice(1)}: the installed engine cannot read it, and the run needs a legacy dockerd to. Nothing was changed.`, RESCUE_REMEDY.replace(/^Or, without reinstalling: k/, 'K'));
   }
