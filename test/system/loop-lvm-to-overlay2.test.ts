@@ -61,7 +61,10 @@ describe('loop-lvm devicemapper → overlay2, then rollback (real device-mapper 
     // The premise: the swapped-in engine refuses to start on the host as it is.
     expect(outputFile(result, 'refused-26.txt')).toMatch(/devicemapper storage-driver has been deprecated and removed/);
     const rescue = toolRun(result, 'rescue');
-    expect(rescue?.rc, explain(result, 'rescue', 'after-rescue')).toBe(0);
+    const report = result.files['run-after-rescue/report.txt'] ?? '(no report.txt)';
+    expect(rescue?.rc, `${explain(result, 'rescue', 'after-rescue')}\n--- report.txt\n${report}`).toBe(0);
+    // Preflight judged the installed engine's process and files, not the side daemon's own config file.
+    expect(rescue?.stderr).not.toContain('daemon-config-path-mismatch');
     expect(rescue?.stdout, explain(result, 'rescue')).toMatch(/Rescue mode: the steps up to stop-daemon talk to the legacy dockerd \/var\/tmp\/legacy\/dockerd \(20\.10\./);
     expect(rescue?.stdout, explain(result, 'rescue')).toMatch(/Stop the legacy dockerd 20\.10\.\S+ \[stop-daemon\]/);
     expect(engineVersion(result, 'before-rescue')).toMatch(/^20\.10\./);

@@ -80,7 +80,11 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     // Preflight reads the daemon it talks to: in rescue mode, the legacy side daemon.
     const factsCli: CommandContext = rescue ? { ...cli, options: { ...cli.options, dockerHost: rescue.note.dockerHost } } : cli;
 
-    let facts = await gatherFacts(host, factsCli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
+    const gather = async (options: PreflightOptions) => {
+    const gathered = await gatherFacts(host, factsCli, inventory, options);
+    return source.kind === 'rescue' ? withInstalledEngine(gathered, source.hostFacts) : gathered;
+  };
+  let facts = await gather(resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
     let secrets: AnswerSecrets = {};
     let fromWizard = false;
     // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
@@ -100,7 +104,7 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
 
     const preflightOptions = preflightOptionsOf(answers, cli);
     if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
-      facts = await gatherFacts(host, factsCli, inventory, preflightOptions);
+      facts = await gather(preflightOptions);
     }
     const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, docker, answers))]);
     refuseAlreadyOnTarget(entries, cli);
@@ -235,7 +239,17 @@ function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): Pref
 
 type SourceDaemon =
   | { kind: 'installed'; given: Answers; docker: DockerDoors; inventory: Inventory }
-  | { kind: 'rescue'; given: Answers; docker: DockerDoors; inventory: Inventory; rescue: StartedRescue; installedService: ServiceManager; installedPlace: Partial<DaemonPlace> }
+  | {
+      kind: 'rescue';
+      given: Answers;
+      docker: DockerDoors;
+      inventory: Inventory;
+      rescue: StartedRescue;
+      installedService: ServiceManager;
+      installedPlace: Partial<DaemonPlace>;
+      /** The host as found before the side daemon started: the installed engine's process, program and socket. */
+      hostFacts: PreflightFacts;
+    }
   | { kind: 'dry-run' };
 
 /**
@@ -319,11 +333,21 @@ async function sourceDaemon(host: Host, cli: CommandContext, given: Answers, run
     const docker = await openDockerDoors(rescue.note.dockerHost);
     const inventory = meantToRun(await docker.system.inventory());
     const installedPlace: Partial<DaemonPlace> = { pidFile: pidFileOf(hostFacts), ...(installedPath && { dockerdBinary: installedPath }) };
-    return { kind: 'rescue', given, docker, inventory, rescue, installedService, installedPlace };
+    return { kind: 'rescue', given, docker, inventory, rescue, installedService, installedPlace, hostFacts };
   } catch (error) {
     await rescue.abandon();
     throw error;
   }
+}
+
+/**
+ * In rescue mode the daemon's facts are the side daemon's, and the host's dockerd facts the
+ * installed engine's: it is the engine the host starts after the run, whose flags, program and
+ * socket the checks are about (the side daemon's own command line and config file are the run's).
+ */
+function withInstalledEngine(facts: PreflightFacts, installed: PreflightFacts): PreflightFacts {
+  const { dockerHost, dockerd, dockerdCandidates, installedDockerd } = installed.host;
+  return { ...facts, host: { ...facts.host, dockerHost, dockerd, dockerdCandidates, installedDockerd } };
 }
 
 /** The wizard's question for source.dockerd, asked only in the rescue situation. */
