@@ -42,7 +42,7 @@ import type { CommandContext } from '../../run/command-context.js';
 import { STORAGE_SETUP_FILE, storageSetupEdit } from '../../config/unit-file-edit.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
-import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
+import { askAnswers, askSourceDockerd, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
 import { loadAnswersFile } from './answers.js';
 import { collectPreflightFacts } from '../../facts/collect.js';
 import { parseVersion } from '../../preflight/analysis.js';
@@ -50,7 +50,6 @@ import { rescueSituation, RESCUE_REMEDY } from '../../preflight/checks/engine-st
 import { checkLegacyDockerd, DEFAULT_RUNTIME_DIR, devicemapperStorageOpts, startRescue, type StartedRescue } from '../../run/rescue.js';
 import { RESCUE_NOTE, STARTED_SIDE_DAEMON, type RescueNote } from '../../steps/rescue.js';
 import { sideDaemonArgs, sideDaemonConfig, sideDaemonLayout, sideDaemonManager } from '../../host/side-daemon.js';
-import { checkValue, questionFor } from '../../config/questions.js';
 
 interface RunOptions {
   answers?: string;
@@ -271,7 +270,7 @@ async function sourceDaemon(host: Host, cli: CommandContext, given: Answers, run
   let dockerd = given.source?.dockerd || undefined;
   if (situation && !dockerd && run.interactive) {
     cli.stderr(`Rescue mode: ${situation}. The run can read the data through a legacy dockerd (older than 25) and then start the installed engine on overlay2.\n`);
-    dockerd = await askSourceDockerd();
+    dockerd = await askSourceDockerd(inquirerPrompter());
     given = { ...given, source: { dockerd } };
   }
   if (!situation || !hostFacts) {
@@ -348,12 +347,6 @@ async function sourceDaemon(host: Host, cli: CommandContext, given: Answers, run
 function withInstalledEngine(facts: PreflightFacts, installed: PreflightFacts): PreflightFacts {
   const { dockerHost, dockerd, dockerdCandidates, installedDockerd } = installed.host;
   return { ...facts, host: { ...facts.host, dockerHost, dockerd, dockerdCandidates, installedDockerd } };
-}
-
-/** The wizard's question for source.dockerd, asked only in the rescue situation. */
-async function askSourceDockerd(): Promise<string> {
-  const question = questionFor('source.dockerd')!;
-  return (await inquirerPrompter().input({ message: question.message, validate: (value) => checkValue(question, value.trim())?.problem ?? true })).trim();
 }
 
 /**
