@@ -4,12 +4,16 @@
 // rig proves is everything up to that read, and that a rescue that cannot start changes nothing
 // (the installed engine stopped and started again, the side daemon's directory gone, no run).
 // The whole rescue, on a real pool, is the system test (loop-lvm-to-overlay2, stage rescued).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKERD, ensureDist, run, runCli, startDockerd, type DaemonHandle, type RunResult } from '../rig/index.js';
 import { engine26Options } from '../rig/engine26.js';
+import { NodeHost } from '../../src/host/node-host.js';
+import { sideDaemonLayout } from '../../src/host/side-daemon.js';
+import { ensureRescueDaemon } from '../../src/run/rescue.js';
+import { stopRescueDaemon, type RescueNote } from '../../src/steps/rescue.js';
 
 let installed: DaemonHandle;
 let work: string;
@@ -112,4 +116,31 @@ describe('rescue mode on a host whose Engine 26 runs an empty overlay2 beside it
     expect((await run('pgrep', ['-f', '--', `${runtimeDir()}/`])).stdout).toBe('');
     expect(existsSync(join(work, 'state', 'current'))).toBe(false);
   }, 600_000);
+});
+
+describe("a rescue's side daemon, as resume and stop-daemon handle it (on vfs: the rig has no device-mapper)", () => {
+  it('resume starts it again from the run\'s note only when it does not answer; stop-daemon stops it by its pid file and removes its directory', async () => {
+    const dataRoot = join(installed.dir, 'legacy-root');
+    mkdirSync(dataRoot);
+    const spec = { name: 'source', runId: 'r9', runtimeDir: join(installed.dir, 'rt2', 'r9'), dockerd: DOCKERD, dataRoot, storageDriver: 'vfs', storageOpts: [] };
+    const note: RescueNote = { spec, dockerHost: sideDaemonLayout(spec).dockerHost, legacyVersion: '20.10', installed: { wasRunning: false } };
+    const host = new NodeHost('/');
+    const said: string[] = [];
+    const sideAnswers = async () => (await run('curl', ['-s', '--max-time', '5', '--unix-socket', sideDaemonLayout(spec).socketPath, 'http://d/_ping'])).stdout === 'OK';
+    try {
+      await ensureRescueDaemon(host, note, 60, (line) => said.push(line));
+      expect(await sideAnswers()).toBe(true);
+      expect(said[0]).toMatch(/^Starting the legacy dockerd 20\.10 \(\/usr\/sbin\/dockerd\) again on /);
+      const pid = readFileSync(sideDaemonLayout(spec).pidFile, 'utf8');
+      said.length = 0;
+      await ensureRescueDaemon(host, note, 60, (line) => said.push(line));
+      expect(said).toEqual([]);
+      expect(readFileSync(sideDaemonLayout(spec).pidFile, 'utf8')).toBe(pid);
+    } finally {
+      await stopRescueDaemon(host, note, 60);
+    }
+    expect(await sideAnswers()).toBe(false);
+    expect(existsSync(spec.runtimeDir)).toBe(false);
+    expect((await run('pgrep', ['-f', '--', `${spec.runtimeDir}/`])).stdout).toBe('');
+  }, 300_000);
 });
