@@ -11,6 +11,7 @@ import {
   isAnswered,
   isApplicable,
   QUESTIONS,
+  questionFor,
   setAnswer,
   type BooleanQuestion,
   type ChoiceQuestion,
@@ -88,7 +89,7 @@ export async function askAnswers(given: Answers, choices: WizardChoices, prompte
   const secrets: AnswerSecrets = {};
   const done = new Set<string>();
   for (const question of QUESTIONS) {
-    if (done.has(question.key) || !isApplicable(question, answers)) continue;
+    if (done.has(question.key) || question.askedApart || !isApplicable(question, answers)) continue;
     if (isGiven(question, answers, secrets)) continue;
     if (question.secret) {
       secrets[question.key as keyof AnswerSecrets] = await askSecret(question as StringQuestion, prompter);
@@ -333,4 +334,10 @@ async function askList(question: ListQuestion, answers: Answers, prompter: Promp
 /** Asks to go ahead; no is the default, so a stray Enter changes nothing. */
 export function confirmPlan(prompter: Prompter, message: string): Promise<boolean> {
   return prompter.confirm({ message, default: false });
+}
+
+/** The question for source.dockerd, asked apart by `run`, and only in the rescue situation. */
+export async function askSourceDockerd(prompter: Prompter): Promise<string> {
+  const question = questionFor('source.dockerd')!;
+  return (await prompter.input({ message: question.message, validate: (value) => checkValue(question, value.trim())?.problem ?? true })).trim();
 }

@@ -32,6 +32,7 @@ export interface Answers {
   volumes?: { include?: string[]; exclude?: string[]; archive?: boolean };
   backup?: { directory?: string; dataRoot?: DataRootKeep };
   service?: { manager?: ServiceManager; stop?: string; start?: string; timeoutSeconds?: number };
+  source?: { dockerd?: string };
   rollbackOnFailure?: boolean;
   ignoreBlockers?: string[];
 }
@@ -81,6 +82,8 @@ export interface ResolvedAnswers {
   backup: { directory: string; dataRoot: DataRootKeep };
   /** `stop` and `start` are non-empty when manager is command, and "" otherwise. */
   service: { manager: ServiceManager; stop: string; start: string; timeoutSeconds: number };
+  /** Rescue mode: the legacy dockerd that reads the old data-root (absent otherwise). */
+  source?: { dockerd: string };
   rollbackOnFailure: boolean;
   ignoreBlockers: string[];
 }

@@ -653,6 +653,7 @@ export function resolveAnswers(answers: Answers, options: ResolveOptions = {}): 
       start: manager === 'command' ? value<string>('service.start') : '',
       timeoutSeconds: value<number>('service.timeoutSeconds'),
     },
+    ...(typeof value<string | undefined>('source.dockerd') === 'string' && value<string>('source.dockerd') !== '' && { source: { dockerd: value<string>('source.dockerd') } }),
     rollbackOnFailure: value<boolean>('rollbackOnFailure'),
     ignoreBlockers: list('ignoreBlockers'),
   };

@@ -35,6 +35,8 @@ interface QuestionCommon {
   example?: string;
   /** The wizard offers a list of these instead of free text. */
   pick?: PickFrom;
+  /** Not in the wizard's run of questions: the run asks it apart, only when the host needs it (source.dockerd). */
+  askedApart?: boolean;
 }
 
 export interface Choice {
@@ -131,6 +133,7 @@ export const SECTIONS: readonly Section[] = [
   { key: 'volumes', help: 'Which volumes to carry over.' },
   { key: 'backup', help: 'Where the backups go, and how the old data-root is kept until finalize.' },
   { key: 'service', help: 'How the Docker daemon is stopped and started.' },
+  { key: 'source', help: 'Rescue: the host runs an engine (v25+) that cannot read its devicemapper data; the run reads it through a legacy dockerd.' },
 ];
 
 /** Every question, in the order of the answers file (and of the wizard). */
@@ -386,6 +389,20 @@ export const QUESTIONS: readonly Question[] = [
     min: 1,
     max: 86_400,
     default: 300,
+  },
+  {
+    key: 'source.dockerd',
+    kind: 'string',
+    message: 'Path of a legacy dockerd (24.x or older) that can read the devicemapper data?',
+    help:
+      'Rescue mode, for a host whose installed engine (v25+) refuses its devicemapper data or started an empty overlay2 beside it: ' +
+      'a dockerd binary older than 25 (e.g. kept from the old package) that the run starts on the old data-root, on a private socket, ' +
+      'to export everything; the installed engine is then started on overlay2. Leave it out on a host whose engine reads the data.',
+    pattern: ABSOLUTE_PATH,
+    patternText: 'an absolute path, like /root/dockerd-20.10',
+    maxLength: MAX_STRING,
+    example: '/root/dockerd-20.10',
+    askedApart: true,
   },
   {
     key: 'rollbackOnFailure',

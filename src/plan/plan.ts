@@ -40,6 +40,18 @@ export interface PlanFacts {
    * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
    */
   orderable?: OrderableContainer[];
+  /** Rescue mode: the legacy dockerd the export reads through, which stop-daemon stops. */
+  rescue?: RescuePlanFacts;
+}
+
+/** The legacy side daemon of a rescue (src/run/rescue.ts), as the plan shows it. */
+export interface RescuePlanFacts {
+  dockerd: string;
+  version: string;
+  /** Its socket: unix://…/docker.sock. */
+  dockerHost: string;
+  /** The shell line that stops it by its pid file. */
+  stopCommand: string;
 }
 
 /** The run's thin pool: its volume group, pool and LVM tag, and the commands that build it, in order. */
@@ -103,7 +115,8 @@ export type StepParams =
   | { id: 'save-writable-layers'; containers: { name: string; archive: string }[] }
   | { id: 'record-volumes'; volumes: { name: string; mountpoint: string }[]; content: boolean }
   | { id: 'archive-volumes'; volumes: { name: string; mountpoint: string; archive: string }[] }
-  | { id: 'stop-daemon'; commands: string[]; bridges: string[] }
+  /** `side`: rescue mode, the legacy side daemon is the one stopped (the installed engine is stopped already). */
+  | { id: 'stop-daemon'; commands: string[]; bridges: string[]; side?: string }
   | { id: 'keep-data-root'; dataRoot: string; keptPath: string; archive?: string; move: boolean }
   | { id: 'carry-volumes'; from: string; to: string }
   /** `devicemapper` gets the run's thin pool (dm.thinpooldev). */
@@ -198,6 +211,7 @@ export function stepActions(params: StepParams): string[] {
     case 'stop-daemon':
       return [
         ...params.commands.map((c) => `$ ${c}`),
+        ...(params.side ? ['wait until its process is gone and its socket quiet', `remove its directory (socket, pid file, exec-root, log)`] : []),
         ...params.bridges.map((b) => `$ ip link delete ${b} — only if the stopped daemon left it, down`),
       ];
     case 'keep-data-root':
@@ -337,7 +351,13 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     });
   }
   const bridges = networks.filter((n) => n.driver === 'bridge' && n.ipam.config.some((pool) => pool.subnet)).map(bridgeOf);
-  add({ phase: 'cutover', title: 'Stop Docker', downtime: true, params: { id: 'stop-daemon', commands: facts.stopCommands, bridges } });
+  const rescue = facts.rescue;
+  add({
+    phase: 'cutover',
+    title: rescue ? `Stop the legacy dockerd ${rescue.version}` : 'Stop Docker',
+    downtime: true,
+    params: rescue ? { id: 'stop-daemon', commands: [rescue.stopCommand], bridges, side: rescue.dockerd } : { id: 'stop-daemon', commands: facts.stopCommands, bridges },
+  });
   add({
     phase: 'cutover',
     title: 'Keep the old data-root',
@@ -398,6 +418,11 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     target: answers.target,
     steps,
     notes: [
+      ...(rescue
+        ? [
+            `Rescue mode: the steps up to stop-daemon talk to the legacy dockerd ${rescue.dockerd} (${rescue.version}) at ${rescue.dockerHost}, started on the old data-root; stop-daemon stops it, and start-daemon starts the installed engine on ${answers.target}`,
+          ]
+        : []),
       ...selection.notes,
       ...leftOut.map((u) => `container ${u.name} is not migrated but mounts ${u.volumes.join(', ')}: it is stopped with the others while the volumes are read (a rollback starts it again)`),
       `Source driver: ${inventory.daemon.driver}`,

@@ -27,6 +27,11 @@ export interface PreflightOptions {
   targetEngine: string;
   /** The run's own check after the cutover: storage settings are then the target's, not the source's. */
   afterCutover: boolean;
+  /**
+   * answers `source.dockerd` (rescue mode): the data is read through that legacy dockerd, so an
+   * installed Engine v25+ that refuses devicemapper is not a blocker (the run checks the binary).
+   */
+  sourceDockerd?: string;
 }
 
 export const DEFAULT_PREFLIGHT_OPTIONS: PreflightOptions = {

@@ -11,6 +11,12 @@ export interface GlobalOptions {
    * run the real commands against fixture trees. Always "/" in production.
    */
   hostRoot: string;
+  /**
+   * Where a rescue's side daemon keeps its socket, pid file and exec-root: <runtimeDir>/<run-id>/
+   * (/run/devmapper-migrate unless DEVMAPPER_MIGRATE_RUNTIME_DIR says otherwise, for tests:
+   * a unix socket path must stay under 108 bytes).
+   */
+  runtimeDir?: string;
 }
 
 export const DEFAULT_STATE_DIR = '/var/lib/devmapper-migrate';

@@ -16,6 +16,7 @@ import type { StepProgress } from '../steps/step.js';
 import type { RunLog } from './run-log.js';
 import { verifyHost, writeVerifyReport, type VerifyResult } from '../verify/index.js';
 import type { MigrationContext } from '../steps/context.js';
+import { rescueOf, rescueRollbackWords } from '../steps/rescue.js';
 
 /** A step as the screen shows it: run() executes it (or skips it when it is done already). */
 export interface ShownStep {
@@ -92,6 +93,10 @@ async function failed(ctx: MigrationContext, screen: Screen, error: unknown): Pr
     screen.tell(`${describeRollbackFailures(outcome.failures)}\n`);
     return ExitCode.needsOperator;
   }
+  if (outcome.rescueWords) {
+    screen.tell(`${outcome.rescueWords}\nCause: ${reason}${daemonLog}\n`);
+    return ExitCode.rolledBack;
+  }
   screen.tell(
     `The host is back on ${ctx.daemon.sourceDriver}${outcome.verify?.differences ? `, but verify found ${outcome.verify.differences} difference(s) (see ${ctx.store.path('report.txt')})` : ' with its original images and containers'}.\nCause: ${reason}${daemonLog}\n`,
   );
@@ -101,6 +106,8 @@ async function failed(ctx: MigrationContext, screen: Screen, error: unknown): Pr
 export interface RollbackOutcome {
   failures: UndoFailure[];
   verify?: VerifyResult;
+  /** Rescue mode: no daemon can read the data it put back; what the host is now, and the ways on. */
+  rescueWords?: string;
 }
 
 /** Undoes the journal newest first, then verifies the host against the original inventory. */
@@ -110,6 +117,12 @@ export async function rollBack(ctx: MigrationContext, screen: Pick<Screen, 'tell
   if (failures.length) {
     await ctx.store.setStatus('rollback-failed');
     return { failures };
+  }
+  const rescue = rescueOf(ctx.store);
+  if (rescue) {
+    // No engine here can read the devicemapper data (the installed one refuses it, the legacy one is stopped): nothing to verify against.
+    await ctx.store.setStatus('rolled-back');
+    return { failures, rescueWords: rescueRollbackWords(ctx.store.runId, rescue, ctx.daemon) };
   }
   const stopped = await stopWhatWasStopped(ctx);
   if (stopped.length) screen.tell(`Stopped ${stopped.join(', ')} again: the old daemon started ${stopped.length === 1 ? 'it' : 'them'} by itself, and ${stopped.length === 1 ? 'it was' : 'they were'} not running before the run.\n`);

@@ -13,6 +13,7 @@ import { detectServiceManager, type ServiceManager } from '../host/service-manag
 import { prepareStateDir, RunStore } from '../state/run-store.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
 import { dockerConnection, type DaemonPlace, type MigrationContext } from '../steps/context.js';
+import { runDockerHost } from '../steps/rescue.js';
 import type { Screen, ShownStep } from './execute.js';
 import type { Plan } from '../plan/plan.js';
 import { ANSWERS_FILE, INVENTORY_FILE, PLAN_FILE, RUN_LOG_FILE, type RecordedInventory } from '../record/run-files.js';
@@ -111,7 +112,8 @@ export async function openMigration(
     env: process.env,
     signal,
     log: (line) => log.line(line),
-    ...dockerConnection(cli.options.dockerHost),
+    // Rescue mode: the legacy side daemon's socket until stop-daemon, the installed engine's after.
+    ...dockerConnection(runDockerHost(parts.store, cli.options.dockerHost)),
   };
   const screen: Screen = {
     runSteps: (steps) => showSteps(steps, { log, signal }),

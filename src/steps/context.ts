@@ -53,12 +53,20 @@ export interface MigrationContext extends BaseStepContext {
   daemonAnswers(timeoutMs?: number): Promise<boolean>;
 }
 
-/** A lazily connected Docker client that can be dropped when the daemon restarts. */
-export function dockerConnection(dockerHost: string): Pick<MigrationContext, 'docker' | 'forgetDocker' | 'daemonAnswers'> {
+/**
+ * A lazily connected Docker client that can be dropped when the daemon restarts. `dockerHost`
+ * may change during a run (rescue mode: the side daemon's socket until stop-daemon): it is read
+ * at each connect.
+ */
+export function dockerConnection(dockerHost: string | (() => string)): Pick<MigrationContext, 'docker' | 'forgetDocker' | 'daemonAnswers'> {
+  const current = typeof dockerHost === 'string' ? () => dockerHost : dockerHost;
   let client: Promise<DockerDoors> | undefined;
+  let connectedTo: string | undefined;
   return {
     docker() {
-      client ??= openDockerDoors(dockerHost).catch((error: unknown) => {
+      if (connectedTo !== current()) client = undefined;
+      connectedTo = current();
+      client ??= openDockerDoors(connectedTo).catch((error: unknown) => {
         client = undefined;
         throw error;
       });
@@ -67,6 +75,6 @@ export function dockerConnection(dockerHost: string): Pick<MigrationContext, 'do
     forgetDocker() {
       client = undefined;
     },
-    daemonAnswers: (timeoutMs = 2_000) => daemonAnswers(dockerHost, timeoutMs),
+    daemonAnswers: (timeoutMs = 2_000) => daemonAnswers(current(), timeoutMs),
   };
 }

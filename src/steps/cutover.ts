@@ -31,6 +31,8 @@ import { secondsSince } from './progress.js';
 import { preparedDir } from './quiesce.js';
 import { paramsOf } from './params.js';
 import type { Step } from './step.js';
+import { rescueOf, stopRescueDaemon } from './rescue.js';
+import { sideDaemonLayout } from '../host/side-daemon.js';
 
 /** Where the run's own drop-in goes when the vendor unit itself carries storage flags. */
 export const OVERRIDE_DROP_IN = '/etc/systemd/system/docker.service.d/99-devmapper-migrate.conf';
@@ -41,6 +43,17 @@ export const stopDaemonStep: Step<MigrationContext> = {
   phase: 'cutover',
   async run(ctx, progress) {
     const { bridges } = paramsOf(ctx, 'stop-daemon');
+    const rescue = rescueOf(ctx.store);
+    if (rescue) {
+      // Rescue mode: the daemon that served the export is the legacy side daemon; the installed
+      // engine was stopped before it started (two daemons never share a data-root).
+      await journalOnce(ctx, 'stop-daemon', 'stopped-daemon', { manager: 'side-daemon', side: true });
+      ctx.forgetDocker();
+      await stopRescueDaemon(ctx.host, rescue, ctx.answers.service.timeoutSeconds, (line) => progress.say(line));
+      progress.say(`The legacy dockerd ${rescue.legacyVersion} (${rescue.spec.dockerd}) is stopped; its directory ${sideDaemonLayout(rescue.spec).dir} is removed`);
+      await removeStoppedDaemonBridges(ctx, (line) => progress.say(line), bridges);
+      return;
+    }
     await journalOnce(ctx, 'stop-daemon', 'stopped-daemon', { manager: ctx.service.kind });
     ctx.forgetDocker();
     const result = await stopDocker(ctx.host, ctx.service, {

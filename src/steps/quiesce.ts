@@ -4,6 +4,7 @@
  * writable layers, a description of every volume's files (what verify compares against), and
  * volume archives when the answers ask for them. Every container and volume is its own unit.
  */
+import { rescueOf } from './rescue.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,11 +41,11 @@ export const stopContainersStep: Step<MigrationContext> = {
     // rollback pauses them again only after it has started them.
     const paused = await containers.paused(names);
     if (paused.length) {
-      await journalOnce(ctx, 'stop-containers', 'unpaused-containers', { names: paused });
+      await journalOnce(ctx, 'stop-containers', 'unpaused-containers', { names: paused, ...(rescueOf(ctx.store) && { side: true }) });
       progress.say(`Unpausing ${paused.join(', ')} to stop ${paused.length === 1 ? 'it' : 'them'} (the run pauses ${paused.length === 1 ? 'it' : 'them'} again once restored; a rollback too)`);
       await containers.unpause(paused);
     }
-    await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names });
+    await journalOnce(ctx, 'stop-containers', 'stopped-containers', { names, ...(rescueOf(ctx.store) && { side: true }) });
     for (const user of leftOut) {
       progress.say(`Stopping ${user.name} too: it is not migrated, but it mounts ${user.volumes.join(', ')}, whose files are read now (a rollback starts it again)`);
     }

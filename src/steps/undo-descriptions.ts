@@ -15,12 +15,15 @@ const UNDO_DESCRIPTIONS: Record<string, Describe> = {
   'edited-file': (d) => (d.backup === null ? `delete ${text(d.path, 'a file')}, which the run created` : `put ${text(d.path, 'a file')} back as it was`),
   'carried-volumes': (d) => `carry the volumes back to ${text(d.from, 'the original data-root')}, with what was written to them since`,
   'kept-data-root': (d) => `move the original data-root back into place at ${text(d.path, 'its path')} (the new one is kept aside, not deleted)`,
-  'stopped-daemon': () => 'start Docker again on the original driver',
+  'stopped-daemon': (d) => (d.side === true ? 'nothing for the legacy dockerd the run stopped (rescue mode): no daemon is started on the devicemapper data' : 'start Docker again on the original driver'),
+  'started-side-daemon': (d) => `stop the legacy dockerd the run started (rescue mode) by its pid file, when it runs, and remove its directory${typeof d.dir === 'string' ? ` ${d.dir}` : ''}`,
   'unpaused-containers': (d) => {
+    if (d.side === true) return 'nothing for the containers the legacy dockerd unpaused (rescue mode): they stay in its data';
     const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
     return `pause again the container(s) that were paused: ${names.join(', ')}`;
   },
   'stopped-containers': (d) => {
+    if (d.side === true) return 'nothing for the containers the legacy dockerd stopped (rescue mode): they stay in its data, as they were';
     const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
     return names.length ? `start again the container(s) that ran: ${names.join(', ')}` : 'start again the containers that ran';
   },

@@ -11,6 +11,7 @@ import type { MigrationContext } from './context.js';
 import type { UndoHandler } from './undo.js';
 import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
 import { thinPoolUndoHandlers } from './thin-pool.js';
+import { rescueOf, sideDaemonServes, stopRescueDaemon, STARTED_SIDE_DAEMON } from './rescue.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
@@ -35,8 +36,25 @@ async function pidFileNamesLiveProcess(ctx: MigrationContext): Promise<boolean> 
 /** The run note naming where a rollback put the target's data-root aside. */
 export const TARGET_DATA_ROOT_NOTE = 'targetDataRootKeptAt';
 
+/**
+ * In rescue mode an undo that acts through the Docker API acts on the legacy side daemon, and
+ * only while it still serves; once it is stopped, the containers and images are in its data,
+ * back in place as they were (the rollback starts no daemon on it).
+ */
+async function sideDaemonGone(ctx: MigrationContext): Promise<boolean> {
+  return rescueOf(ctx.store) !== undefined && !(sideDaemonServes(ctx.store) && (await ctx.daemonAnswers(2_000)));
+}
+
 export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
   'started-target-daemon': async (ctx) => ensureDaemonStopped(ctx),
+
+  // Rescue mode: the legacy dockerd the run started on the old data-root, stopped by its pid file; its directory goes.
+  [STARTED_SIDE_DAEMON]: async (ctx) => {
+    const rescue = rescueOf(ctx.store);
+    if (!rescue) return;
+    ctx.forgetDocker();
+    await stopRescueDaemon(ctx.host, rescue, ctx.answers.service.timeoutSeconds, (line) => ctx.log(line));
+  },
 
   ...thinPoolUndoHandlers(ensureDaemonStopped),
 
@@ -64,8 +82,10 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
     if (restored.newDataRootKeptAt) await ctx.store.setNote(TARGET_DATA_ROOT_NOTE, restored.newDataRootKeptAt);
   },
 
-  'stopped-daemon': async (ctx) => {
+  'stopped-daemon': async (ctx, data) => {
     ctx.forgetDocker();
+    // Rescue mode: the daemon stopped was the legacy side daemon; the installed engine cannot start on devicemapper and is left as it was.
+    if (data.side === true) return;
     if (!(await ctx.daemonAnswers(2_000))) {
       await startDocker(ctx.host, ctx.service, {
         timeoutSeconds: ctx.answers.service.timeoutSeconds,
@@ -81,6 +101,7 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 
   // The tags put on images to push them (removed right after each push; left by a kill in between).
   'tagged-for-push': async (ctx, data) => {
+    if (await sideDaemonGone(ctx)) return;
     const { images } = await ctx.docker();
     await images.removeHolds();
     const present = await images.tags();
@@ -91,12 +112,15 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
 
   // Journalled before 'stopped-containers', so undone after it: the containers run again by now.
   'unpaused-containers': async (ctx, data) => {
+    if (data.side === true) return;
     const names = (data.names as string[] | undefined) ?? [];
     const failed = await (await ctx.docker()).containers.pause(names);
     if (failed.length) throw new OperatorError(`Some containers could not be paused again: ${failed.join('; ')}.`, 'Pause them by hand (docker pause NAME): they were paused before the run.');
   },
 
+  // Rescue mode: not started again on the side daemon, which the rollback stops; they are in the data, as they were.
   'stopped-containers': async (ctx, data) => {
+    if (data.side === true) return;
     const names = [...((data.names as string[] | undefined) ?? [])].reverse();
     const { containers } = await ctx.docker();
     const failed: string[] = [];

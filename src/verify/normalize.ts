@@ -92,7 +92,8 @@ function nameOfId(ref: string, idToName: ReadonlyMap<string, string>): string {
 }
 
 function containerMode(mode: string | undefined, idToName: ReadonlyMap<string, string>): string {
-  if (!mode) return 'default';
+  // "default" is the bridge network on Linux, and Engine 25+ reports it so (a container created as "default" reads back "bridge").
+  if (!mode || mode === 'default') return 'bridge';
   return mode.startsWith('container:') ? `container:${nameOfId(mode.slice('container:'.length), idToName)}` : mode;
 }
 

@@ -88,3 +88,20 @@ export function engineState(result: GuestResult, label: string): Json {
 export function engineVersion(result: GuestResult, label: string): string {
   return outputFile(result, `engine-${label}/version.txt`).trim();
 }
+
+/**
+ * The same, without what a run's recreation renews: container and network ids and the MAC
+ * addresses Engine 26 draws at random (image ids are their content and stay).
+ */
+export function recreatedState(result: GuestResult, label: string): Json {
+  const state = engineState(result, label);
+  for (const c of Object.values(state.containers as Record<string, Json>)) {
+    delete c.id;
+    for (const n of Object.values(c.networks as Record<string, Json>)) {
+      delete n.NetworkID;
+      delete n.MacAddress;
+    }
+  }
+  for (const n of Object.values(state.networks as Record<string, Json>)) delete n.Id;
+  return state;
+}

@@ -6,6 +6,8 @@ import type { CommandContext } from '../../run/command-context.js';
 import { inquirerPrompter } from '../prompter.js';
 import { confirmPlan } from '../wizard.js';
 import { canPrompt } from './run.js';
+import { ensureRescueDaemon } from '../../run/rescue.js';
+import { rescueOf, sideDaemonServes } from '../../steps/rescue.js';
 
 /**
  * `resume [--yes]`: continues the current run after a crash, a kill, Ctrl+C or a reboot. Done
@@ -41,6 +43,8 @@ export async function resumeCommand(base: CommandContext, options: Record<string
     store = parts.store;
     const { ctx, screen } = await openMigration(cli, parts, interrupt.signal, taskListFor(cli));
     screen.log.line(`run ${store.runId} resumed`);
+    const rescue = rescueOf(store);
+    if (rescue && sideDaemonServes(store)) await ensureRescueDaemon(ctx.host, rescue, parts.answers.service.timeoutSeconds, (line) => screen.tell(`${line}\n`));
     return await executeRun(ctx, screen);
   } finally {
     interrupt.dispose();

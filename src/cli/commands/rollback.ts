@@ -10,6 +10,7 @@ import { describeOpenUndos } from '../../steps/undo-descriptions.js';
 import { canPrompt } from './run.js';
 import { NodeHost } from '../../host/node-host.js';
 import type { DaemonPlace } from '../../steps/context.js';
+import { rescueOf } from '../../steps/rescue.js';
 import { driverWasRemoved, engineRefusesRollback, enginesOnHost } from '../../run/engine-guard.js';
 
 /** What a rollback leaves for the operator to clean up, and the command that does it (finalize). */
@@ -40,7 +41,8 @@ async function runToRollBack(cli: CommandContext, runId: string | undefined): Pr
  */
 async function refuseUnderNewerEngine(cli: CommandContext, store: RunStore): Promise<void> {
   const daemon = store.state.notes.daemon as DaemonPlace | undefined;
-  if (!daemon || !driverWasRemoved(daemon.sourceDriver)) return;
+  // A rescue-mode run is rolled back under the newer engine: the data goes back, the engine is left as it was (the words say so).
+  if (!daemon || rescueOf(store) || !driverWasRemoved(daemon.sourceDriver)) return;
   const engines = await enginesOnHost(new NodeHost(cli.options.hostRoot), cli.options.dockerHost);
   const refusal = engineRefusesRollback(
     { runId: store.runId, sourceDriver: daemon.sourceDriver, targetDriver: daemon.targetDriver, sourceVersion: daemon.serverVersion },
@@ -88,6 +90,10 @@ export async function rollbackCommand(base: CommandContext, options: Record<stri
     if (outcome.failures.length) {
       screen.tell(`${describeRollbackFailures(outcome.failures)}\n`);
       return ExitCode.needsOperator;
+    }
+    if (outcome.rescueWords) {
+      screen.tell(`${outcome.rescueWords}\n${LEFTOVERS_NOTE}\n`);
+      return ExitCode.ok;
     }
     const differences = outcome.verify?.differences ?? 0;
     screen.tell(

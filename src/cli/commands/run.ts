@@ -22,7 +22,7 @@ import { NodeHost } from '../../host/node-host.js';
 import { detectServiceManager, type ServiceManager } from '../../host/service-manager.js';
 import { directLvmCommands, runPool } from '../../plan/direct-lvm.js';
 import { probeDeviceIdentity } from '../../facts/device-identity.js';
-import { buildPlan, type PlannedFlagEdit, type Plan } from '../../plan/plan.js';
+import { buildPlan, type PlannedFlagEdit, type Plan, type RescuePlanFacts } from '../../plan/plan.js';
 import { selectInventory, type Selection } from '../../plan/select.js';
 import { analyse } from '../../preflight/analysis.js';
 import { DOWNTIME_ESTIMATE_NOTE } from '../../verify/index.js';
@@ -42,8 +42,14 @@ import type { CommandContext } from '../../run/command-context.js';
 import { STORAGE_SETUP_FILE, storageSetupEdit } from '../../config/unit-file-edit.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
-import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
+import { askAnswers, askSourceDockerd, confirmPlan, WizardStopped, type WizardChoices } from '../wizard.js';
 import { loadAnswersFile } from './answers.js';
+import { collectPreflightFacts } from '../../facts/collect.js';
+import { parseVersion } from '../../preflight/analysis.js';
+import { rescueSituation, RESCUE_REMEDY } from '../../preflight/checks/engine-state.js';
+import { checkLegacyDockerd, DEFAULT_RUNTIME_DIR, devicemapperStorageOpts, startRescue, type StartedRescue } from '../../run/rescue.js';
+import { RESCUE_NOTE, STARTED_SIDE_DAEMON, type RescueNote } from '../../steps/rescue.js';
+import { sideDaemonArgs, sideDaemonConfig, sideDaemonLayout, sideDaemonManager } from '../../host/side-daemon.js';
 
 interface RunOptions {
   answers?: string;
@@ -58,108 +64,131 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   // The answers file first: a mistake in it is exit 2 before anything, Docker included, is asked.
   let given: Answers = options.answers ? await loadAnswersFile(options.answers) : {};
   const host = new NodeHost(cli.options.hostRoot);
-  const docker = await openDockerDoors(cli.options.dockerHost);
-  const inventory = await docker.system.inventory();
-
   host.withholdEnv([given.registry?.passwordEnv]);
-  let facts = await gatherFacts(host, cli, inventory, resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
-  let secrets: AnswerSecrets = {};
-  let fromWizard = false;
-  // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
-  if (interactive && (!options.answers || missingAnswers(given).length > 0)) {
-    const choices = await wizardChoices(host, inventory, facts, cli);
-    const asked = await askAnswers(given, choices, inquirerPrompter()).catch(async (error: unknown) => {
-      if (error instanceof WizardStopped) throw await withKeptAnswers(error, cli);
-      throw error;
-    });
-    given = asked.answers;
-    secrets = asked.secrets;
-    fromWizard = true;
-  }
-  const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
-  host.withholdEnv([answers.registry?.passwordEnv]);
-  await checkAnswerInputs(host, answers, cli.options.stateDir);
-
-  const preflightOptions = preflightOptionsOf(answers, cli);
-  if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
-    facts = await gatherFacts(host, cli, inventory, preflightOptions);
-  }
-  const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, docker, answers))]);
-  refuseAlreadyOnTarget(entries, cli);
-  const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
-  const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
-  cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
-  if (blockers.length) {
-    cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${blockerRemedy(blockers)}\n`);
-    if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
-    return ExitCode.findings;
-  }
-
-  // auto must stop the very dockerd behind --docker-host, not another one on the machine.
-  const serving = facts.host.dockerd;
-  const service = await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
-  const selection = selectInventory(inventory, answers);
-  const daemon = daemonPlace(facts, cli, answers);
-  const flagEdits = flagEditTargets(facts, preflightOptions);
-  // The run id names the new thin pool (its volume group and LVM tag), so the plan shown is the one run.
+  // The run id names the new thin pool (its volume group and LVM tag) and a rescue's side daemon, so the plan shown is the one run.
   const runId = newRunId();
-  // The carried containers' inspects (read only): restore's input, and what orders their stops and starts.
-  const recorded = await recordInventory(docker, inventory, selection);
-  const orderable = recorded.inspects.map(orderableOf);
-  const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
-    buildPlan(inventory, selection, answers, {
-      dataRoot: daemon.dataRoot,
-      runId: planRunId,
-      daemonConfigPath: daemon.configPath,
-      runDir,
-      archiveDir,
-      stopCommands: service.stopCommands,
-      startCommands: service.startCommands,
-      flagEdits,
-      ...(answers.directLvm && { thinPool: { ...runPool(runId), commands: directLvmCommands({ ...answers.directLvm, ...runPool(runId) }) } }),
-      orderable,
-    });
-
-  if (options.dryRun) {
-    const plan = planFor(path.join(cli.options.stateDir, 'runs', '<run-id>'));
-    cli.stdout(formatPlan(plan, service, true));
-    cli.stderr('Dry run: nothing was changed.\n');
-    return ExitCode.ok;
-  }
-  cli.stdout(formatPlan(planFor(path.join(cli.options.stateDir, 'runs', '<run-id>')), service, false));
-  await confirm(cli, options, interactive);
-
-  const lock = await lockStateDir(cli, 'run');
-  const interrupt = interruptSignal(cli.stderr);
+  const source = await sourceDaemon(host, cli, given, { interactive, dryRun: options.dryRun === true, runId });
+  if (source.kind === 'dry-run') return ExitCode.ok;
+  given = source.given;
+  const rescue = source.kind === 'rescue' ? source.rescue : undefined;
+  // Until the run exists and has journalled it, a rescue's side daemon is this function's to stop (blockers, no confirmation, an error).
+  let handedOver = false;
   try {
-    // Again under the lock: a run started by another process since the check above is seen here.
-    await refuseUnsettledRun(cli.options.stateDir);
-    const runDir = path.join(cli.options.stateDir, 'runs', runId);
-    const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
-    const plan = planFor(runDir, runId, archiveBase);
-    // Which disk directLvm.device is now: the pool is built only on that same disk (a resume after a reboot may find another one under the name).
-    const targetDevice = answers.directLvm ? await probeDeviceIdentity(host, answers.directLvm.device) : undefined;
-    const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
-      runId,
-      notes: {
-        daemon,
-        // resume and rollback use this one: with the daemon stopped, auto could no longer check it.
-        service,
-        // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
-        overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
-        // The report puts the measured downtime beside it.
-        [DOWNTIME_ESTIMATE_NOTE]: entries.find((e) => e.key === 'downtime-estimate')?.details?.totalSeconds,
-        ...(targetDevice && { targetDevice }),
-      },
-      documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
-    });
-    if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
-    const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, plan, daemon, service }, interrupt.signal, taskListFor(cli));
-    screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
-    return await executeRun(ctx, screen);
+    const docker = source.docker;
+    const inventory = source.inventory;
+    // Preflight reads the daemon it talks to: in rescue mode, the legacy side daemon.
+    const factsCli: CommandContext = rescue ? { ...cli, options: { ...cli.options, dockerHost: rescue.note.dockerHost } } : cli;
+
+    const gather = async (options: PreflightOptions) => {
+    const gathered = await gatherFacts(host, factsCli, inventory, options);
+    return source.kind === 'rescue' ? withInstalledEngine(gathered, source.hostFacts) : gathered;
+  };
+  let facts = await gather(resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
+    let secrets: AnswerSecrets = {};
+    let fromWizard = false;
+    // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
+    if (interactive && (!options.answers || missingAnswers(given).length > 0)) {
+      const choices = await wizardChoices(host, inventory, facts, cli);
+      const asked = await askAnswers(given, choices, inquirerPrompter()).catch(async (error: unknown) => {
+        if (error instanceof WizardStopped) throw await withKeptAnswers(error, cli);
+        throw error;
+      });
+      given = asked.answers;
+      secrets = asked.secrets;
+      fromWizard = true;
+    }
+    const answers = resolveAnswers(given, { stateDir: cli.options.stateDir, secrets, source: options.answers ?? 'the answers' });
+    host.withholdEnv([answers.registry?.passwordEnv]);
+    await checkAnswerInputs(host, answers, cli.options.stateDir);
+
+    const preflightOptions = preflightOptionsOf(answers, cli);
+    if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
+      facts = await gather(preflightOptions);
+    }
+    const entries = sortEntries([...preflightChecks(facts, preflightOptions), ...(await registryChecks(host, docker, answers))]);
+    refuseAlreadyOnTarget(entries, cli);
+    const blockers = unwaivedBlockers(entries, answers.ignoreBlockers);
+    const shown = entries.filter((e) => e.severity !== 'info' || e.key === 'downtime-estimate');
+    cli.stderr(formatEntriesText(shown, { color: cli.options.color && process.stderr.isTTY === true }));
+    if (blockers.length) {
+      cli.stderr(`\n${blockers.length} blocker(s): ${blockers.map((b) => b.key).join(', ')}. Nothing was changed.\n${blockerRemedy(blockers)}\n`);
+      if (fromWizard) cli.stderr(`${await keepWizardAnswers(cli, given, secrets)}\n`);
+      return ExitCode.findings;
+    }
+
+    // auto must stop the very dockerd behind --docker-host, not another one on the machine (in rescue mode: the installed engine, chosen before the side daemon started).
+    const serving = facts.host.dockerd;
+    const service = source.kind === 'rescue'
+      ? source.installedService
+      : await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
+    const selection = selectInventory(inventory, answers);
+    const daemon = { ...daemonPlace(facts, cli, answers), ...(source.kind === 'rescue' && source.installedPlace) };
+    const flagEdits = flagEditTargets(facts, preflightOptions);
+    // The carried containers' inspects (read only): restore's input, and what orders their stops and starts.
+    const recorded = await recordInventory(docker, inventory, selection);
+    const orderable = recorded.inspects.map(orderableOf);
+    const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
+      buildPlan(inventory, selection, answers, {
+        dataRoot: daemon.dataRoot,
+        runId: planRunId,
+        daemonConfigPath: daemon.configPath,
+        runDir,
+        archiveDir,
+        stopCommands: service.stopCommands,
+        startCommands: service.startCommands,
+        flagEdits,
+        ...(answers.directLvm && { thinPool: { ...runPool(runId), commands: directLvmCommands({ ...answers.directLvm, ...runPool(runId) }) } }),
+        orderable,
+        ...(rescue && { rescue: rescuePlanFacts(rescue.note) }),
+      });
+
+    if (options.dryRun) {
+      const plan = planFor(path.join(cli.options.stateDir, 'runs', '<run-id>'));
+      cli.stdout(formatPlan(plan, service, true));
+      cli.stderr('Dry run: nothing was changed.\n');
+      return ExitCode.ok;
+    }
+    cli.stdout(formatPlan(planFor(path.join(cli.options.stateDir, 'runs', '<run-id>')), service, false));
+    await confirm(cli, options, interactive);
+
+    const lock = await lockStateDir(cli, 'run');
+    const interrupt = interruptSignal(cli.stderr);
+    try {
+      // Again under the lock: a run started by another process since the check above is seen here.
+      await refuseUnsettledRun(cli.options.stateDir);
+      const runDir = path.join(cli.options.stateDir, 'runs', runId);
+      const archiveBase = archiveBaseDir(answers.backup.directory, cli.options.stateDir, runId);
+      const plan = planFor(runDir, runId, archiveBase);
+      // Which disk directLvm.device is now: the pool is built only on that same disk (a resume after a reboot may find another one under the name).
+      const targetDevice = answers.directLvm ? await probeDeviceIdentity(host, answers.directLvm.device) : undefined;
+      const store = await RunStore.create(cli.options.stateDir, { dockerHost: cli.options.dockerHost, daemonConfig: cli.options.daemonConfig }, plan.steps, {
+        runId,
+        notes: {
+          daemon,
+          // resume and rollback use this one: with the daemon stopped, auto could no longer check it.
+          service,
+          // Read by the rewrite of daemon.json: dm.basesize becomes overlay2.size only where dockerd accepts it.
+          overlaySizeSupported: supportsOverlaySize(facts.host.dataRoot),
+          // The report puts the measured downtime beside it.
+          [DOWNTIME_ESTIMATE_NOTE]: entries.find((e) => e.key === 'downtime-estimate')?.details?.totalSeconds,
+          ...(targetDevice && { targetDevice }),
+          ...(rescue && { [RESCUE_NOTE]: rescue.note }),
+        },
+        documents: { [ANSWERS_FILE]: answers, [PLAN_FILE]: plan, [INVENTORY_FILE]: recorded },
+      });
+      // The side daemon runs already: journalled first, so that any rollback stops it by its pid file and removes its directory.
+      if (rescue) await store.journal('record-inventory', STARTED_SIDE_DAEMON, { dir: sideDaemonLayout(rescue.note.spec).dir, pidFile: sideDaemonLayout(rescue.note.spec).pidFile });
+      handedOver = true;
+      if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
+      const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, plan, daemon, service }, interrupt.signal, taskListFor(cli));
+      screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
+      return await executeRun(ctx, screen);
+    } finally {
+      interrupt.dispose();
+      await lock.release();
+    }
   } finally {
-    interrupt.dispose();
-    await lock.release();
+    if (rescue && !handedOver) await rescue.abandon().catch((error: unknown) => cli.stderr(`Could not stop the legacy dockerd again: ${(error as Error).message}\n`));
   }
 }
 
@@ -203,7 +232,136 @@ function preflightOptionsOf(answers: ResolvedAnswers, cli: CommandContext): Pref
     archiveVolumes: answers.volumes.archive,
     serviceManager: answers.service.manager,
     daemonConfigPath: cli.options.daemonConfig,
+    sourceDockerd: answers.source?.dockerd,
   });
+}
+
+type SourceDaemon =
+  | { kind: 'installed'; given: Answers; docker: DockerDoors; inventory: Inventory }
+  | {
+      kind: 'rescue';
+      given: Answers;
+      docker: DockerDoors;
+      inventory: Inventory;
+      rescue: StartedRescue;
+      installedService: ServiceManager;
+      installedPlace: Partial<DaemonPlace>;
+      /** The host as found before the side daemon started: the installed engine's process, program and socket. */
+      hostFacts: PreflightFacts;
+    }
+  | { kind: 'dry-run' };
+
+/**
+ * The daemon the run reads the data through. Ordinarily the installed one behind --docker-host.
+ * In the rescue situation (an engine v25+ that refuses the devicemapper data or runs an empty
+ * store beside it) with source.dockerd (asked for here on a terminal), the legacy dockerd,
+ * started as a side daemon on the old data-root (src/run/rescue.ts); a dry run only says so.
+ */
+async function sourceDaemon(host: Host, cli: CommandContext, given: Answers, run: { interactive: boolean; dryRun: boolean; runId: string }): Promise<SourceDaemon> {
+  const served = await openDockerDoors(cli.options.dockerHost)
+    .then(async (docker) => ({ docker, inventory: await docker.system.inventory() }))
+    .catch((error: unknown) => {
+      if (error instanceof OperatorError && !(error instanceof UsageError)) return { error };
+      throw error;
+    });
+  const reads = 'inventory' in served && served.inventory.daemon.driver === 'devicemapper';
+  const hostFacts = reads ? undefined : await collectPreflightFacts(host, { dockerHost: cli.options.dockerHost, daemonConfigPath: cli.options.daemonConfig, backupDirectory: cli.options.stateDir, stateDirectory: cli.options.stateDir });
+  const situation = hostFacts ? rescueSituation(analyse(hostFacts, resolvePreflightOptions({ daemonConfigPath: cli.options.daemonConfig }))) : undefined;
+  let dockerd = given.source?.dockerd || undefined;
+  if (situation && !dockerd && run.interactive) {
+    cli.stderr(`Rescue mode: ${situation}. The run can read the data through a legacy dockerd (older than 25) and then start the installed engine on overlay2.\n`);
+    dockerd = await askSourceDockerd(inquirerPrompter());
+    given = { ...given, source: { dockerd } };
+  }
+  if (!situation || !hostFacts) {
+    if (dockerd) {
+      throw new OperatorError(
+        `source.dockerd is given, but this host is not in the rescue situation: ${reads ? `the daemon behind ${cli.options.dockerHost} reads the devicemapper data itself` : `no engine v25+ refuses a populated devicemapper/ here`}. Nothing was changed.`,
+        'Leave source.dockerd out of the answers: it is only for a host whose installed engine (v25+) cannot read its devicemapper data.',
+      );
+    }
+    if ('error' in served) throw served.error;
+    return { kind: 'installed', given, ...served };
+  }
+  // A daemon that answers gets preflight's report, whose blocker names source.dockerd.
+  if (!dockerd && 'inventory' in served) return { kind: 'installed', given, ...served };
+  if (!dockerd) {
+    throw new OperatorError(`${situation[0]!.toUpperCase()}${situation.slice(1)}: the installed engine cannot read it, and the run needs a legacy dockerd to. Nothing was changed.`, RESCUE_REMEDY.replace(/^Or, without reinstalling: k/, 'K'));
+  }
+  const legacyVersion = await checkLegacyDockerd(host, dockerd);
+  const running = 'inventory' in served ? hostFacts.host.dockerd : undefined;
+  const serviceAnswers = { manager: given.service?.manager ?? 'auto', stop: given.service?.stop ?? '', start: given.service?.start ?? '' };
+  const installedService = await detectServiceManager(host, serviceAnswers, { serving: running ? { dockerHost: cli.options.dockerHost, pid: running.pid, systemdUnit: running.systemdUnit } : undefined });
+  const installedPath = hostFacts.host.installedDockerd?.path;
+  const installedVersion = hostFacts.host.installedDockerd ? parseVersion(hostFacts.host.installedDockerd.versionOutput)?.raw : undefined;
+  const dataRoot = hostFacts.docker.daemon.dockerRootDir;
+  const storageOpts = devicemapperStorageOpts(hostFacts);
+  const runtimeDir = cli.options.runtimeDir ?? DEFAULT_RUNTIME_DIR;
+  if (run.dryRun) {
+    const spec = { name: 'source', runId: '<run-id>', runtimeDir: `${runtimeDir}/<run-id>`, dockerd, dataRoot, storageDriver: 'devicemapper', storageOpts };
+    cli.stdout(
+      [
+        `Rescue mode: ${situation}; the data is read through ${dockerd} (Docker ${legacyVersion}).`,
+        'Before the plan, the run:',
+        ...(running ? [`  - stops the installed engine (${installedService.stopCommands.join('; ')}): two daemons never share a data-root`] : []),
+        `  - writes ${sideDaemonLayout(spec).configFile}: ${sideDaemonConfig(spec).replace(/\s+/g, ' ').trim()}`,
+        `  - $ ${[dockerd, ...sideDaemonArgs(spec, { dataRoot: true, containerdNamespaces: true })].join(' ')}`,
+        `  - GET /_ping (until it answers), GET /info (Driver must be devicemapper, Docker Root Dir ${dataRoot})`,
+        '  - reads the inventory through it; every export step talks to it, stop-daemon stops it, and the installed engine starts on overlay2.',
+        'The plan itself needs that inventory: the run shows it before it asks to start (it stops the legacy dockerd again when not confirmed).',
+      ].join('\n') + '\n',
+    );
+    cli.stderr('Dry run: nothing was changed, and nothing was started.\n');
+    return { kind: 'dry-run' };
+  }
+  const rescue = await startRescue(host, {
+    runId: run.runId,
+    runtimeDir,
+    dockerd,
+    legacyVersion,
+    dataRoot,
+    storageOpts,
+    installedDockerHost: cli.options.dockerHost,
+    installedService,
+    installedPidFile: pidFileOf(hostFacts),
+    installed: { path: installedPath, version: installedVersion },
+    timeoutSeconds: given.service?.timeoutSeconds ?? 300,
+    say: (line) => cli.stderr(`${line}\n`),
+  });
+  try {
+    const docker = await openDockerDoors(rescue.note.dockerHost);
+    const inventory = meantToRun(await docker.system.inventory());
+    const installedPlace: Partial<DaemonPlace> = { pidFile: pidFileOf(hostFacts), ...(installedPath && { dockerdBinary: installedPath }) };
+    return { kind: 'rescue', given, docker, inventory, rescue, installedService, installedPlace, hostFacts };
+  } catch (error) {
+    await rescue.abandon();
+    throw error;
+  }
+}
+
+/**
+ * In rescue mode the daemon's facts are the side daemon's, and the host's dockerd facts the
+ * installed engine's: it is the engine the host starts after the run, whose flags, program and
+ * socket the checks are about (the side daemon's own command line and config file are the run's).
+ */
+function withInstalledEngine(facts: PreflightFacts, installed: PreflightFacts): PreflightFacts {
+  const { dockerHost, dockerd, dockerdCandidates, installedDockerd } = installed.host;
+  return { ...facts, host: { ...facts.host, dockerHost, dockerd, dockerdCandidates, installedDockerd } };
+}
+
+/**
+ * The side daemon restarts the containers whose restart policy says so when it starts, and the
+ * ones it cannot start (the default bridge it does not have) stay down: a container with
+ * restart policy always or unless-stopped is recorded as meant to run, and runs after the run.
+ */
+export function meantToRun(inventory: Inventory): Inventory {
+  const meant = (c: Inventory['containers'][number]) => c.running || c.restartPolicy.name === 'always' || c.restartPolicy.name === 'unless-stopped';
+  return { ...inventory, containers: inventory.containers.map((c) => (meant(c) && !c.running ? { ...c, running: true, state: 'running' } : c)) };
+}
+
+/** What the plan says of a rescue: the legacy dockerd and how stop-daemon stops it. */
+function rescuePlanFacts(note: RescueNote): RescuePlanFacts {
+  return { dockerd: note.spec.dockerd, version: note.legacyVersion, dockerHost: note.dockerHost, stopCommand: sideDaemonManager(note.spec, { dataRoot: true, containerdNamespaces: true }).stopCommands.join('; ') };
 }
 
 /**

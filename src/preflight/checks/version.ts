@@ -29,7 +29,9 @@ export const versionCheck: Check = {
 
     const v25 = [running, installed].filter((v) => v && v.major >= 25).map((v) => v!.raw);
     const needsDevicemapper = a.options.target === 'direct-lvm' || (a.devicemapperConfigured && !a.alreadyOnTarget);
-    if (v25.length > 0 && needsDevicemapper) {
+    // In rescue mode the legacy dockerd of source.dockerd reads devicemapper; the installed engine only ever starts on overlay2.
+    const rescued = a.options.sourceDockerd !== undefined && a.options.target === 'overlay2';
+    if (v25.length > 0 && needsDevicemapper && !rescued) {
       const why =
         a.options.target === 'direct-lvm'
           ? 'the direct-lvm target keeps the devicemapper driver'

@@ -8,8 +8,14 @@
 #     written after the cutover kept.
 # A failed workload check is recorded (check-failures.txt) and the scenario goes on, so one boot
 # tells about both; a stage is written to stage.txt only when everything before it held.
-# Outputs: docker-info-{before,after,rolled-back}.json, run.*, verify.*, rollback.*,
-# facts-*.txt, run-*/ (the tool's run files), stage.txt, check-failures.txt.
+#  Issue 21, rescue, in the same boot: the rolled-back host's engine is then swapped for Engine
+#     26.1 (dmm_engine_swap), which refuses to start on devicemapper; `run` with source.dockerd
+#     (Debian's 20.10 dockerd, copied aside before the swap hides it) exports through it as a
+#     side daemon and ends on Engine 26.1 and overlay2 with every image, container, volume and
+#     network (engine-before-rescue/ and engine-rescued/ for the test to compare).
+# Outputs: docker-info-{before,after,rolled-back,rescued}.json, run.*, verify.*, rollback.*,
+# refused-26.txt, rescue.*, engine-*/, facts-*.txt, run-*/ (the tool's run files), stage.txt,
+# check-failures.txt.
 set -eu
 . "$DMM_LIB"
 trap 'dmm_collect_run final' EXIT
@@ -64,4 +70,35 @@ docker exec web sh -c 'echo nested >/data/sub/n.txt'
 dmm_check rolled-back dmm_check_workload || ok=0
 dmm_check rolled-back dmm_check_writable_layer || ok=0
 [ "$ok" = 1 ] && stage rolled-back
+
+# --- issue 21, rescue: Engine 26.1 installed before the migration refuses the devicemapper data
+ok=1
+dmm_engine_state before-rescue
+dmm_dockerd_stop
+step "keep Debian's 20.10 dockerd aside, before the swap hides it"
+mkdir -p /var/tmp/legacy
+cp /usr/sbin/dockerd /var/tmp/legacy/dockerd
+dmm_engine_swap 26
+if dmm_dockerd_start 2>"$DMM_OUT/refused-26.txt"; then
+  fail "Engine 26 started on devicemapper"
+fi
+cat "$DMM_OUT/refused-26.txt"
+dmm_answers /tmp/answers-rescue.yaml overlay2 "$DMM_GUEST_SERVICE start" "source:" "  dockerd: /var/tmp/legacy/dockerd"
+dmm_tool_saved rescue.txt run --answers /tmp/answers-rescue.yaml --yes
+dmm_collect_run after-rescue
+dmm_docker_info rescued
+dmm_host_facts rescued
+dmm_expect_rc rescue 0
+dmm_expect_driver overlay2
+dmm_engine_state rescued
+dmm_check rescued dmm_check_workload || ok=0
+dmm_check rescued dmm_check_writable_layer || ok=0
+check_side_daemon_gone() {
+  if [ -e /run/devmapper-migrate ] && [ -n "$(ls -A /run/devmapper-migrate)" ]; then fail "the side daemon's directory is left: $(ls -AR /run/devmapper-migrate | head -5)"; fi
+  if pgrep -f /var/tmp/legacy/dockerd >/dev/null; then fail "the legacy dockerd still runs: $(pgrep -af /var/tmp/legacy/dockerd)"; fi
+  if pgrep -f 'containerd-shim.*dmm-' >/dev/null; then fail "a shim of the side daemon's namespace still runs"; fi
+  step "nothing of the side daemon is left"
+}
+dmm_check rescued check_side_daemon_gone || ok=0
+[ "$ok" = 1 ] && stage rescued
 dmm_checks_passed

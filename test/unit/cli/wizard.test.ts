@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveAnswers, type Answers } from '../../../src/config/answers.js';
 import { questionFor } from '../../../src/config/questions.js';
 import { PRESS_ENTER, checkNumber, scriptedPrompter } from '../../../src/cli/prompter.js';
-import { askAnswers, confirmPlan, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
+import { askAnswers, askSourceDockerd, confirmPlan, WizardStopped, type WizardChoices } from '../../../src/cli/wizard.js';
 
 /** The wizard's question for a key, as declared (the tests never repeat question text). */
 const message = (key: string) => questionFor(key)!.message;
@@ -337,5 +337,14 @@ describe('checkNumber (the terminal number prompt: an input that takes whole num
     expect(checkNumber({ message: 'x', min: 50, max: 100, validate: (v) => (v >= 50 ? true : 'Must be a whole number from 50 to 100') }, '40')).toBe(
       'Must be a whole number from 50 to 100',
     );
+  });
+});
+
+describe('askSourceDockerd (rescue mode, asked apart)', () => {
+  it('takes an absolute path and refuses any other, with the key\'s own words', async () => {
+    const prompter = scriptedPrompter(['dockerd-20.10', ' /root/dockerd-20.10 ']);
+    expect(await askSourceDockerd(prompter)).toBe('/root/dockerd-20.10');
+    expect(prompter.asked.map((q) => [q.kind, q.message])).toEqual([['input', message('source.dockerd')]]);
+    expect(prompter.asked[0]!.refused).toEqual(['must be an absolute path, like /root/dockerd-20.10']);
   });
 });

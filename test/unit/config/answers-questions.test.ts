@@ -37,6 +37,7 @@ const EVERY_KEY: DeepRequired<Answers> = {
   volumes: { include: ['*'], exclude: [], archive: true },
   backup: { directory: '/b', dataRoot: 'move' },
   service: { manager: 'auto', stop: 's', start: 's', timeoutSeconds: 300 },
+  source: { dockerd: '/root/dockerd-20.10' },
   rollbackOnFailure: true,
   ignoreBlockers: [],
 };

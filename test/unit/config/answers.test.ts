@@ -77,6 +77,13 @@ describe('parseAnswersFile: files that are fine', () => {
     expect(resolved.rollbackOnFailure).toBe(false);
   });
 
+  it('reads source.dockerd (rescue mode) as an absolute path, and leaves source out without it', () => {
+    const resolved = resolveAnswers(parseAnswersFile('target: overlay2\nsource:\n  dockerd: /root/dockerd-20.10\n', 'a.yaml'));
+    expect(resolved.source).toEqual({ dockerd: '/root/dockerd-20.10' });
+    expect(resolveAnswers(parseAnswersFile('target: overlay2\nsource:\n  dockerd:\n', 'a.yaml')).source).toBeUndefined();
+    expect(() => parseAnswersFile('target: overlay2\nsource:\n  dockerd: dockerd-20.10\n', 'a.yaml')).toThrow(/source\.dockerd[\s\S]*absolute path/);
+  });
+
   it('takes a key left empty (null) as not answered', () => {
     const answers = parseAnswersFile('target: overlay2\nimages:\n  exclude:\n  push: ~\ndirectLvm:\n', 'a.yaml');
     expect(answers).toEqual({ target: 'overlay2', images: {} });
@@ -247,7 +254,7 @@ describe('parseAnswersFile: every error names the key, the file, the line, what 
       'answers.yaml line 2: a key must be a plain name (found a list)',
     ]);
     expect(problemLines('target: overlay2\n"two\\nlines": 1\n"two\\nlines": 2\n')).toEqual([
-      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, backup, service, rollbackOnFailure, ignoreBlockers)',
+      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, backup, service, source, rollbackOnFailure, ignoreBlockers)',
       'answers.yaml line 3: two\\nlines is given twice (lines 2 and 3): give it once',
     ]);
   });

@@ -8,6 +8,9 @@ import { FixtureHost } from '../../../src/host/fixture-host.js';
 import { ENGINE_REMOVALS } from '../../../src/preflight/engine-removals.js';
 import { settingsOfArgs } from '../../../src/preflight/checks/engine-readiness.js';
 import { preflightChecks } from '../../../src/preflight/index.js';
+import { analyse } from '../../../src/preflight/analysis.js';
+import { rescueSituation } from '../../../src/preflight/checks/engine-state.js';
+import { resolvePreflightOptions } from '../../../src/preflight/options.js';
 import { unwaivedBlockers } from '../../../src/preflight/waivers.js';
 import { find, findings, FIXTURES, fixtureFacts, keys, makeFacts } from './helpers.js';
 
@@ -181,5 +184,46 @@ describe('devicemapper data the daemon does not see', () => {
       },
     });
     expect(keys(preflightChecks(facts))).toContain('already-on-target');
+  });
+});
+
+describe('the rescue situation (source.dockerd)', () => {
+  const stranded = (serverVersion: string, metadataCount = 1) =>
+    makeFacts({
+      daemon: { serverVersion, driver: 'overlay2', driverStatus: [] },
+      host: {
+        dataRoot: {
+          ...makeFacts().host.dataRoot,
+          driverDirs: ['devicemapper', 'overlay2'],
+          devicemapper: { metadataFiles: metadataCount ? ['base'] : [], metadataCount, poolFiles: [] },
+        },
+      },
+    });
+  const situation = (facts: ReturnType<typeof makeFacts>) => rescueSituation(analyse(facts, resolvePreflightOptions()));
+
+  it('is an engine v25+ that refuses the data (daemon down) or runs an empty overlay2 beside it', async () => {
+    const host = await FixtureHost.load(path.join(FIXTURES, 'engine25-refuses'));
+    const down = await collectPreflightFacts(host, { dockerHost: 'unix:///tmp/dmm-unit-no-such-dir/docker.sock', daemonConfigPath: '/etc/docker/daemon.json', backupDirectory: '/var/lib/devmapper-migrate' });
+    expect(situation(down)).toBe('the installed Docker 26.1.5+dfsg1 does not start, and /var/lib/docker/devicemapper holds the images and containers');
+    expect(situation(stranded('26.1.5'))).toBe('Docker 26.1.5 runs an empty overlay2 beside /var/lib/docker/devicemapper, which holds the images and containers');
+  });
+
+  it('is not an older engine, an empty devicemapper/, or a daemon that reads devicemapper', () => {
+    expect(situation(stranded('24.0.9'))).toBeUndefined();
+    expect(situation(stranded('26.1.5', 0))).toBeUndefined();
+    expect(situation(makeFacts())).toBeUndefined();
+  });
+
+  it("makes preflight's blockers name source.dockerd as the fix", async () => {
+    const host = await FixtureHost.load(path.join(FIXTURES, 'engine25-refuses'));
+    const down = await collectPreflightFacts(host, { dockerHost: 'unix:///tmp/dmm-unit-no-such-dir/docker.sock', daemonConfigPath: '/etc/docker/daemon.json', backupDirectory: '/var/lib/devmapper-migrate' });
+    expect(find(preflightChecks(down), 'engine-refuses-devicemapper')!.remediation).toContain('set source.dockerd to its path in the answers');
+    expect(find(preflightChecks(stranded('26.1.5')), 'devicemapper-data-not-in-use')!.remediation).toContain('set source.dockerd to its path in the answers');
+  });
+
+  it('with source.dockerd, an installed v25+ is no blocker for a run to overlay2', () => {
+    const facts = makeFacts({ host: { installedDockerd: { path: '/usr/bin/dockerd', versionOutput: 'Docker version 26.1.5, build a72d7cd' } } });
+    expect(keys(preflightChecks(facts))).toContain('docker-version-devicemapper-removed');
+    expect(keys(preflightChecks(facts, { sourceDockerd: '/root/dockerd-20.10' }))).not.toContain('docker-version-devicemapper-removed');
   });
 });

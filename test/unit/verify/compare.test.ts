@@ -44,6 +44,17 @@ describe('compareHost', () => {
     expect(result.entries.find((e) => e.key === 'verify-summary-containers')!.summary).toMatch(/^2 of 2 included containers/);
   });
 
+  it('takes the network mode "default" as "bridge": Engine 25+ reads a "default" container back as "bridge"', () => {
+    const before = recorded();
+    before.inspects.find((i) => i.Name === '/web')!.HostConfig.NetworkMode = 'default';
+    const onEngine26 = migrated((i) => (i.HostConfig.NetworkMode = 'bridge'));
+    const result = compareHost({ recorded: before, expect: TO_OVERLAY2, current: onEngine26, checkedAt: '2024-01-02T00:00:00.000Z' });
+    expect(blockers(result.entries).map((e) => e.summary)).toEqual([]);
+    // A real change of mode is still named.
+    const toHost = compareHost({ recorded: before, expect: TO_OVERLAY2, current: migrated((i) => (i.HostConfig.NetworkMode = 'host')), checkedAt: '2024-01-02T00:00:00.000Z' });
+    expect(blockers(toHost.entries).map((e) => e.summary)).toContain('Container "web", network mode "bridge" → "host".');
+  });
+
   it('names a changed label with its old and new value', () => {
     const entry = only(migrated((i) => (i.Config.Labels!.tier = 'back')));
     expect(entry.key).toBe('verify-container-label');
