@@ -110,6 +110,7 @@ function globalOptions(program: Command, env: NodeJS.ProcessEnv): GlobalOptions 
     verbose: raw.verbose ?? false,
     color: raw.color !== false && !env.NO_COLOR,
     hostRoot: env.DEVMAPPER_MIGRATE_HOST_ROOT || '/',
+    ...(env.DEVMAPPER_MIGRATE_RUNTIME_DIR && { runtimeDir: env.DEVMAPPER_MIGRATE_RUNTIME_DIR }),
   };
 }
 

@@ -324,6 +324,18 @@ export const QUESTIONS: readonly Question[] = [
     default: true,
   },
   {
+    key: 'staging',
+    kind: 'choice',
+    message: 'Load the images into the new data-root before the containers stop (pre-staging)?',
+    help: 'Load the images into the target data-root while the containers still run, so the downtime does not hold the image loads.',
+    choices: [
+      { value: 'auto', description: 'where it can work (target overlay2, the host’s dockerd found, space for a second copy of the images); else as without it, and the plan says why' },
+      { value: 'on', description: 'always: a run where it cannot work stops at the plan, saying why' },
+      { value: 'off', description: 'never: the images are loaded after Docker restarts, inside the downtime' },
+    ],
+    default: 'auto',
+  },
+  {
     key: 'backup.directory',
     kind: 'string',
     message: 'Where should image and volume archives go?',

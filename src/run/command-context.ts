@@ -11,7 +11,15 @@ export interface GlobalOptions {
    * run the real commands against fixture trees. Always "/" in production.
    */
   hostRoot: string;
+  /**
+   * Where the private dockerd of pre-staging keeps its socket, exec-root, pid file and log:
+   * <runtimeDir>/<run-id>/staging/ (DEVMAPPER_MIGRATE_RUNTIME_DIR; tests give a short path
+   * inside their rig daemon's directory, whose teardown and sweeper kill what names it).
+   */
+  runtimeDir?: string;
 }
+
+export const DEFAULT_RUNTIME_DIR = '/run/devmapper-migrate';
 
 export const DEFAULT_STATE_DIR = '/var/lib/devmapper-migrate';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

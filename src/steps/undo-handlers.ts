@@ -11,6 +11,7 @@ import type { MigrationContext } from './context.js';
 import type { UndoHandler } from './undo.js';
 import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
 import { thinPoolUndoHandlers } from './thin-pool.js';
+import { stagingUndoHandlers } from './staging.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
@@ -39,6 +40,8 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
   'started-target-daemon': async (ctx) => ensureDaemonStopped(ctx),
 
   ...thinPoolUndoHandlers(ensureDaemonStopped),
+
+  ...stagingUndoHandlers,
 
   'edited-file': async (ctx, data) => {
     await ensureDaemonStopped(ctx);

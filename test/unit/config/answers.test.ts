@@ -19,6 +19,7 @@ const DEFAULTS: ResolvedAnswers = {
   images: { include: ['*'], exclude: [], save: true, push: false },
   containers: { include: ['*'], exclude: [], keepWritableLayer: true },
   volumes: { include: ['*'], exclude: [], archive: true },
+  staging: 'auto',
   backup: { directory: '/var/lib/devmapper-migrate', dataRoot: 'move' },
   service: { manager: 'auto', stop: '', start: '', timeoutSeconds: 300 },
   rollbackOnFailure: true,
