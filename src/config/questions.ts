@@ -35,6 +35,8 @@ interface QuestionCommon {
   example?: string;
   /** The wizard offers a list of these instead of free text. */
   pick?: PickFrom;
+  /** false: the wizard does not ask it (its default suits a run at a terminal); the answers file sets it. */
+  wizard?: false;
 }
 
 export interface Choice {
@@ -327,13 +329,14 @@ export const QUESTIONS: readonly Question[] = [
     key: 'staging',
     kind: 'choice',
     message: 'Load the images into the new data-root before the containers stop (pre-staging)?',
-    help: 'Load the images into the target data-root while the containers still run, so the downtime does not hold the image loads.',
+    help: 'Pre-staging: load the images into the new data-root while the containers still run.',
     choices: [
-      { value: 'auto', description: 'where it can work (target overlay2, the host’s dockerd found, space for a second copy of the images); else as without it, and the plan says why' },
-      { value: 'on', description: 'always: a run where it cannot work stops at the plan, saying why' },
-      { value: 'off', description: 'never: the images are loaded after Docker restarts, inside the downtime' },
+      { value: 'auto', description: 'where it can work; else without, and the plan says why' },
+      { value: 'on', description: 'always: where it cannot work, the run stops before any change' },
+      { value: 'off', description: 'never: images load after Docker restarts, inside the downtime' },
     ],
     default: 'auto',
+    wizard: false,
   },
   {
     key: 'backup.directory',

@@ -248,7 +248,7 @@ describe('parseAnswersFile: every error names the key, the file, the line, what 
       'answers.yaml line 2: a key must be a plain name (found a list)',
     ]);
     expect(problemLines('target: overlay2\n"two\\nlines": 1\n"two\\nlines": 2\n')).toEqual([
-      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, backup, service, rollbackOnFailure, ignoreBlockers)',
+      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, staging, backup, service, rollbackOnFailure, ignoreBlockers)',
       'answers.yaml line 3: two\\nlines is given twice (lines 2 and 3): give it once',
     ]);
   });
