@@ -17,30 +17,63 @@ export async function dropSideDaemonState(host: Host, stagedRoot: string): Promi
   }
 }
 
-/**
- * Puts the staged root at `to` (idempotent): one rename where the data-root was moved aside,
- * else (the data-root is a mount point, kept by moving its contents) each entry into it.
- */
-export async function placeStagedRoot(host: Host, options: { from: string; to: string }): Promise<'renamed' | 'entries' | 'done'> {
+/** How the staged root is put in place; plain JSON, journalled before the move. */
+export interface StagedPlacement {
+  from: string;
+  to: string;
+  /** `rename`: the whole directory (the data-root was moved aside); `entries`: each entry into the data-root (a mount point, kept by moving its contents). */
+  method: 'rename' | 'entries';
+  /** `entries`: the names moved. */
+  entries: string[];
+}
+
+/** Decides how to put the staged root in place (reads only): journal it, then call placeStagedRoot. */
+export async function planStagedPlacement(host: Host, options: { from: string; to: string }): Promise<StagedPlacement> {
   const { from, to } = options;
-  const staged = await host.stat(from);
-  const target = await host.stat(to);
-  if (!staged) {
-    if (target) return 'done';
+  if (!(await host.stat(to))) return { from, to, method: 'rename', entries: [] };
+  return { from, to, method: 'entries', entries: (await host.listDir(from)) ?? [] };
+}
+
+/** Puts the staged root in place as planned (idempotent): renames only, nothing copied. */
+export async function placeStagedRoot(host: Host, placement: StagedPlacement): Promise<void> {
+  const { from, to } = placement;
+  if (!(await host.stat(from))) {
+    if (await host.stat(to)) return; // placed before an interruption
     throw new OperatorError(`The staged data-root ${from} is missing, and nothing is at ${to}.`, 'Roll back (`devmapper-migrate rollback`): the old data-root is kept and goes back into place.');
   }
-  if (!target) {
+  if (placement.method === 'rename') {
     await host.rename(from, to);
-    return 'renamed';
+    return;
   }
-  for (const name of (await host.listDir(from)) ?? []) {
+  for (const name of placement.entries) {
+    if (!(await host.stat(path.join(from, name)))) continue; // moved before an interruption
     if (await host.stat(path.join(to, name))) {
       throw new OperatorError(`${path.join(to, name)} is in the way of the staged data-root's ${name}.`, 'Move it out of the way, then resume, or roll back.');
     }
     await host.rename(path.join(from, name), path.join(to, name));
   }
   await host.rmdir(from);
-  return 'entries';
+}
+
+/** Takes a placed staged root back to where it was staged (idempotent), for its removal: only while no daemon has run on it. */
+export async function unplaceStagedRoot(host: Host, placement: StagedPlacement): Promise<void> {
+  const { from, to } = placement;
+  if (placement.method === 'rename') {
+    if (!(await host.stat(from)) && (await host.stat(to))) await host.rename(to, from);
+    return;
+  }
+  if (!(await host.stat(from))) await host.mkdir(from, { mode: 0o711 });
+  for (const name of placement.entries) {
+    if ((await host.stat(path.join(to, name))) && !(await host.stat(path.join(from, name)))) await host.rename(path.join(to, name), path.join(from, name));
+  }
+}
+
+export function stagedPlacementFrom(data: Record<string, unknown>): StagedPlacement {
+  const { from, to, method, entries } = data;
+  if (typeof from !== 'string' || typeof to !== 'string' || (method !== 'rename' && method !== 'entries') || !Array.isArray(entries)) {
+    throw new Error('the journal entry of the staged data-root\'s placement is malformed');
+  }
+  return { from, to, method, entries: entries.map(String) };
 }
 
 /**
@@ -49,16 +82,21 @@ export async function placeStagedRoot(host: Host, options: { from: string; to: s
  * filesystem it starts on. Idempotent.
  */
 export async function removeStagedRoot(host: Host, options: { stagedRoot: string; runtimeDir: string }): Promise<void> {
-  for (const dir of [options.stagedRoot, options.runtimeDir]) {
-    await unmountUnder(host, dir);
-    if (await host.stat(dir)) await removeTree(host, dir);
-  }
+  await unmountUnder(host, options.stagedRoot);
+  if (await host.stat(options.stagedRoot)) await removeTree(host, options.stagedRoot);
+  await removeRuntimeDir(host, options.runtimeDir);
 }
 
 /** Removes a stopped side daemon's runtime directory (mounts it left first); idempotent. */
 export async function removeRuntimeDir(host: Host, runtimeDir: string): Promise<void> {
   await unmountUnder(host, runtimeDir);
   if (await host.stat(runtimeDir)) await removeTree(host, runtimeDir);
+  await removeIfEmpty(host, path.dirname(runtimeDir));
+}
+
+/** The runtime directories' base (/run/devmapper-migrate), made by the first side daemon: gone with the last. */
+async function removeIfEmpty(host: Host, dir: string): Promise<void> {
+  if (((await host.listDir(dir)) ?? ['?']).length === 0) await host.rmdir(dir).catch(() => undefined);
 }
 
 /** Every mount at or under `dir`, deepest first, unmounted (lazily when busy). */

@@ -9,7 +9,7 @@ import { openDockerDoors } from '../docker/doors.js';
 import { OperatorError } from '../errors.js';
 import { keptDataRootFrom } from '../host/data-root.js';
 import { sideDaemonLayout, startSideDaemon, stopSideDaemon, type SideDaemonSpec } from '../host/side-daemon.js';
-import { dropSideDaemonState, placeStagedRoot, removeRuntimeDir, removeStagedRoot } from '../host/staged-root.js';
+import { dropSideDaemonState, placeStagedRoot, planStagedPlacement, removeRuntimeDir, removeStagedRoot, stagedPlacementFrom, unplaceStagedRoot } from '../host/staged-root.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { ParamsOf } from '../plan/plan.js';
 import type { MigrationContext } from './context.js';
@@ -22,6 +22,9 @@ import type { UndoHandler } from './undo.js';
 
 /** The run's unit that says the staged root holds every image and its daemon is stopped. */
 const STAGED_UNIT = 'staged-images';
+
+/** The journal kind of the staged root's placement at the cutover. */
+export const PLACED_KIND = 'placed-staged-root';
 
 /** The private daemon's log, kept in the run directory. */
 export const STAGING_LOG = 'staging-dockerd.log';
@@ -98,8 +101,11 @@ export const placeStagedRootStep: Step<MigrationContext> = {
     if (!kept) throw new Error('place-staged-root before keep-data-root');
     // The real directory the old data-root was (the configured one may be a symlink to it).
     const to = keptDataRootFrom(kept.data).path;
-    const how = await placeStagedRoot(ctx.host, { from, to });
-    progress.say(how === 'entries' ? `Moved the contents of ${from} into ${to} (no bytes copied)` : `Renamed ${from} to ${to} (no bytes copied)`);
+    const entry = journalled(ctx, 'place-staged-root', PLACED_KIND);
+    const placement = entry ? stagedPlacementFrom(entry.data) : await planStagedPlacement(ctx.host, { from, to });
+    if (!entry) await ctx.store.journal('place-staged-root', PLACED_KIND, { ...placement });
+    await placeStagedRoot(ctx.host, placement);
+    progress.say(placement.method === 'entries' ? `Moved the contents of ${from} into ${to} (no bytes copied)` : `Renamed ${from} to ${to} (no bytes copied)`);
   },
 };
 
@@ -110,5 +116,10 @@ export const stagingUndoHandlers: Record<string, UndoHandler<MigrationContext>> 
     await stopStagingDaemon(ctx, sideSpec(entry));
     // Put in place by the cutover, it is the new data-root: the kept-data-root undo set it aside with the rest.
     await removeStagedRoot(ctx.host, { stagedRoot: entry.stagedRoot, runtimeDir: entry.runtimeDir });
+  },
+  // Undone before the kept data-root goes back. Once Docker ran on it, it is the new data-root, set aside with it by that undo as in a run without staging; before, it goes back to be removed with the staging.
+  [PLACED_KIND]: async (ctx, data) => {
+    if (ctx.store.state.journal.some((e) => e.kind === 'started-target-daemon')) return;
+    await unplaceStagedRoot(ctx.host, stagedPlacementFrom(data));
   },
 };

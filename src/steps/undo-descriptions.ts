@@ -16,6 +16,7 @@ const UNDO_DESCRIPTIONS: Record<string, Describe> = {
   'carried-volumes': (d) => `carry the volumes back to ${text(d.from, 'the original data-root')}, with what was written to them since`,
   'kept-data-root': (d) => `move the original data-root back into place at ${text(d.path, 'its path')} (the new one is kept aside, not deleted)`,
   'staged-root': (d) => `stop the private dockerd that staged the images (by its pid file) and remove ${text(d.stagedRoot, 'the staged data-root')} (unless the cutover put it in place) and ${text(d.runtimeDir, 'its runtime directory')}`,
+  'placed-staged-root': (d) => `take the staged data-root back to ${text(d.from, 'where it was staged')} unless Docker already ran on it (then it is kept aside with the new data-root)`,
   'stopped-daemon': () => 'start Docker again on the original driver',
   'unpaused-containers': (d) => {
     const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];
