@@ -27,6 +27,8 @@ export interface PreflightOptions {
   targetEngine: string;
   /** The run's own check after the cutover: storage settings are then the target's, not the source's. */
   afterCutover: boolean;
+  /** Pre-staging will run (answers `staging`, as the run decided it): the images are loaded before the stop. */
+  staged?: boolean;
 }
 
 export const DEFAULT_PREFLIGHT_OPTIONS: PreflightOptions = {

@@ -83,7 +83,12 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   host.withholdEnv([answers.registry?.passwordEnv]);
   await checkAnswerInputs(host, answers, cli.options.stateDir);
 
-  const preflightOptions = preflightOptionsOf(answers, cli);
+  const selection = selectInventory(inventory, answers);
+  // The run id names the new thin pool (its volume group and LVM tag) and the staged data-root, so the plan shown is the one run.
+  const runId = newRunId();
+  // Before preflight's entries: the downtime estimate leaves out the image loads a staged run makes before the stop.
+  const staging = await stagingFor(host, cli, facts, answers, selection, runId);
+  const preflightOptions = { ...preflightOptionsOf(answers, cli), staged: staging.staged };
   if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
     facts = await gatherFacts(host, cli, inventory, preflightOptions);
   }
@@ -101,15 +106,11 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   // auto must stop the very dockerd behind --docker-host, not another one on the machine.
   const serving = facts.host.dockerd;
   const service = await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
-  const selection = selectInventory(inventory, answers);
   const daemon = daemonPlace(facts, cli, answers);
   const flagEdits = flagEditTargets(facts, preflightOptions);
-  // The run id names the new thin pool (its volume group and LVM tag), so the plan shown is the one run.
-  const runId = newRunId();
   // The carried containers' inspects (read only): restore's input, and what orders their stops and starts.
   const recorded = await recordInventory(docker, inventory, selection);
   const orderable = recorded.inspects.map(orderableOf);
-  const staging = await stagingFor(host, cli, facts, answers, selection, runId);
   const planFor = (runDir: string, planRunId?: string, archiveDir = runDir) =>
     buildPlan(inventory, selection, answers, {
       dataRoot: daemon.dataRoot,
