@@ -3,7 +3,7 @@ import { repoAndTagOf } from '../docker/image-ref.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
 import { formatPoolCommand, type PoolCommand } from './direct-lvm.js';
-import { startOrder, stopWaves, type OrderableContainer } from './container-order.js';
+import { startOrder, startWaves, stopWaves, type OrderableContainer } from './container-order.js';
 import type { Selection } from './select.js';
 import { excludedVolumeUsers } from '../record/selection.js';
 import { stagingNote, type StagingDecision } from './staging.js';
@@ -132,7 +132,8 @@ export type StepParams =
   | { id: 'create-containers'; containers: ContainerCreate[] }
   | { id: 'check-volumes'; volumes: string[] }
   /** `pause`: those paused when the run began, paused again once they run. */
-  | { id: 'start-containers'; containers: string[]; pause: string[] }
+  /** `waves`: started a wave at once, dependencies in earlier waves (the stop waves reversed); absent in older plans: `containers` one by one. */
+  | { id: 'start-containers'; containers: string[]; pause: string[]; waves?: string[][] }
   | { id: 'verify' };
 
 export type StepId = StepParams['id'];
@@ -277,7 +278,10 @@ export function stepActions(params: StepParams): string[] {
     case 'check-volumes':
       return params.volumes.map((v) => `read ${v}'s files (before any container starts) → volume-trees-restored.json`);
     case 'start-containers':
-      return [...params.containers.map((c) => `POST /containers/${c}/start`), ...params.pause.map((c) => `POST /containers/${c}/pause`)];
+      return [
+        ...(params.waves ?? params.containers.map((c) => [c])).flatMap((wave, n, all) => wave.map((c) => `POST /containers/${c}/start${all.length > 1 && params.waves ? ` (wave ${n + 1})` : ''}`)),
+        ...params.pause.map((c) => `POST /containers/${c}/pause`),
+      ];
     case 'verify':
       return [
         'GET /info', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
@@ -446,7 +450,14 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     },
   });
   add({ phase: 'restore', title: `Read the files of ${localVolumes.length} restored volume(s)`, downtime: true, params: { id: 'check-volumes', volumes: localVolumes.map((v) => v.name) } });
-  add({ phase: 'restore', title: `Start ${running.size} container(s)`, downtime: true, params: { id: 'start-containers', containers: order.filter((name) => running.has(name)), pause: order.filter((name) => running.has(name) && paused.has(name)) } });
+  add({ phase: 'restore', title: `Start ${running.size} container(s)`, downtime: true, params: {
+      id: 'start-containers',
+      containers: order.filter((name) => running.has(name)),
+      pause: order.filter((name) => running.has(name) && paused.has(name)),
+      // Each wave at once: a dependency is in an earlier wave than what depends on it.
+      waves: startWaves(orderable.filter((c) => running.has(c.name))),
+    },
+  });
   add({ phase: 'verify', title: 'Verify the host against the inventory', params: { id: 'verify' } });
   return {
     target: answers.target,

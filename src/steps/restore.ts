@@ -198,14 +198,19 @@ export const startContainersStep: Step<MigrationContext> = {
     const failed: string[] = [];
     // One container that does not start must not keep the others down: report it, go on; verify names it.
     const planned = paramsOf(ctx, 'start-containers');
-    for (const name of planned.containers) {
-      try {
-        const result = await containers.start([name]);
-        progress.say(`${name}: ${result[name]}`);
-      } catch (error) {
-        failed.push(name);
-        progress.say(`${name} did not start: ${(error as Error).message}`);
-      }
+    // Wave after wave, every container of a wave at once (a plan without waves: one by one, in order).
+    for (const wave of planned.waves ?? planned.containers.map((name) => [name])) {
+      await Promise.all(
+        wave.map(async (name) => {
+          try {
+            const result = await containers.start([name]);
+            progress.say(`${name}: ${result[name]}`);
+          } catch (error) {
+            failed.push(name);
+            progress.say(`${name} did not start: ${(error as Error).message}`);
+          }
+        }),
+      );
     }
     await ctx.store.setNote('containersNotStarted', failed);
     // Paused when the run began: paused again, as they were (the stop had to unpause them).

@@ -87,3 +87,17 @@ describe('the plan with pre-staging', () => {
     expect(plan.notes).toContain('pre-staging is not done (the direct-lvm thin pool is only built at the cutover, so there is nothing to stage the images into before the stop): the images are loaded after Docker restarts, inside the downtime');
   });
 });
+
+describe('the start waves (the window’s last step)', () => {
+  const running = (name: string, networkMode = 'bridge') => ({
+    id: `${name}-id`, name, image: 'x', imageId: 'sha256:aaa', state: 'running', running: true, autoRemove: false,
+    restartPolicy: { name: 'no', maximumRetryCount: 0 }, mounts: [], networkMode, networks: [], links: [], volumesFrom: [], sizeRw: 0, labels: {},
+  });
+  it('starts what nothing depends on at once, and a container after the one whose network it shares', () => {
+    const host = { ...inventory, containers: [running('web'), running('db'), running('side', 'container:web'), { ...running('off'), state: 'exited', running: false }] };
+    const plan = buildPlan(host, selectInventory(host, { images: ALL, containers: ALL, volumes: ALL }), answers, facts);
+    const start = plannedStep(plan, 'start-containers')!;
+    expect(start.params.waves).toEqual([['db', 'web'], ['side']]);
+    expect(start.actions).toEqual(['POST /containers/db/start (wave 1)', 'POST /containers/web/start (wave 1)', 'POST /containers/side/start (wave 2)']);
+  });
+});
