@@ -9,6 +9,26 @@ import type { Host } from './host.js';
 /** What the private daemon leaves that the host's daemon must make itself: its (empty) volume store and its network store (no bridge). */
 const SIDE_DAEMON_STATE = ['volumes', 'network'];
 
+/**
+ * Makes the staged root before the private dockerd does, like the data-root it will replace:
+ * its mode and, where SELinux is on, its label (what dockerd then creates in it inherits that
+ * label; a directory made under /var/lib would otherwise carry var_lib_t into the new data-root,
+ * and containers would be denied their layers). Idempotent.
+ */
+export async function prepareStagedRoot(host: Host, options: { stagedRoot: string; dataRoot: string }): Promise<void> {
+  if (await host.stat(options.stagedRoot)) return;
+  const original = await host.stat(options.dataRoot);
+  await host.mkdir(options.stagedRoot, { mode: original ? original.mode & 0o7777 : 0o711 });
+  if (!(await host.stat('/sys/fs/selinux/enforce'))) return;
+  const result = await host.run('chcon', [`--reference=${onDisk(host, options.dataRoot)}`, onDisk(host, options.stagedRoot)], { timeoutMs: 30_000 });
+  if (result.exitCode !== 0) {
+    throw new OperatorError(
+      `Could not give ${options.stagedRoot} the SELinux label of ${options.dataRoot}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`,
+      `Run \`chcon --reference=${options.dataRoot} ${options.stagedRoot}\`, then resume; or set staging: off and run again after a rollback.`,
+    );
+  }
+}
+
 /** Removes the side daemon's own volume and network stores from the staged root (it is stopped); idempotent. */
 export async function dropSideDaemonState(host: Host, stagedRoot: string): Promise<void> {
   for (const name of SIDE_DAEMON_STATE) {

@@ -105,6 +105,8 @@ export type StepParams =
   | {
     id: 'stage-images';
     dockerd: string;
+    /** The data-root the staged root will replace: its mode and SELinux label are the staged root's. */
+    dataRoot: string;
     stagedRoot: string;
     runtimeDir: string;
     driver: 'overlay2';
@@ -210,6 +212,8 @@ export function stepActions(params: StepParams): string[] {
       const side = `${params.runtimeDir}/staging`;
       return [
         `$ ${params.commands.stop} — only if a private dockerd of an interrupted run is left (${side}/docker.pid)`,
+        `mkdir ${params.stagedRoot} (mode of the data-root)`,
+        `$ chcon --reference=${params.dataRoot} ${params.stagedRoot} — only if SELinux is on`,
         `$ ${params.dockerd} --help`,
         `$ ${params.commands.start}`,
         `on the private dockerd (unix://${side}/docker.sock): GET /_ping (until it answers), GET /info (Driver must be ${params.driver})`,
@@ -359,6 +363,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       params: {
         id: 'stage-images',
         dockerd: staging.dockerd,
+        dataRoot: facts.dataRoot,
         stagedRoot: staging.stagedRoot,
         runtimeDir: staging.runtimeDir,
         driver: 'overlay2',

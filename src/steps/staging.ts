@@ -9,7 +9,7 @@ import { openDockerDoors } from '../docker/doors.js';
 import { OperatorError } from '../errors.js';
 import { keptDataRootFrom } from '../host/data-root.js';
 import { sideDaemonLayout, startSideDaemon, stopSideDaemon, type SideDaemonSpec } from '../host/side-daemon.js';
-import { dropSideDaemonState, placeStagedRoot, planStagedPlacement, removeRuntimeDir, removeStagedRoot, stagedPlacementFrom, unplaceStagedRoot } from '../host/staged-root.js';
+import { dropSideDaemonState, placeStagedRoot, prepareStagedRoot, planStagedPlacement, removeRuntimeDir, removeStagedRoot, stagedPlacementFrom, unplaceStagedRoot } from '../host/staged-root.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import type { ParamsOf } from '../plan/plan.js';
 import type { MigrationContext } from './context.js';
@@ -68,6 +68,7 @@ export const stageImagesStep: Step<MigrationContext> = {
     const layout = sideDaemonLayout(spec);
     // A resumed run: a daemon the killed process left is stopped first, so it starts clean.
     if (await ctx.host.stat(layout.pidFile)) await stopStagingDaemon(ctx, spec);
+    await prepareStagedRoot(ctx.host, { stagedRoot: entry.stagedRoot, dataRoot: params.dataRoot });
     progress.say(`Starting a private dockerd (${entry.dockerd}) on ${entry.stagedRoot}, socket ${layout.socketPath}`);
     const started = Date.now();
     await startSideDaemon(ctx.host, spec, { timeoutSeconds: ctx.answers.service.timeoutSeconds, ping: () => daemonAnswers(layout.dockerHost, 2_000), say: (line) => progress.say(line) });

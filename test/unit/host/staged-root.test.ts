@@ -1,11 +1,11 @@
 // The staged data-root of pre-staging (src/host/staged-root.ts) on a real tree under a temporary
 // root, through the real Host: placed by rename (the same inodes), back again, and removed.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NodeHost } from '../../../src/host/node-host.js';
-import { dropSideDaemonState, placeStagedRoot, planStagedPlacement, removeStagedRoot, unplaceStagedRoot } from '../../../src/host/staged-root.js';
+import { dropSideDaemonState, placeStagedRoot, planStagedPlacement, prepareStagedRoot, removeStagedRoot, unplaceStagedRoot } from '../../../src/host/staged-root.js';
 
 let root: string;
 let host: NodeHost;
@@ -27,6 +27,14 @@ function makeStaged(dir: string): void {
 }
 
 describe('the staged data-root', () => {
+  it('is made before the private dockerd, with the mode of the data-root it will replace', async () => {
+    mkdirSync(real('/var/lib/docker'), { recursive: true, mode: 0o701 });
+    chmodSync(real('/var/lib/docker'), 0o701);
+    await prepareStagedRoot(host, { stagedRoot: '/var/lib/docker.r1-staged', dataRoot: '/var/lib/docker' });
+    await prepareStagedRoot(host, { stagedRoot: '/var/lib/docker.r1-staged', dataRoot: '/var/lib/docker' });
+    expect(statSync(real('/var/lib/docker.r1-staged')).mode & 0o7777).toBe(0o701);
+  });
+
   it('loses the private daemon’s volume and network stores, keeps its images', async () => {
     makeStaged('/var/lib/docker.r1-staged');
     await dropSideDaemonState(host, '/var/lib/docker.r1-staged');
