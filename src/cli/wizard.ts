@@ -89,7 +89,7 @@ export async function askAnswers(given: Answers, choices: WizardChoices, prompte
   const secrets: AnswerSecrets = {};
   const done = new Set<string>();
   for (const question of QUESTIONS) {
-    if (done.has(question.key) || question.askedApart || !isApplicable(question, answers)) continue;
+    if (done.has(question.key) || question.askedApart || question.wizard === false || !isApplicable(question, answers)) continue;
     if (isGiven(question, answers, secrets)) continue;
     if (question.secret) {
       secrets[question.key as keyof AnswerSecrets] = await askSecret(question as StringQuestion, prompter);

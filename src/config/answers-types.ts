@@ -7,6 +7,8 @@
 export type Target = 'overlay2' | 'direct-lvm';
 export type DataRootKeep = 'move' | 'archive' | 'move+archive';
 export type ServiceManager = 'auto' | 'systemd' | 'sysvinit' | 'command';
+/** Pre-staging: load the images into the target data-root before the stop (auto: where it can work). */
+export type Staging = 'auto' | 'on' | 'off';
 
 /** The answers as written in a file or collected by the wizard: every key optional. */
 export interface Answers {
@@ -30,6 +32,7 @@ export interface Answers {
   };
   containers?: { include?: string[]; exclude?: string[]; keepWritableLayer?: boolean };
   volumes?: { include?: string[]; exclude?: string[]; archive?: boolean };
+  staging?: Staging;
   backup?: { directory?: string; dataRoot?: DataRootKeep };
   service?: { manager?: ServiceManager; stop?: string; start?: string; timeoutSeconds?: number };
   source?: { dockerd?: string };
@@ -79,6 +82,7 @@ export interface ResolvedAnswers {
   registry?: ResolvedRegistry;
   containers: GlobSelection & { keepWritableLayer: boolean };
   volumes: GlobSelection & { archive: boolean };
+  staging: Staging;
   backup: { directory: string; dataRoot: DataRootKeep };
   /** `stop` and `start` are non-empty when manager is command, and "" otherwise. */
   service: { manager: ServiceManager; stop: string; start: string; timeoutSeconds: number };

@@ -643,6 +643,7 @@ export function resolveAnswers(answers: Answers, options: ResolveOptions = {}): 
       exclude: list('volumes.exclude'),
       archive: value<boolean>('volumes.archive'),
     },
+    staging: value<ResolvedAnswers['staging']>('staging'),
     backup: {
       directory: value<string | undefined>('backup.directory') ?? options.stateDir ?? DEFAULT_STATE_DIR,
       dataRoot: value<ResolvedAnswers['backup']['dataRoot']>('backup.dataRoot'),

@@ -37,6 +37,8 @@ interface QuestionCommon {
   pick?: PickFrom;
   /** Not in the wizard's run of questions: the run asks it apart, only when the host needs it (source.dockerd). */
   askedApart?: boolean;
+  /** false: the wizard does not ask it (its default suits a run at a terminal); the answers file sets it. */
+  wizard?: false;
 }
 
 export interface Choice {
@@ -325,6 +327,19 @@ export const QUESTIONS: readonly Question[] = [
     message: 'Also keep a tar archive of each volume in the backup directory?',
     help: 'Also keep a tar archive of each volume in the backup directory.',
     default: true,
+  },
+  {
+    key: 'staging',
+    kind: 'choice',
+    message: 'Load the images into the new data-root before the containers stop (pre-staging)?',
+    help: 'Pre-staging: load the images into the new data-root while the containers still run.',
+    choices: [
+      { value: 'auto', description: 'where it can work; else without, and the plan says why' },
+      { value: 'on', description: 'always: where it cannot work, the run stops before any change' },
+      { value: 'off', description: 'never: images load after Docker restarts, inside the downtime' },
+    ],
+    default: 'auto',
+    wizard: false,
   },
   {
     key: 'backup.directory',

@@ -177,3 +177,10 @@ export async function stopSideDaemon(
 function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/** The start and stop commands as the run's log shows them (the `command` manager runs each through `sh -c`), for the plan. */
+export function sideDaemonShownCommands(spec: SideDaemonSpec, flags: DockerdFlags): { start: string; stop: string } {
+  const manager = sideDaemonManager(spec, flags);
+  const quoted = (text: string) => `sh -c '${text.replace(/'/g, `'\\''`)}'`;
+  return { start: quoted(manager.startCommand!), stop: quoted(manager.stopCommand!) };
+}

@@ -106,3 +106,23 @@ export function orderableOf(inspect: ContainerInspect): OrderableContainer {
     volumesFrom: inspect.HostConfig.VolumesFrom ?? [],
   };
 }
+
+/**
+ * Names in waves to start at once: a wave holds containers whose dependencies all started in
+ * earlier waves (at most `width` each), so a container that shares another's network, IPC or PID
+ * namespace, links to it or takes its volumes starts after it.
+ */
+export function startWaves(containers: readonly OrderableContainer[], width: number = STOP_WAVE_WIDTH): string[][] {
+  const pending = new Map(containers.map((c) => [c.name, new Set(dependenciesOf(c, containers))]));
+  const waves: string[][] = [];
+  while (pending.size) {
+    const names = [...pending.keys()].sort();
+    const ready = names.filter((name) => (pending.get(name) as Set<string>).size === 0);
+    // A cycle (impossible for the engine, possible in a hand-edited inventory) is broken by name.
+    const wave = ready.length ? ready : [names[0] as string];
+    for (let i = 0; i < wave.length; i += width) waves.push(wave.slice(i, i + width));
+    for (const name of wave) pending.delete(name);
+    for (const deps of pending.values()) for (const name of wave) deps.delete(name);
+  }
+  return waves;
+}

@@ -3,9 +3,10 @@ import { repoAndTagOf } from '../docker/image-ref.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory } from '../docker/types.js';
 import type { Phase } from './phases.js';
 import { formatPoolCommand, type PoolCommand } from './direct-lvm.js';
-import { startOrder, stopWaves, type OrderableContainer } from './container-order.js';
+import { startOrder, startWaves, stopWaves, type OrderableContainer } from './container-order.js';
 import type { Selection } from './select.js';
 import { excludedVolumeUsers } from '../record/selection.js';
+import { stagingNote, type StagingDecision } from './staging.js';
 
 /** What the plan needs from the resolved answers (a structural subset of them). */
 export interface PlanAnswers {
@@ -40,6 +41,8 @@ export interface PlanFacts {
    * links, volumes-from); without it, from the inventory's records (no IPC or PID modes).
    */
   orderable?: OrderableContainer[];
+  /** Pre-staging: where and with which dockerd, or why not (absent: not decided, as without staging). */
+  staging?: StagingDecision;
   /** Rescue mode: the legacy dockerd the export reads through, which stop-daemon stops. */
   rescue?: RescuePlanFacts;
 }
@@ -110,6 +113,19 @@ export type StepParams =
   | { id: 'record-inventory'; containers: string[] }
   | { id: 'save-images'; images: ImageSave[] }
   | { id: 'push-images'; registry: string; images: ImagePush[] }
+  /** Pre-staging: a private dockerd (`dockerd`) on `stagedRoot` loads every saved image, then stops. */
+  | {
+    id: 'stage-images';
+    dockerd: string;
+    /** The data-root the staged root will replace: its mode and SELinux label are the staged root's. */
+    dataRoot: string;
+    stagedRoot: string;
+    runtimeDir: string;
+    driver: 'overlay2';
+    /** Its start and stop as run.log shows them. */
+    commands: { start: string; stop: string };
+    images: { imageId: string; label: string; archive: string }[];
+  }
   /** `unpause`: the paused ones among them (engines before 17.07 refuse to stop a paused container). */
   | { id: 'stop-containers'; waves: string[][]; leftOut: { name: string; volumes: string[] }[]; unpause: string[] }
   | { id: 'save-writable-layers'; containers: { name: string; archive: string }[] }
@@ -119,17 +135,20 @@ export type StepParams =
   | { id: 'stop-daemon'; commands: string[]; bridges: string[]; side?: string }
   | { id: 'keep-data-root'; dataRoot: string; keptPath: string; archive?: string; move: boolean }
   | { id: 'carry-volumes'; from: string; to: string }
+  | { id: 'place-staged-root'; from: string; to: string }
   /** `devicemapper` gets the run's thin pool (dm.thinpooldev). */
   | { id: 'rewrite-config'; configPath: string; backupDir: string; driver: 'overlay2' | 'devicemapper'; flagEdits: PlannedFlagEdit[] }
   | ({ id: 'build-thin-pool'; device: string } & ThinPool)
   | { id: 'start-daemon'; commands: string[]; driver: string }
-  | { id: 'load-images'; images: ImageRestore[] }
+  /** `staged`: the images are in the staged data-root already; only one it lacks is loaded. */
+  | { id: 'load-images'; images: ImageRestore[]; staged?: boolean }
   | { id: 'create-networks'; networks: { name: string; driver: string }[] }
   | { id: 'create-volumes'; volumes: string[] }
   | { id: 'create-containers'; containers: ContainerCreate[] }
   | { id: 'check-volumes'; volumes: string[] }
   /** `pause`: those paused when the run began, paused again once they run. */
-  | { id: 'start-containers'; containers: string[]; pause: string[] }
+  /** `waves`: started a wave at once, dependencies in earlier waves (the stop waves reversed); absent in older plans: `containers` one by one. */
+  | { id: 'start-containers'; containers: string[]; pause: string[]; waves?: string[][] }
   | { id: 'verify' };
 
 export type StepId = StepParams['id'];
@@ -202,6 +221,25 @@ export function stepActions(params: StepParams): string[] {
         ...params.unpause.map((name) => `POST /containers/${name}/unpause`),
         ...params.waves.flatMap((wave, n) => wave.map((name) => `POST /containers/${name}/stop${params.waves.length > 1 ? ` (wave ${n + 1})` : ''}`)),
       ];
+    case 'stage-images': {
+      const side = `${params.runtimeDir}/staging`;
+      return [
+        `$ ${params.commands.stop} — only if a private dockerd of an interrupted run is left (${side}/docker.pid)`,
+        `mkdir ${params.stagedRoot} (mode of the data-root)`,
+        `$ chcon --reference=${params.dataRoot} ${params.stagedRoot} — only if SELinux is on`,
+        `$ ${params.dockerd} --help`,
+        `$ ${params.commands.start}`,
+        `on the private dockerd (unix://${side}/docker.sock): GET /_ping (until it answers), GET /info (Driver must be ${params.driver})`,
+        ...params.images.map((i) => `on the private dockerd: POST /images/load ← ${i.archive} (${i.label})`),
+        `$ ${params.commands.stop}`,
+        `$ rm -rf --one-file-system -- ${params.stagedRoot}/volumes — only if the private dockerd made it (its empty volume store)`,
+        `$ rm -rf --one-file-system -- ${params.stagedRoot}/network — only if the private dockerd made it (its network store)`,
+        `copy ${side}/dockerd.log → the run directory (staging-dockerd.log)`,
+        `$ rm -rf --one-file-system -- ${params.runtimeDir}`,
+      ];
+    }
+    case 'place-staged-root':
+      return [`rename ${params.from} → ${params.to} (or its contents, when the data-root is a mount point)`];
     case 'save-writable-layers':
       return params.containers.flatMap((c) => [`GET /containers/<id-of-${c.name}>/changes`, `GET /containers/<id-of-${c.name}>/archive → ${c.archive}`]);
     case 'record-volumes':
@@ -232,6 +270,7 @@ export function stepActions(params: StepParams): string[] {
     case 'start-daemon':
       return [...params.commands.map((c) => `$ ${c}`), 'GET /_ping (until it answers)', `GET /info (Driver must be ${params.driver})`];
     case 'load-images':
+      if (params.staged) return ['GET /images/json (the images were staged before the stop)', ...params.images.map((i) => `POST /images/load ← ${'archive' in i ? i.archive : i.label} — only if the staged data-root lacks it`)];
       return params.images.flatMap((i) => {
         if (i.from === 'archive') return [`POST /images/load ← ${i.archive} (${i.label})`];
         const { repo, tag } = repoAndTagOf(i.ref);
@@ -257,7 +296,10 @@ export function stepActions(params: StepParams): string[] {
     case 'check-volumes':
       return params.volumes.map((v) => `read ${v}'s files (before any container starts) → volume-trees-restored.json`);
     case 'start-containers':
-      return [...params.containers.map((c) => `POST /containers/${c}/start`), ...params.pause.map((c) => `POST /containers/${c}/pause`)];
+      return [
+        ...(params.waves ?? params.containers.map((c) => [c])).flatMap((wave, n, all) => wave.map((c) => `POST /containers/${c}/start${all.length > 1 && params.waves ? ` (wave ${n + 1})` : ''}`)),
+        ...params.pause.map((c) => `POST /containers/${c}/pause`),
+      ];
     case 'verify':
       return [
         'GET /info', 'GET /images/json', 'GET /containers/json', 'GET /volumes', 'GET /networks',
@@ -327,6 +369,23 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       params: { id: 'push-images', registry: registry.address, images: [...pushed.values()] },
     });
   }
+  const staging = facts.staging?.staged ? facts.staging : undefined;
+  if (staging) {
+    add({
+      phase: 'export',
+      title: `Stage ${images.length} image(s) in the new data-root`,
+      params: {
+        id: 'stage-images',
+        dockerd: staging.dockerd,
+        dataRoot: facts.dataRoot,
+        stagedRoot: staging.stagedRoot,
+        runtimeDir: staging.runtimeDir,
+        driver: 'overlay2',
+        commands: staging.commands ?? { start: '<start the private dockerd>', stop: '<stop the private dockerd>' },
+        images: images.map((i) => ({ imageId: i.id, label: imageLabel(i), archive: archive('images', imageArchiveFileName(i)) })),
+      },
+    });
+  }
   add({ phase: 'quiesce', title: `Stop ${waves.flat().length} running container(s)`, downtime: true, params: { id: 'stop-containers', waves, leftOut, unpause: waves.flat().filter((name) => paused.has(name)) } });
   if (answers.containers.keepWritableLayer) {
     add({
@@ -370,6 +429,9 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       ...(answers.backup.dataRoot.includes('archive') && { archive: archive('data-root', 'data-root.tar') }),
     },
   });
+  if (staging) {
+    add({ phase: 'cutover', title: 'Put the staged data-root in place', downtime: true, params: { id: 'place-staged-root', from: staging.stagedRoot, to: facts.dataRoot } });
+  }
   add({ phase: 'cutover', title: 'Carry the volumes to the new data-root', downtime: true, params: { id: 'carry-volumes', from: `${keptDataRoot}/volumes`, to: `${facts.dataRoot}/volumes` } });
   const driver = answers.target === 'direct-lvm' ? 'devicemapper' : 'overlay2';
   add({
@@ -385,10 +447,11 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
   add({ phase: 'cutover', title: `Start Docker on ${answers.target}`, downtime: true, params: { id: 'start-daemon', commands: facts.startCommands, driver } });
   add({
     phase: 'restore',
-    title: `Restore ${images.length} image(s)`,
+    title: staging ? `Check the ${images.length} staged image(s)` : `Restore ${images.length} image(s)`,
     downtime: true,
     params: {
       id: 'load-images',
+      ...(staging && { staged: true }),
       images: images.map((i): ImageRestore => {
         const base = { imageId: i.id, label: imageLabel(i), tags: imageSaveNames(i).filter((name) => name !== i.id) };
         // Saved archives come first: they need no registry; a push-only run pulls its images back.
@@ -412,7 +475,14 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
     },
   });
   add({ phase: 'restore', title: `Read the files of ${localVolumes.length} restored volume(s)`, downtime: true, params: { id: 'check-volumes', volumes: localVolumes.map((v) => v.name) } });
-  add({ phase: 'restore', title: `Start ${running.size} container(s)`, downtime: true, params: { id: 'start-containers', containers: order.filter((name) => running.has(name)), pause: order.filter((name) => running.has(name) && paused.has(name)) } });
+  add({ phase: 'restore', title: `Start ${running.size} container(s)`, downtime: true, params: {
+      id: 'start-containers',
+      containers: order.filter((name) => running.has(name)),
+      pause: order.filter((name) => running.has(name) && paused.has(name)),
+      // Each wave at once: a dependency is in an earlier wave than what depends on it.
+      waves: startWaves(orderable.filter((c) => running.has(c.name))),
+    },
+  });
   add({ phase: 'verify', title: 'Verify the host against the inventory', params: { id: 'verify' } });
   return {
     target: answers.target,
@@ -426,6 +496,7 @@ export function buildPlan(inventory: Inventory, selection: Selection, answers: P
       ...selection.notes,
       ...leftOut.map((u) => `container ${u.name} is not migrated but mounts ${u.volumes.join(', ')}: it is stopped with the others while the volumes are read (a rollback starts it again)`),
       `Source driver: ${inventory.daemon.driver}`,
+      ...(facts.staging ? [stagingNote(facts.staging)] : []),
       ...(containers.length > 0 ? [CONTAINER_LOGS_NOTE] : []),
     ],
   };

@@ -32,6 +32,8 @@ export interface PreflightOptions {
    * installed Engine v25+ that refuses devicemapper is not a blocker (the run checks the binary).
    */
   sourceDockerd?: string;
+  /** Pre-staging will run (answers `staging`, as the run decided it): the images are loaded before the stop. */
+  staged?: boolean;
 }
 
 export const DEFAULT_PREFLIGHT_OPTIONS: PreflightOptions = {

@@ -12,12 +12,17 @@ export interface GlobalOptions {
    */
   hostRoot: string;
   /**
-   * Where a rescue's side daemon keeps its socket, pid file and exec-root: <runtimeDir>/<run-id>/
-   * (/run/devmapper-migrate unless DEVMAPPER_MIGRATE_RUNTIME_DIR says otherwise, for tests:
-   * a unix socket path must stay under 108 bytes).
+   * Where the run's side daemons keep their socket, exec-root, pid file and log: a rescue's
+   * legacy dockerd in <runtimeDir>/<run-id>/source/, pre-staging's in <runtimeDir>/<run-id>/staging/
+   * (/run/devmapper-migrate unless DEVMAPPER_MIGRATE_RUNTIME_DIR says otherwise: tests give a
+   * short path inside their rig daemon's directory, whose teardown and sweeper kill what names
+   * it; a unix socket path must stay under 108 bytes).
    */
   runtimeDir?: string;
 }
+
+/** Where the side daemons of a run live: /run/devmapper-migrate/<run-id>/ (tmpfs: gone at a reboot, as a daemon's runtime state should be). */
+export const DEFAULT_RUNTIME_DIR = '/run/devmapper-migrate';
 
 export const DEFAULT_STATE_DIR = '/var/lib/devmapper-migrate';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

@@ -17,9 +17,6 @@ import { analyse, parseVersion } from '../preflight/analysis.js';
 import { resolvePreflightOptions } from '../preflight/options.js';
 import { stopRescueDaemon, type RescueNote } from '../steps/rescue.js';
 
-/** Where the side daemons of a run live: /run/devmapper-migrate/<run-id>/ (tmpfs: gone at a reboot, as a daemon's runtime state should be). */
-export const DEFAULT_RUNTIME_DIR = '/run/devmapper-migrate';
-
 /** The legacy engine's version, or an OperatorError saying what is wrong with the binary (nothing was changed yet). */
 export async function checkLegacyDockerd(host: Host, dockerd: string): Promise<string> {
   const refuse = (why: string, remedy: string) =>

@@ -7,6 +7,7 @@ import { archiveVolumesStep, recordVolumesStep, saveWritableLayersStep, stopCont
 import { createContainersStep, createNetworksStep, createVolumesStep, loadImagesStep, startContainersStep } from './restore.js';
 import type { Step } from './step.js';
 import { buildThinPoolStep } from './thin-pool.js';
+import { placeStagedRootStep, stageImagesStep } from './staging.js';
 import { checkVolumesStep, verifyStep } from './verify-step.js';
 
 /**
@@ -28,12 +29,14 @@ const STEPS: readonly Step<MigrationContext>[] = [
   recordInventoryStep,
   saveImagesStep,
   pushImagesStep,
+  stageImagesStep,
   stopContainersStep,
   saveWritableLayersStep,
   recordVolumesStep,
   archiveVolumesStep,
   stopDaemonStep,
   keepDataRootStep,
+  placeStagedRootStep,
   carryVolumesStep,
   rewriteConfigStep,
   buildThinPoolStep,

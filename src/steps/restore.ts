@@ -20,7 +20,9 @@ import { secondsSince, throwIfInterrupted } from './progress.js';
 import { archiveDir } from './quiesce.js';
 import { testKillPoint } from './test-hooks.js';
 import { sha256OfFile } from '../fs/file-sha256.js';
-import type { Step } from './step.js';
+import type { Step, StepProgress } from './step.js';
+import type { DockerDoors } from '../docker/doors.js';
+import type { ImageRestore } from '../plan/plan.js';
 
 /** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */
 function missingTags(present: Map<string, string[]>, image: ImageRecord): string[] | undefined {
@@ -33,38 +35,58 @@ export const loadImagesStep: Step<MigrationContext> = {
   title: 'Restore the images',
   phase: 'restore',
   async run(ctx, progress) {
-    const { images } = await ctx.docker();
-    let present = await images.tags();
-    let finished = 0;
-    for (const planned of paramsOf(ctx, 'load-images').images) {
-      throwIfInterrupted(ctx, 'the image restore');
-      const image = recordedImage(ctx.recorded, planned.imageId);
-      const name = planned.label;
-      if (missingTags(present, image) === undefined) {
-        const started = Date.now();
-        if (planned.from === 'archive') {
-          const file = planned.archive;
-          await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
-          const size = (await stat(file).catch(() => undefined))?.size;
-          progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
-          await images.load(file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
-        } else {
-          await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
-        }
-        present = await images.tags();
-        progress.say(`Restored ${name} in ${secondsSince(started)}`);
-      }
-      // Compare with GET /images/json, not the load stream's text (PITFALLS 18).
-      const missing = missingTags(present, image);
-      if (missing === undefined) {
-        throw new OperatorError(`Image ${name} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
-      }
-      for (const tag of missing) await images.tag(image.id, tag);
-      if (missing.length) present = await images.tags();
-      if (++finished === 1) testKillPoint('load-images', 'middle');
-    }
+    const planned = paramsOf(ctx, 'load-images');
+    const loaded = await loadImagesInto(ctx, await ctx.docker(), planned.images, progress, 'load-images');
+    if (planned.staged) progress.say(loaded === 0 ? `All ${planned.images.length} image(s) were staged before the stop: none loaded now` : `${loaded} image(s) were not in the staged data-root and were loaded now`);
   },
 };
+
+/**
+ * Loads (or pulls back) each image the daemon behind `doors` lacks, and puts back the tags it
+ * lacks; the host's daemon after the cutover, or the staging daemon before it. Returns how many
+ * it had to load.
+ */
+export async function loadImagesInto(
+  ctx: MigrationContext,
+  doors: Pick<DockerDoors, 'images'>,
+  list: readonly ImageRestore[],
+  progress: StepProgress,
+  killPoint: string,
+): Promise<number> {
+  const { images } = doors;
+  let present = await images.tags();
+  let finished = 0;
+  let loaded = 0;
+  for (const planned of list) {
+    throwIfInterrupted(ctx, 'the image restore');
+    const image = recordedImage(ctx.recorded, planned.imageId);
+    const name = planned.label;
+    if (missingTags(present, image) === undefined) {
+      const started = Date.now();
+      if (planned.from === 'archive') {
+        const file = planned.archive;
+        await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
+        const size = (await stat(file).catch(() => undefined))?.size;
+        progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
+        await images.load(file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
+      } else {
+        await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
+      }
+      loaded++;
+      present = await images.tags();
+      progress.say(`Restored ${name} in ${secondsSince(started)}`);
+    }
+    // Compare with GET /images/json, not the load stream's text (PITFALLS 18).
+    const missing = missingTags(present, image);
+    if (missing === undefined) {
+      throw new OperatorError(`Image ${name} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
+    }
+    for (const tag of missing) await images.tag(image.id, tag);
+    if (missing.length) present = await images.tags();
+    if (++finished === 1) testKillPoint(killPoint, 'middle');
+  }
+  return loaded;
+}
 
 /** Pulls a pushed image back from `ref`, where the plan pushed it, and puts its original tags on it (answers: push without save). */
 async function pullBack(ctx: MigrationContext, image: ImageRecord, ref: string, say: (line: string) => void): Promise<void> {
@@ -176,14 +198,19 @@ export const startContainersStep: Step<MigrationContext> = {
     const failed: string[] = [];
     // One container that does not start must not keep the others down: report it, go on; verify names it.
     const planned = paramsOf(ctx, 'start-containers');
-    for (const name of planned.containers) {
-      try {
-        const result = await containers.start([name]);
-        progress.say(`${name}: ${result[name]}`);
-      } catch (error) {
-        failed.push(name);
-        progress.say(`${name} did not start: ${(error as Error).message}`);
-      }
+    // Wave after wave, every container of a wave at once (a plan without waves: one by one, in order).
+    for (const wave of planned.waves ?? planned.containers.map((name) => [name])) {
+      await Promise.all(
+        wave.map(async (name) => {
+          try {
+            const result = await containers.start([name]);
+            progress.say(`${name}: ${result[name]}`);
+          } catch (error) {
+            failed.push(name);
+            progress.say(`${name} did not start: ${(error as Error).message}`);
+          }
+        }),
+      );
     }
     await ctx.store.setNote('containersNotStarted', failed);
     // Paused when the run began: paused again, as they were (the stop had to unpause them).

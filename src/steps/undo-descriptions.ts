@@ -17,6 +17,8 @@ const UNDO_DESCRIPTIONS: Record<string, Describe> = {
   'kept-data-root': (d) => `move the original data-root back into place at ${text(d.path, 'its path')} (the new one is kept aside, not deleted)`,
   'stopped-daemon': (d) => (d.side === true ? 'nothing for the legacy dockerd the run stopped (rescue mode): no daemon is started on the devicemapper data' : 'start Docker again on the original driver'),
   'started-side-daemon': (d) => `stop the legacy dockerd the run started (rescue mode) by its pid file, when it runs, and remove its directory${typeof d.dir === 'string' ? ` ${d.dir}` : ''}`,
+  'staged-root': (d) => `stop the private dockerd that staged the images (by its pid file) and remove ${text(d.stagedRoot, 'the staged data-root')} (unless the cutover put it in place) and ${text(d.runtimeDir, 'its runtime directory')}`,
+  'placed-staged-root': (d) => `take the staged data-root back to ${text(d.from, 'where it was staged')} unless Docker already ran on it (then it is kept aside with the new data-root)`,
   'unpaused-containers': (d) => {
     if (d.side === true) return 'nothing for the containers the legacy dockerd unpaused (rescue mode): they stay in its data';
     const names = Array.isArray(d.names) ? (d.names as unknown[]).map(String) : [];

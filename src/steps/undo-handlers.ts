@@ -12,6 +12,7 @@ import type { UndoHandler } from './undo.js';
 import { editedFileOwnership, removeStoppedDaemonBridges } from './cutover.js';
 import { thinPoolUndoHandlers } from './thin-pool.js';
 import { rescueOf, sideDaemonServes, stopRescueDaemon, STARTED_SIDE_DAEMON } from './rescue.js';
+import { stagingUndoHandlers } from './staging.js';
 
 /** Stops the daemon when it runs (whatever driver it is on); nothing when it is down already. */
 export async function ensureDaemonStopped(ctx: MigrationContext): Promise<void> {
@@ -57,6 +58,8 @@ export const UNDO_HANDLERS: Record<string, UndoHandler<MigrationContext>> = {
   },
 
   ...thinPoolUndoHandlers(ensureDaemonStopped),
+
+  ...stagingUndoHandlers,
 
   'edited-file': async (ctx, data) => {
     await ensureDaemonStopped(ctx);

@@ -16,7 +16,7 @@ import { hostSnapshot } from '../rig/snapshot.js';
 import { cli, differences, KILLED, plannedSteps, setUpRig, tearDown, writeAnswers, type FaultRig } from './fault-common.js';
 
 /** Steps that call the hook's "middle" point after their first unit of work. */
-const LONG_STEPS = new Set(['save-images', 'push-images', 'save-writable-layers', 'archive-volumes', 'load-images', 'create-containers']);
+const LONG_STEPS = new Set(['save-images', 'push-images', 'stage-images', 'save-writable-layers', 'archive-volumes', 'load-images', 'create-containers']);
 
 interface Cell {
   ok: boolean;

@@ -14,7 +14,7 @@ import { extractArchive } from '../../src/archive/index.js';
 import { NodeHost } from '../../src/host/node-host.js';
 import { hostNodeMaker } from '../../src/host/special-files.js';
 import { hostXattrWriter } from '../../src/host/xattr-tools.js';
-import { docker, runCli, startDockerd, startRegistry, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
+import { docker, run, runCli, startDockerd, startRegistry, type DaemonHandle, type RegistryHandle, type RunResult } from '../rig/index.js';
 import { pathWithoutNode, runLauncher, unpackArtifact, type UnpackedArtifact } from '../rig/artifact.js';
 import { hostSnapshot, volumeFiles, type HostSnapshot } from '../rig/snapshot.js';
 import { CRASHED } from './fault-common.js';
@@ -108,6 +108,8 @@ beforeAll(async () => {
     join(work, 'answers.yaml'),
     [
       'target: overlay2',
+      // Pre-staging on (a run where it cannot work would stop at the plan): this test is also the staged run's.
+      'staging: on',
       'volumes:',
       '  archive: true',
       ...commandServiceAnswers(daemon),
@@ -135,6 +137,8 @@ describe('run: vfs → overlay2, unattended', () => {
     const result = await cli('run', '--answers', join(work, 'answers.yaml'), '--yes');
     expect(result.code, explain(result)).toBe(0);
     expect(result.stdout).toMatch(/Plan: migrate to overlay2/);
+    expect(result.stdout).toMatch(/- Stage \d+ image\(s\) in the new data-root \[stage-images\]/);
+    expect(result.stdout).toMatch(/\* Put the staged data-root in place \[place-staged-root\]/);
     expect(result.stderr).toMatch(/matches its inventory/);
     // Written through the link: the file keeps its mode and group, the link stays a link.
     expectConfigKept(/"storage-driver": "overlay2"/);
@@ -155,6 +159,19 @@ describe('run: vfs → overlay2, unattended', () => {
     expect(await docker(daemon, 'exec', 'layer', 'cat', '/srv/new.txt')).toBe('added');
     expect(await docker(daemon, 'exec', 'layer', 'tail', '-n', '1', '/etc/motd')).toBe('changed');
     expect(execFileSync('getfattr', ['--only-values', '-n', 'user.origin', join(daemon.dataRoot, 'volumes', VOLUME, '_data', 'greeting.txt')], { encoding: 'utf8' })).toBe('kept');
+  });
+
+  it('staged the images before the stop: none loaded in the window, and no private daemon, staged root or runtime dir left', async () => {
+    const runDir = join(stateDir, 'runs', readFileSync(join(stateDir, 'current'), 'utf8').trim());
+    const log = readFileSync(join(runDir, 'run.log'), 'utf8');
+    expect(log).toMatch(/pre-staging: the images are loaded into \S+-staged by a private dockerd/);
+    expect(log).toMatch(/All \d+ image\(s\) were staged before the stop: none loaded now/);
+    expect(log).not.toMatch(/step load-images: started[\s\S]*Loading image [\s\S]*step load-images: done/);
+    expect(readdirSync(join(daemon.dataRoot, '..')).filter((name) => name.endsWith('-staged') || name === 'rt')).toEqual([]);
+    // pgrep itself (not a shell around it, whose command line would name the pattern).
+    expect((await run('pgrep', ['-f', '--', `${daemon.dir}/rt/`])).stdout.trim()).toBe('');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8').includes(`${daemon.dir}/rt/`)).toBe(false);
+    expect(statSync(join(runDir, 'staging-dockerd.log')).isFile()).toBe(true);
   });
 
   it('keeps the old data-root where the state file says, and every run file', async () => {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ensureDist } from './cli.js';
+import { ensureDist, rigRuntimeEnv } from './cli.js';
 import { REPO_ROOT } from './paths.js';
 import { run, runOk, type RunResult } from './proc.js';
 
@@ -72,7 +72,7 @@ export function runLauncher(launcher: string, path: string, args: readonly strin
   const base = { ...process.env };
   delete base.DOCKER_HOST;
   delete base.NODE_OPTIONS;
-  return run(launcher, args, { cwd: tmpdir(), env: { ...base, NO_COLOR: '1', ...env, PATH: path }, timeoutMs: 300_000 });
+  return run(launcher, args, { cwd: tmpdir(), env: { ...base, NO_COLOR: '1', ...rigRuntimeEnv(args), ...env, PATH: path }, timeoutMs: 300_000 });
 }
 
 /** The limits a binary must keep to start on RHEL/CentOS 7 (glibc 2.17, GCC 4.8's libstdc++). */

@@ -1,7 +1,7 @@
 // Running the real single-file build, as operators do, from integration tests.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT } from './paths.js';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT, RIG_DIR } from './paths.js';
 import { run, runOk, type RunResult } from './proc.js';
 
 export const DIST = join(REPO_ROOT, 'dist', 'devmapper-migrate.mjs');
@@ -25,6 +25,20 @@ export async function ensureDist(): Promise<string> {
 }
 
 /**
+ * Where the tool's private dockerd (pre-staging) keeps its socket, exec-root and pid file when
+ * it runs against a rig daemon: inside that daemon's directory (the rig's teardown and sweeper
+ * kill every process naming it and remove it, also after a failed test), and short, for the
+ * socket path's 108 bytes. A caller's own DEVMAPPER_MIGRATE_RUNTIME_DIR wins.
+ */
+export function rigRuntimeEnv(args: readonly string[]): NodeJS.ProcessEnv {
+  const at = args.indexOf('--docker-host');
+  const dockerHost = at >= 0 ? args[at + 1] : undefined;
+  const socket = dockerHost?.startsWith('unix://') ? dockerHost.slice('unix://'.length) : undefined;
+  if (!socket?.startsWith(`${RIG_DIR}/`)) return {};
+  return { DEVMAPPER_MIGRATE_RUNTIME_DIR: join(dirname(socket), 'rt') };
+}
+
+/**
  * Runs `node dist/devmapper-migrate.mjs ARGS` without DOCKER_HOST leaking in from the caller;
  * the test build instead when `env` sets a test hook (DEVMAPPER_MIGRATE_TEST_*), which the
  * release build ignores.
@@ -33,5 +47,5 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   const base = { ...process.env };
   delete base.DOCKER_HOST;
   const bundle = Object.keys(env).some((name) => name.startsWith('DEVMAPPER_MIGRATE_TEST_')) ? TEST_DIST : DIST;
-  return run(process.execPath, [bundle, ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...env }, timeoutMs: 300_000 });
+  return run(process.execPath, [bundle, ...args], { cwd: REPO_ROOT, env: { ...base, NO_COLOR: '1', ...rigRuntimeEnv(args), ...env }, timeoutMs: 300_000 });
 }

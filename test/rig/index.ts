@@ -29,5 +29,5 @@ export { freePort } from './net.js';
 export { RIG_DIR, REPO_ROOT, CACHE_DIR, DOCKER_CLIENT, DOCKERD } from './paths.js';
 export type { RigInfo } from './rig-info.js';
 export { run, runOk, type RunResult } from './proc.js';
-export { DIST, ensureDist, runCli, TEST_DIST } from './cli.js';
+export { DIST, ensureDist, rigRuntimeEnv, runCli, TEST_DIST } from './cli.js';
 export { createSampleWorkload, type SampleWorkload } from './sample.js';

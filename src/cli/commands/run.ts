@@ -38,7 +38,10 @@ import { ANSWERS_FILE, archiveBaseDir, INVENTORY_FILE, PLAN_FILE, type RecordedI
 import { interruptSignal, lockStateDir, openMigration, refuseUnsettledRun } from '../../run/session.js';
 import { newRunId, prepareStateDir, RunStore } from '../../state/run-store.js';
 import { writeFileAtomic } from '../../fs/atomic-file.js';
-import type { CommandContext } from '../../run/command-context.js';
+import { DEFAULT_RUNTIME_DIR, type CommandContext } from '../../run/command-context.js';
+import { decideStaging, stagingNote, type StagingDecision } from '../../plan/staging.js';
+import { planKeepDataRoot } from '../../host/data-root.js';
+import { dockerdFlags, sideDaemonShownCommands } from '../../host/side-daemon.js';
 import { STORAGE_SETUP_FILE, storageSetupEdit } from '../../config/unit-file-edit.js';
 import { listBlockDevices } from '../../facts/block-devices.js';
 import { inquirerPrompter } from '../prompter.js';
@@ -47,7 +50,7 @@ import { loadAnswersFile } from './answers.js';
 import { collectPreflightFacts } from '../../facts/collect.js';
 import { parseVersion } from '../../preflight/analysis.js';
 import { rescueSituation, RESCUE_REMEDY } from '../../preflight/checks/engine-state.js';
-import { checkLegacyDockerd, DEFAULT_RUNTIME_DIR, devicemapperStorageOpts, startRescue, type StartedRescue } from '../../run/rescue.js';
+import { checkLegacyDockerd, devicemapperStorageOpts, startRescue, type StartedRescue } from '../../run/rescue.js';
 import { RESCUE_NOTE, STARTED_SIDE_DAEMON, type RescueNote } from '../../steps/rescue.js';
 import { sideDaemonArgs, sideDaemonConfig, sideDaemonLayout, sideDaemonManager } from '../../host/side-daemon.js';
 
@@ -80,10 +83,10 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     const factsCli: CommandContext = rescue ? { ...cli, options: { ...cli.options, dockerHost: rescue.note.dockerHost } } : cli;
 
     const gather = async (options: PreflightOptions) => {
-    const gathered = await gatherFacts(host, factsCli, inventory, options);
-    return source.kind === 'rescue' ? withInstalledEngine(gathered, source.hostFacts) : gathered;
-  };
-  let facts = await gather(resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
+      const gathered = await gatherFacts(host, factsCli, inventory, options);
+      return source.kind === 'rescue' ? withInstalledEngine(gathered, source.hostFacts) : gathered;
+    };
+    let facts = await gather(resolvePreflightOptions({ backupDirectory: cli.options.stateDir, daemonConfigPath: cli.options.daemonConfig }));
     let secrets: AnswerSecrets = {};
     let fromWizard = false;
     // On a terminal the wizard asks what the file (if any) leaves open; elsewhere resolveAnswers names it.
@@ -101,7 +104,10 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     host.withholdEnv([answers.registry?.passwordEnv]);
     await checkAnswerInputs(host, answers, cli.options.stateDir);
 
-    const preflightOptions = preflightOptionsOf(answers, cli);
+    const selection = selectInventory(inventory, answers);
+    // Before preflight's entries: the downtime estimate leaves out the image loads a staged run makes before the stop.
+    const staging = await stagingFor(host, cli, facts, answers, selection, runId, rescue !== undefined);
+    const preflightOptions = { ...preflightOptionsOf(answers, cli), staged: staging.staged };
     if (preflightOptions.backupDirectory !== cli.options.stateDir || preflightOptions.device) {
       facts = await gather(preflightOptions);
     }
@@ -121,7 +127,6 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
     const service = source.kind === 'rescue'
       ? source.installedService
       : await detectServiceManager(host, answers.service, { serving: { dockerHost: cli.options.dockerHost, pid: serving?.pid, systemdUnit: serving?.systemdUnit } });
-    const selection = selectInventory(inventory, answers);
     const daemon = { ...daemonPlace(facts, cli, answers), ...(source.kind === 'rescue' && source.installedPlace) };
     const flagEdits = flagEditTargets(facts, preflightOptions);
     // The carried containers' inspects (read only): restore's input, and what orders their stops and starts.
@@ -140,6 +145,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
         ...(answers.directLvm && { thinPool: { ...runPool(runId), commands: directLvmCommands({ ...answers.directLvm, ...runPool(runId) }) } }),
         orderable,
         ...(rescue && { rescue: rescuePlanFacts(rescue.note) }),
+        // The dry run shows the run's own paths with <run-id> in them.
+        staging: planRunId ? staging : (JSON.parse(JSON.stringify(staging).split(runId).join('<run-id>')) as StagingDecision),
       });
 
     if (options.dryRun) {
@@ -182,6 +189,8 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
       if (fromWizard) cli.stderr(`The answers are saved in ${store.path(ANSWERS_FILE)}: ${repeatHint(store.path(ANSWERS_FILE), secrets)}\n`);
       const { ctx, screen } = await openMigration(cli, { store, answers, secrets, recorded, plan, daemon, service }, interrupt.signal, taskListFor(cli));
       screen.log.line(`run ${store.runId} started by devmapper-migrate run${options.answers ? ` --answers ${options.answers}` : ''}`);
+      // Pre-staging or not, and why not: the plan's note, in the run's log too.
+      screen.log.line(stagingNote(staging));
       return await executeRun(ctx, screen);
     } finally {
       interrupt.dispose();
@@ -190,6 +199,41 @@ export async function runCommand(cli: CommandContext, raw: Record<string, unknow
   } finally {
     if (rescue && !handedOver) await rescue.abandon().catch((error: unknown) => cli.stderr(`Could not stop the legacy dockerd again: ${(error as Error).message}\n`));
   }
+}
+
+/**
+ * Whether the run pre-stages its images (answers `staging`), from what the host has: the
+ * serving dockerd's own program (/proc/<pid>/exe: the engine that runs, not one a package
+ * update put on disk since), where the data-root is and the space on its filesystem. `on`
+ * where it cannot work stops here, before anything changed.
+ */
+async function stagingFor(host: Host, cli: CommandContext, facts: PreflightFacts, answers: ResolvedAnswers, selection: Selection, runId: string, rescue: boolean): Promise<StagingDecision> {
+  const serving = facts.host.dockerd;
+  const exe = serving ? await host.realpath(`/proc/${serving.pid}/exe`) : undefined;
+  const dockerd = exe && (await host.stat(exe))?.kind === 'file' ? exe : undefined;
+  const dataRoot = facts.docker.daemon.dockerRootDir;
+  const kept = await planKeepDataRoot(host, { dataRoot, runId }).catch(() => undefined);
+  const estimate = analyse(facts, resolvePreflightOptions({ backupDirectory: answers.backup.directory, daemonConfigPath: cli.options.daemonConfig })).estimate;
+  const decision = decideStaging({
+    answer: answers.staging,
+    rescue,
+    target: answers.target,
+    imagesSaved: answers.images.save,
+    imageCount: selection.images.length,
+    dockerd,
+    dataRoot: kept?.path ?? dataRoot,
+    dataRootIsMountPoint: kept?.method === 'contents',
+    freeBytes: facts.host.dataRoot.space?.availableBytes,
+    layersBytes: estimate.layersBytes,
+    runId,
+    runtimeBase: cli.options.runtimeDir ?? DEFAULT_RUNTIME_DIR,
+  });
+  if (answers.staging === 'on' && !decision.staged) {
+    throw new OperatorError(`Pre-staging cannot work on this host: ${decision.reason}. Nothing was changed.`, 'Set staging: auto (falls back to loading the images inside the downtime) or staging: off in the answers, or fix the cause, then run again.');
+  }
+  if (!decision.staged) return decision;
+  const spec = { name: 'staging', runId, runtimeDir: decision.runtimeDir, dockerd: decision.dockerd, dataRoot: decision.stagedRoot, storageDriver: 'overlay2', storageOpts: [] };
+  return { ...decision, commands: sideDaemonShownCommands(spec, await dockerdFlags(host, decision.dockerd)) };
 }
 
 /**

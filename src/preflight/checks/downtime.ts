@@ -43,7 +43,8 @@ export function estimateDowntime(a: Analysis): DowntimeEstimate {
   }
   parts.push({ what: 'stop and start dockerd', seconds: RATES.daemonRestartSeconds });
   if (a.options.target === 'direct-lvm') parts.push({ what: 'create the thin pool', seconds: RATES.poolCreateSeconds });
-  if (e.imagesBytes > 0) {
+  // Pre-staged, they are loaded by a private dockerd while the containers still run.
+  if (e.imagesBytes > 0 && !a.options.staged) {
     parts.push({ what: 'load images into the new driver', bytes: e.imagesBytes, seconds: e.imagesBytes / RATES.loadBytesPerSecond });
   }
   return { totalSeconds: parts.reduce((sum, p) => sum + p.seconds, 0), parts };
@@ -63,7 +64,7 @@ export const downtimeCheck: Check = {
         `Estimated downtime: about ${formatDuration(d.totalSeconds)}`,
         `Containers are down from their stop until the restore: ${lines.join('; ')}. ` +
           `Assumed rates: load ${formatBytes(RATES.loadBytesPerSecond)}/s, copy ${formatBytes(RATES.copyBytesPerSecond)}/s, ${RATES.secondsPerContainer} s per container, ${RATES.daemonRestartSeconds} s for the daemon. ` +
-          'Image archives are written before the stop and do not count.',
+          `Image archives are written before the stop and do not count${a.options.staged ? ', nor the image loads: they are pre-staged before the stop' : ''}.`,
         undefined,
         { totalSeconds: Math.round(d.totalSeconds), parts: d.parts, rates: RATES },
       ),

@@ -35,6 +35,7 @@ const EVERY_KEY: DeepRequired<Answers> = {
   },
   containers: { include: ['*'], exclude: [], keepWritableLayer: true },
   volumes: { include: ['*'], exclude: [], archive: true },
+  staging: 'auto',
   backup: { directory: '/b', dataRoot: 'move' },
   service: { manager: 'auto', stop: 's', start: 's', timeoutSeconds: 300 },
   source: { dockerd: '/root/dockerd-20.10' },

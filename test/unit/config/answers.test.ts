@@ -19,6 +19,7 @@ const DEFAULTS: ResolvedAnswers = {
   images: { include: ['*'], exclude: [], save: true, push: false },
   containers: { include: ['*'], exclude: [], keepWritableLayer: true },
   volumes: { include: ['*'], exclude: [], archive: true },
+  staging: 'auto',
   backup: { directory: '/var/lib/devmapper-migrate', dataRoot: 'move' },
   service: { manager: 'auto', stop: '', start: '', timeoutSeconds: 300 },
   rollbackOnFailure: true,
@@ -254,7 +255,7 @@ describe('parseAnswersFile: every error names the key, the file, the line, what 
       'answers.yaml line 2: a key must be a plain name (found a list)',
     ]);
     expect(problemLines('target: overlay2\n"two\\nlines": 1\n"two\\nlines": 2\n')).toEqual([
-      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, backup, service, source, rollbackOnFailure, ignoreBlockers)',
+      'answers.yaml line 2: unknown key "two\\nlines" (the keys are: target, directLvm, images, registry, containers, volumes, staging, backup, service, source, rollbackOnFailure, ignoreBlockers)',
       'answers.yaml line 3: two\\nlines is given twice (lines 2 and 3): give it once',
     ]);
   });

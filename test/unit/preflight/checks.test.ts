@@ -809,6 +809,11 @@ describe('estimates', () => {
     const entry = find(preflightChecks(facts), 'downtime-estimate')!;
     expect(entry.summary).toMatch(/load images into the new driver \(1\.5 GB\): 10 s/);
     expect(entry.details?.totalSeconds).toBe(Math.round(d.totalSeconds));
+    // Pre-staged, the images are loaded before the stop: not in the window, and the entry says why.
+    const staged = estimateDowntime(analyse(facts, resolvePreflightOptions({ staged: true })));
+    expect(staged.parts.some((p) => p.what.startsWith('load images'))).toBe(false);
+    expect(staged.totalSeconds).toBeCloseTo(d.totalSeconds - 10, 5);
+    expect(find(preflightChecks(facts, resolvePreflightOptions({ staged: true })), 'downtime-estimate')!.summary).toMatch(/nor the image loads: they are pre-staged before the stop/);
   });
 });
 
