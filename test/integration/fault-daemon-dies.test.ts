@@ -32,7 +32,9 @@ function killDaemonMidLoad(): NodeJS.ProcessEnv {
 
 describe('the daemon dies in the middle of the restore', () => {
   it('with rollbackOnFailure: the run rolls back by itself, exit 3, the original host on vfs', async () => {
-    writeAnswers(rig!);
+    // Unstaged, so that the daemon dies while images load into it (a staged run's load-images
+    // only checks what stage-images put there; the test below runs staged).
+    writeAnswers(rig!, { extra: 'staging: off\n' });
     const result = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], killDaemonMidLoad());
     expect(result.code, explain(rig!, result)).toBe(3);
     expect(result.stderr).toMatch(/load-images/);
