@@ -6,6 +6,7 @@
  * socket into one reusable 1 MiB buffer (net's `onread`) and hands each piece of the body to
  * a synchronous consumer, the way Go's io.Copy does. Everything else keeps using dockerode.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import type { DockerClient } from './client.js';
@@ -48,6 +49,32 @@ export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, 
 export interface StreamPostFileOptions extends StreamGetOptions {
   /** Called with the file's bytes sent so far. */
   onProgress?(bytes: number): void;
+  /**
+   * The hex sha256 the file must have. The bytes are hashed as they are sent and the file's
+   * last piece is held back until the whole file is hashed: on a mismatch the request is cut
+   * off before it, so the daemon never receives a complete body (see UploadDigestMismatch).
+   */
+  expectedSha256?: string;
+}
+
+/**
+ * The file's bytes were not those expected; the upload was cut off before its last piece.
+ * With Content-Length framing the daemon's body reader then ends in an unexpected EOF, never a
+ * clean end, so `POST /images/load` fails without loading anything: moby's tar exporter untars
+ * the whole stream into a temporary directory before it reads manifest.json or registers a
+ * layer or an image (daemon/internal/image/tarexport/load.go, `Load`: `untar(ctx, inTar,
+ * tmpDir)` comes first; image/tarexport/load.go in older engines), and the containerd image
+ * store's import creates images only after the archive's end (daemon/containerd/image_exporter.go).
+ */
+export class UploadDigestMismatch extends Error {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`${file}: its sha256 is ${found}, not ${expected}; the upload was cut off before its end.`);
+    this.name = 'UploadDigestMismatch';
+  }
 }
 
 /**
@@ -76,17 +103,26 @@ export async function streamPostFile(
 
 const COMMON_HEADERS = 'Host: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n';
 
-/** Writes the file's bytes to the socket in order, each write finished before its buffer is read into again. */
+/**
+ * Writes the file's bytes to the socket in order, each write finished before its buffer is read
+ * into again. With an expected sha256 each piece is hashed before it is written (the bytes
+ * checked are the bytes sent: no second read, no window to swap the file between check and
+ * load) and the last piece goes out only once the digest matches.
+ */
 async function sendFile(handle: FileHandle, file: string, size: number, socket: net.Socket, options: StreamPostFileOptions): Promise<void> {
   const buffers = [Buffer.allocUnsafe(READ_BUFFER), Buffer.allocUnsafe(READ_BUFFER)];
+  const hash = options.expectedSha256 === undefined ? undefined : createHash('sha256');
   let sent = 0;
   let writing: Promise<void> = Promise.resolve();
+  if (size === 0 && hash) requireDigest(hash, file, options.expectedSha256!);
   for (let turn = 0; sent < size && !socket.destroyed; turn++) {
     const buffer = buffers[turn % 2]!;
     const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - sent), sent);
     if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
-    await writing;
     const piece = buffer.subarray(0, bytesRead);
+    hash?.update(piece);
+    await writing;
+    if (hash && sent + bytesRead === size) requireDigest(hash, file, options.expectedSha256!);
     writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
     // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
     writing.catch(() => undefined);
@@ -94,6 +130,11 @@ async function sendFile(handle: FileHandle, file: string, size: number, socket: 
     options.onProgress?.(sent);
   }
   await writing;
+}
+
+function requireDigest(hash: Hash, file: string, expected: string): void {
+  const found = hash.digest('hex');
+  if (found !== expected) throw new UploadDigestMismatch(file, expected, found);
 }
 
 /**
@@ -155,8 +196,9 @@ function exchange(
     });
     socket.on('close', () => finish(new Error('The connection to the Docker daemon closed before the answer was complete.')));
     socket.write(head);
-    // A failed write ends the exchange only when no answer explains it (finish prefers the answer).
-    send?.(socket).catch((error: Error) => setTimeout(() => finish(error), 50));
+    // A failed write ends the exchange only when no answer explains it (finish prefers the answer);
+    // a refused body ends it at once, the socket destroyed before its last piece.
+    send?.(socket).catch((error: Error) => (error instanceof UploadDigestMismatch ? finish(error) : setTimeout(() => finish(error), 50)));
   });
 }
 

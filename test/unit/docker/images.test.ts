@@ -19,6 +19,7 @@ import {
   saveImage,
   saveImages,
   untaggedTargetRef,
+  UploadDigestMismatch,
 } from '../../../src/docker/images.js';
 import type { DockerClient } from '../../../src/docker/client.js';
 import { OperatorError } from '../../../src/errors.js';
@@ -335,6 +336,27 @@ describe('loadImageArchive', () => {
     peak = Math.max(peak, process.memoryUsage().arrayBuffers);
     expect(await server.received()).toBe(96 << 20);
     expect((peak - before) / 2 ** 20).toBeLessThan(8);
+  }, 60_000);
+
+  it('checks the recorded sha256 on the bytes it sends: a changed archive is cut off before its last piece reaches the daemon', async () => {
+    const file = join(dir, 'changed.tar');
+    const written = Buffer.alloc((3 << 20) + 1000, 5);
+    const changed = Buffer.from(written);
+    changed[100] = 6;
+    writeFileSync(file, changed);
+    const server = await childLoadServer(200, '{"stream":"Loaded image: changed:1\\n"}\r\n', true);
+    const error = await loadImageArchive(server.client, file, { sha256: sha256(written) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UploadDigestMismatch);
+    const hex = (data: Buffer) => sha256(data).replace(/^sha256:/, '');
+    expect(error).toMatchObject({ file, expected: hex(written), found: hex(changed) });
+    // Everything but the last piece (1000 bytes) may have gone out; the archive's end never did.
+    expect(await server.received()).toBeLessThanOrEqual(3 << 20);
+
+    const intact = join(dir, 'intact.tar');
+    writeFileSync(intact, written);
+    const server2 = await childLoadServer(200, '{"stream":"Loaded image: intact:1\\n"}\r\n', true);
+    await loadImageArchive(server2.client, intact, { sha256: hex(written) });
+    expect(await server2.received()).toBe(written.length);
   }, 60_000);
 
   it('reports the daemon\'s answer when it refuses before reading the archive (not a broken pipe)', async () => {
