@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import type { DockerClient } from './client.js';
+import { TarEndWatch } from './tar-end-watch.js';
 import { parseDockerHost } from './client.js';
 
 const READ_BUFFER = 1 << 20;
@@ -105,29 +106,53 @@ const COMMON_HEADERS = 'Host: docker\r\nUser-Agent: devmapper-migrate\r\nConnect
 
 /**
  * Writes the file's bytes to the socket in order, each write finished before its buffer is read
- * into again. With an expected sha256 each piece is hashed before it is written (the bytes
- * checked are the bytes sent: no second read, no window to swap the file between check and
- * load) and the last piece goes out only once the digest matches.
+ * into again. With an expected sha256 each piece is hashed as it is read (the bytes checked are
+ * the bytes sent) and nothing from which the daemon could take the tar as complete goes out
+ * before the digest matches: not the file's last piece, not the tar's end marker (TarEndWatch).
  */
 async function sendFile(handle: FileHandle, file: string, size: number, socket: net.Socket, options: StreamPostFileOptions): Promise<void> {
   const buffers = [Buffer.allocUnsafe(READ_BUFFER), Buffer.allocUnsafe(READ_BUFFER)];
-  const hash = options.expectedSha256 === undefined ? undefined : createHash('sha256');
+  const check = options.expectedSha256 === undefined ? undefined : { hash: createHash('sha256'), watch: new TarEndWatch(), expected: options.expectedSha256 };
+  let read = 0;
   let sent = 0;
   let writing: Promise<void> = Promise.resolve();
-  if (size === 0 && hash) requireDigest(hash, file, options.expectedSha256!);
+  const send = (piece: Buffer): void => {
+    writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
+    // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
+    writing.catch(() => undefined);
+    sent += piece.length;
+    options.onProgress?.(sent);
+  };
+  if (size === 0 && check) requireDigest(check.hash, file, check.expected);
+  for (let turn = 0; read < size && !socket.destroyed; turn++) {
+    const buffer = buffers[turn % 2]!;
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - read), read);
+    if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
+    const piece = buffer.subarray(0, bytesRead);
+    const offset = read;
+    read += bytesRead;
+    let sendable = bytesRead;
+    if (check) {
+      check.hash.update(piece);
+      check.watch.feed(piece, offset);
+      if (read === size) requireDigest(check.hash, file, check.expected);
+      const holdFrom = read === size ? size : check.watch.holdFrom;
+      // Once something is held back, nothing after it goes out before it (the order of the bytes).
+      sendable = sent < offset ? 0 : Math.max(0, Math.min(bytesRead, holdFrom - offset));
+    }
+    await writing;
+    if (sendable > 0) send(piece.subarray(0, sendable));
+  }
+  await writing;
+  // The digest matched: what was held back before the last piece goes out now, read again: an
+  // archive not shaped like `docker save`'s (an end marker before its last piece, headers not
+  // followed), where a change in the instant since the hash is the one window left.
   for (let turn = 0; sent < size && !socket.destroyed; turn++) {
     const buffer = buffers[turn % 2]!;
     const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - sent), sent);
     if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
-    const piece = buffer.subarray(0, bytesRead);
-    hash?.update(piece);
     await writing;
-    if (hash && sent + bytesRead === size) requireDigest(hash, file, options.expectedSha256!);
-    writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
-    // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
-    writing.catch(() => undefined);
-    sent += bytesRead;
-    options.onProgress?.(sent);
+    send(buffer.subarray(0, bytesRead));
   }
   await writing;
 }
