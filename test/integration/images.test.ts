@@ -3,7 +3,7 @@
 // the registry itself, refuse a wrong password, and survive a save killed halfway.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -25,6 +25,7 @@ import {
   saveImages,
   tagImage,
   untaggedTargetRef,
+  UploadDigestMismatch,
 } from '../../src/docker/images.js';
 import type { ImageRecord } from '../../src/docker/types.js';
 import { OperatorError } from '../../src/errors.js';
@@ -153,6 +154,29 @@ describe('save and load', () => {
     const cli = await docker(second, 'images', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}');
     for (const tag of multi.tags) expect(cli).toContain(`${multi.id} ${tag}`);
     expect(cli).toContain(`${untagged.id} <none>:<none>`);
+  });
+
+  it('loads nothing of an archive changed since it was saved: the checked upload is cut off before the daemon has a complete tar', async () => {
+    const client2 = await connectDocker((second as DaemonHandle).dockerHost);
+    const present = async (image: ImageRecord) => (await listImageTags(client2)).has(image.id);
+    // A file appended with GNU tar (over the end marker): the daemon would load the image as it is.
+    const appended = join(work, 'appended.tar');
+    copyFileSync(join(dir, imageArchiveFileName(multi)), appended);
+    writeFileSync(join(work, 'planted.txt'), 'not what was saved\n');
+    await runOk('tar', ['-rf', appended, '-C', work, 'planted.txt']);
+    // Another image's archive with bytes after its end marker: a tar reader stops at the marker.
+    const early = join(work, 'early.tar');
+    writeFileSync(early, Buffer.concat([readFileSync(join(dir, imageArchiveFileName(untagged))), Buffer.alloc(3 << 20, 7)]));
+    const recorded = await sha256sum(join(dir, imageArchiveFileName(multi)));
+    for (const [file, image] of [[appended, multi], [early, untagged]] as const) {
+      await docker(second as DaemonHandle, 'rmi', '-f', image.id);
+      await expect(loadImageArchive(client2, file, { sha256: recorded })).rejects.toBeInstanceOf(UploadDigestMismatch);
+      expect(await present(image)).toBe(false);
+      // Unchecked, the daemon takes the same file: the check kept the image out, not the daemon.
+      await loadImageArchive(client2, file);
+      expect(await present(image)).toBe(true);
+    }
+    expect(sorted((await listImageTags(client2)).get(multi.id))).toEqual(sorted(multi.tags));
   });
 
   it('turns an error line in the load stream into an error', async () => {
