@@ -51,17 +51,19 @@ export interface StreamPostFileOptions extends StreamGetOptions {
   /** Called with the file's bytes sent so far. */
   onProgress?(bytes: number): void;
   /**
-   * The hex sha256 the file must have. The bytes are hashed as they are sent and the file's
-   * last piece is held back until the whole file is hashed: on a mismatch the request is cut
-   * off before it, so the daemon never receives a complete body (see UploadDigestMismatch).
+   * The hex sha256 the file must have. The bytes are hashed as they are sent, and the file's
+   * last piece and the tar's end marker are held back until the whole file is hashed: on a
+   * mismatch the request is cut off before them, so the daemon never receives a complete tar
+   * (see UploadDigestMismatch).
    */
   expectedSha256?: string;
 }
 
 /**
- * The file's bytes were not those expected; the upload was cut off before its last piece.
- * With Content-Length framing the daemon's body reader then ends in an unexpected EOF, never a
- * clean end, so `POST /images/load` fails without loading anything: moby's tar exporter untars
+ * The file's bytes were not those expected; the upload was cut off before the tar's end (its
+ * end marker, the file's last piece). With Content-Length framing the daemon's body reader then
+ * ends in an unexpected EOF, never a clean end, and its tar reader has not reached an end
+ * marker, so `POST /images/load` fails without loading anything: moby's tar exporter untars
  * the whole stream into a temporary directory before it reads manifest.json or registers a
  * layer or an image (daemon/internal/image/tarexport/load.go, `Load`: `untar(ctx, inTar,
  * tmpDir)` comes first; image/tarexport/load.go in older engines), and the containerd image
