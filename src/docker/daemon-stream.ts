@@ -68,6 +68,11 @@ export interface StreamPostFileOptions extends StreamGetOptions {
  * layer or an image (daemon/internal/image/tarexport/load.go, `Load`: `untar(ctx, inTar,
  * tmpDir)` comes first; image/tarexport/load.go in older engines), and the containerd image
  * store's import creates images only after the archive's end (daemon/containerd/image_exporter.go).
+ * Engines up to 23 untar in a child that drains the body to its end (pkg/chrootarchive's
+ * `flush(os.Stdin)`), so a cut-off body fails there whatever it holds; from 24 on the unpack
+ * runs in-process (go-archive's `Unpack`) and stops at the tar's end marker without reading
+ * on, which is why the marker is held back too (TarEndWatch; test/integration/images.test.ts
+ * shows Engine 26 loading an early-ended archive otherwise).
  */
 export class UploadDigestMismatch extends Error {
   constructor(
