@@ -4,7 +4,10 @@ import { TarEndWatch } from '../../../src/docker/tar-end-watch.js';
 
 async function tarOf(entries: { name: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; body?: string }[]): Promise<Buffer> {
   const pack = createPack();
-  for (const { body, ...header } of entries) pack.entry({ mtime: new Date(0), ...header }, body);
+  for (const { body, ...header } of entries) {
+    if (body === undefined) pack.entry({ mtime: new Date(0), ...header });
+    else pack.entry({ mtime: new Date(0), ...header }, body);
+  }
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
