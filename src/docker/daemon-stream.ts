@@ -6,9 +6,11 @@
  * socket into one reusable 1 MiB buffer (net's `onread`) and hands each piece of the body to
  * a synchronous consumer, the way Go's io.Copy does. Everything else keeps using dockerode.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import type { DockerClient } from './client.js';
+import { TarEndWatch } from './tar-end-watch.js';
 import { parseDockerHost } from './client.js';
 
 const READ_BUFFER = 1 << 20;
@@ -48,6 +50,39 @@ export function streamGet(client: Pick<DockerClient, 'address' | 'apiVersion'>, 
 export interface StreamPostFileOptions extends StreamGetOptions {
   /** Called with the file's bytes sent so far. */
   onProgress?(bytes: number): void;
+  /**
+   * The hex sha256 the file must have. The bytes are hashed as they are sent, and the file's
+   * last piece and the tar's end marker are held back until the whole file is hashed: on a
+   * mismatch the request is cut off before them, so the daemon never receives a complete tar
+   * (see UploadDigestMismatch).
+   */
+  expectedSha256?: string;
+}
+
+/**
+ * The file's bytes were not those expected; the upload was cut off before the tar's end (its
+ * end marker, the file's last piece). With Content-Length framing the daemon's body reader then
+ * ends in an unexpected EOF, never a clean end, and its tar reader has not reached an end
+ * marker, so `POST /images/load` fails without loading anything: moby's tar exporter untars
+ * the whole stream into a temporary directory before it reads manifest.json or registers a
+ * layer or an image (daemon/internal/image/tarexport/load.go, `Load`: `untar(ctx, inTar,
+ * tmpDir)` comes first; image/tarexport/load.go in older engines), and the containerd image
+ * store's import creates images only after the archive's end (daemon/containerd/image_exporter.go).
+ * Engines up to 23 untar in a child that drains the body to its end (pkg/chrootarchive's
+ * `flush(os.Stdin)`), so a cut-off body fails there whatever it holds; from 24 on the unpack
+ * runs in-process (go-archive's `Unpack`) and stops at the tar's end marker without reading
+ * on, which is why the marker is held back too (TarEndWatch; test/integration/images.test.ts
+ * shows Engine 26 loading an early-ended archive otherwise).
+ */
+export class UploadDigestMismatch extends Error {
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`${file}: its sha256 is ${found}, not ${expected}; the upload was cut off before its end.`);
+    this.name = 'UploadDigestMismatch';
+  }
 }
 
 /**
@@ -76,24 +111,62 @@ export async function streamPostFile(
 
 const COMMON_HEADERS = 'Host: docker\r\nUser-Agent: devmapper-migrate\r\nConnection: close\r\n';
 
-/** Writes the file's bytes to the socket in order, each write finished before its buffer is read into again. */
+/**
+ * Writes the file's bytes to the socket in order, each write finished before its buffer is read
+ * into again. With an expected sha256 each piece is hashed as it is read (the bytes checked are
+ * the bytes sent) and nothing from which the daemon could take the tar as complete goes out
+ * before the digest matches: not the file's last piece, not the tar's end marker (TarEndWatch).
+ */
 async function sendFile(handle: FileHandle, file: string, size: number, socket: net.Socket, options: StreamPostFileOptions): Promise<void> {
   const buffers = [Buffer.allocUnsafe(READ_BUFFER), Buffer.allocUnsafe(READ_BUFFER)];
+  const check = options.expectedSha256 === undefined ? undefined : { hash: createHash('sha256'), watch: new TarEndWatch(), expected: options.expectedSha256 };
+  let read = 0;
   let sent = 0;
   let writing: Promise<void> = Promise.resolve();
+  const send = (piece: Buffer): void => {
+    writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
+    // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
+    writing.catch(() => undefined);
+    sent += piece.length;
+    options.onProgress?.(sent);
+  };
+  if (size === 0 && check) requireDigest(check.hash, file, check.expected);
+  for (let turn = 0; read < size && !socket.destroyed; turn++) {
+    const buffer = buffers[turn % 2]!;
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - read), read);
+    if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
+    const piece = buffer.subarray(0, bytesRead);
+    const offset = read;
+    read += bytesRead;
+    let sendable = bytesRead;
+    if (check) {
+      check.hash.update(piece);
+      check.watch.feed(piece, offset);
+      if (read === size) requireDigest(check.hash, file, check.expected);
+      const holdFrom = read === size ? size : check.watch.holdFrom;
+      // Once something is held back, nothing after it goes out before it (the order of the bytes).
+      sendable = sent < offset ? 0 : Math.max(0, Math.min(bytesRead, holdFrom - offset));
+    }
+    await writing;
+    if (sendable > 0) send(piece.subarray(0, sendable));
+  }
+  await writing;
+  // The digest matched: what was held back before the last piece goes out now, read again: an
+  // archive not shaped like `docker save`'s (an end marker before its last piece, headers not
+  // followed), where a change in the instant since the hash is the one window left.
   for (let turn = 0; sent < size && !socket.destroyed; turn++) {
     const buffer = buffers[turn % 2]!;
     const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BUFFER, size - sent), sent);
     if (bytesRead === 0) throw new Error(`${file}: the file ended before its size (${size} bytes) was sent; it changed while it was read.`);
     await writing;
-    const piece = buffer.subarray(0, bytesRead);
-    writing = new Promise<void>((resolve, reject) => socket.write(piece, (error) => (error ? reject(error) : resolve())));
-    // Awaited on the next turn; until then a failure (the daemon closed early) must not count as unhandled.
-    writing.catch(() => undefined);
-    sent += bytesRead;
-    options.onProgress?.(sent);
+    send(buffer.subarray(0, bytesRead));
   }
   await writing;
+}
+
+function requireDigest(hash: Hash, file: string, expected: string): void {
+  const found = hash.digest('hex');
+  if (found !== expected) throw new UploadDigestMismatch(file, expected, found);
 }
 
 /**
@@ -155,8 +228,9 @@ function exchange(
     });
     socket.on('close', () => finish(new Error('The connection to the Docker daemon closed before the answer was complete.')));
     socket.write(head);
-    // A failed write ends the exchange only when no answer explains it (finish prefers the answer).
-    send?.(socket).catch((error: Error) => setTimeout(() => finish(error), 50));
+    // A failed write ends the exchange only when no answer explains it (finish prefers the answer);
+    // a refused body ends it at once, the socket destroyed before its last piece.
+    send?.(socket).catch((error: Error) => (error instanceof UploadDigestMismatch ? finish(error) : setTimeout(() => finish(error), 50)));
   });
 }
 

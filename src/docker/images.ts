@@ -16,7 +16,7 @@ import { PARTIAL_SUFFIX, writeFileDurably } from '../fs/atomic-file.js';
 import { certsDirOf } from '../host/registry-trust.js';
 import { mapLimit } from '../map-limit.js';
 import { unreachableError, type DockerClient } from './client.js';
-import { streamGet, streamPostFile } from './daemon-stream.js';
+import { streamGet, streamPostFile, UploadDigestMismatch } from './daemon-stream.js';
 import { checkImageArchive, isRealTag, TarFormatError, TarScanner } from './image-archive.js';
 import { ImageRef, repoAndTagOf } from './image-ref.js';
 import { DockerStreamError, drainProgress, ProgressReader, type ProgressMessage } from './progress.js';
@@ -200,10 +200,18 @@ export async function removePartialArchives(dir: string): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------
 // Load
 
+export { UploadDigestMismatch };
+
 export interface LoadOptions {
   /** Called with the archive bytes sent so far. */
   onProgress?(bytes: number): void;
   signal?: AbortSignal;
+  /**
+   * The sha256 ("<hex>" or "sha256:<hex>") the run recorded when it wrote the archive: checked
+   * on the bytes as they are sent, the load cut off before the archive's end on a mismatch
+   * (UploadDigestMismatch is thrown, for the caller to name what the archive was).
+   */
+  sha256?: string;
 }
 
 /**
@@ -218,9 +226,15 @@ export async function loadImageArchive(client: DockerClient, file: string, optio
   const remedy = `The archive is kept. Check the Docker daemon log and the space under its data-root, then run \`devmapper-migrate resume\`.`;
   const answer = new ProgressReader();
   try {
-    await streamPostFile(client, '/images/load?quiet=1', file, { onData: (chunk) => answer.push(chunk), onProgress: options.onProgress, signal: options.signal });
+    await streamPostFile(client, '/images/load?quiet=1', file, {
+      onData: (chunk) => answer.push(chunk),
+      onProgress: options.onProgress,
+      signal: options.signal,
+      expectedSha256: options.sha256?.replace(/^sha256:/, ''),
+    });
     answer.end();
   } catch (error) {
+    if (error instanceof UploadDigestMismatch) throw error;
     if (error instanceof DockerStreamError) throw new OperatorError(`Loading ${file} failed: ${error.message}`, remedy);
     throw apiError(client, error, `Loading ${file}`, remedy);
   }

@@ -22,6 +22,7 @@ import { testKillPoint } from './test-hooks.js';
 import { sha256OfFile } from '../fs/file-sha256.js';
 import type { Step, StepProgress } from './step.js';
 import type { DockerDoors } from '../docker/doors.js';
+import { UploadDigestMismatch } from '../docker/images.js';
 import type { ImageRestore } from '../plan/plan.js';
 
 /** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */
@@ -65,10 +66,17 @@ export async function loadImagesInto(
       const started = Date.now();
       if (planned.from === 'archive') {
         const file = planned.archive;
-        await requireArchiveAsWritten(ctx, `image ${name}`, file, recordedSha256(ctx, `image:${image.id}`));
+        const what = `image ${name}`;
+        const sha256 = recordedSha256(ctx, `image:${image.id}`);
         const size = (await stat(file).catch(() => undefined))?.size;
+        if (sha256 && size === undefined) throw archiveNotAsWritten(what, file, sha256, undefined);
         progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
-        await images.load(file, { signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) });
+        // The tamper check rides on the upload (one read of the archive, not two): a mismatch cuts the load off before the archive's end.
+        await images
+          .load(file, { sha256, signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) })
+          .catch((error: unknown) => {
+            throw error instanceof UploadDigestMismatch ? archiveNotAsWritten(what, file, error.expected, error.found) : error;
+          });
       } else {
         await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
       }
@@ -228,18 +236,24 @@ function recordedSha256(ctx: MigrationContext, key: string): string | undefined 
 
 /**
  * Refuses an archive whose bytes are not those the run wrote (the sha256 recorded when it was
- * written), right before it is loaded or extracted: what a run restores as root must be what it
- * kept, not what someone put in its place (issue 19 item 11). Archives of runs that recorded no
+ * written), right before it is extracted: what a run restores as root must be what it kept, not
+ * what someone put in its place (issue 19 item 11). Image archives are checked during their
+ * load instead (LoadOptions.sha256), with the same message. Archives of runs that recorded no
  * sha256 (none do now) are taken as they are.
  */
 async function requireArchiveAsWritten(ctx: MigrationContext, what: string, file: string, sha256: string | undefined): Promise<void> {
   if (!sha256) return;
   const now = await sha256OfFile(file, ctx.signal);
   if (now === sha256.replace(/^sha256:/, '')) return;
-  throw new OperatorError(
-    now === undefined
+  throw archiveNotAsWritten(what, file, sha256, now);
+}
+
+/** The refusal of an archive that is gone (`found` undefined) or whose sha256 is not the one recorded. */
+function archiveNotAsWritten(what: string, file: string, recorded: string, found: string | undefined): OperatorError {
+  return new OperatorError(
+    found === undefined
       ? `The archive of the ${what}, ${file}, is gone.`
-      : `The archive of the ${what}, ${file}, changed since this run wrote it (its sha256 is ${now}, the run recorded ${sha256.replace(/^sha256:/, '')}); it is not restored.`,
+      : `The archive of the ${what}, ${file}, changed since this run wrote it (its sha256 is ${found}, the run recorded ${recorded.replace(/^sha256:/, '')}); it is not restored.`,
     'Find out what changed it. Put the original back from another copy and run `devmapper-migrate resume`, or run `devmapper-migrate rollback`.',
   );
 }

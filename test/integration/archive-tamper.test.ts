@@ -4,7 +4,7 @@
 // to the kept writable layer of a container while the run is stopped after the daemon started
 // on overlay2; the resume must refuse it by name and roll back, and the file must reach no
 // container.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, dockerTry, ensureDist, runOk } from '../rig/index.js';
@@ -36,5 +36,26 @@ describe('a kept writable layer changed before the restore', () => {
     await docker(rig!.daemon, 'start', 'fault-worker').catch(() => undefined);
     const planted = await dockerTry(rig!.daemon, 'exec', 'fault-worker', 'cat', '/root/planted.txt');
     expect(planted.code).not.toBe(0);
+  }, 600_000);
+});
+
+describe('a kept image archive changed before its load', () => {
+  it('is refused by name during its load, with the sha256 found and recorded; the run rolls back to the original host', async () => {
+    const killed = await cli(rig!, ['run', '--answers', rig!.answersPath, '--yes'], { DEVMAPPER_MIGRATE_TEST_KILL_AT: 'save-images:after' });
+    expect(killed.code, explain(rig!, killed)).toBe(KILLED);
+    const images = join(currentRun(rig!.stateDir).runDir, 'images');
+    const extra = join(rig!.work, 'extra-image');
+    mkdirSync(extra, { recursive: true });
+    writeFileSync(join(extra, 'planted.txt'), 'not what the image had\n');
+    const archives = readdirSync(images).filter((name) => name.endsWith('.tar'));
+    expect(archives.length).toBeGreaterThan(0);
+    for (const name of archives) await runOk('tar', ['-C', extra, '-rf', join(images, name), 'planted.txt']);
+
+    const resumed = await cli(rig!, ['resume', '--yes']);
+    expect(resumed.code, explain(rig!, resumed)).toBe(3);
+    expect(resumed.stderr).toMatch(new RegExp(`The archive of the image [^,]+, ${images}/[0-9a-f]{64}\\.tar, changed since this run wrote it \\(its sha256 is [0-9a-f]{64}, the run recorded [0-9a-f]{64}\\); it is not restored\\.`));
+    // Staged (the rig's default): refused while the private dockerd loads it, before the stop.
+    expect(resumed.stderr).toMatch(/The run failed at (stage-images|load-images): The archive of the image /);
+    await expectHost(rig!, 'vfs');
   }, 600_000);
 });

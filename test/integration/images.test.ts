@@ -3,7 +3,7 @@
 // the registry itself, refuse a wrong password, and survive a save killed halfway.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -25,10 +25,12 @@ import {
   saveImages,
   tagImage,
   untaggedTargetRef,
+  UploadDigestMismatch,
 } from '../../src/docker/images.js';
 import type { ImageRecord } from '../../src/docker/types.js';
 import { OperatorError } from '../../src/errors.js';
 import { NodeHost } from '../../src/host/node-host.js';
+import { engine26Options } from '../rig/engine26.js';
 import { buildImage, CACHE_DIR, docker, dockerTry, manifestDigestOf, REPO_ROOT, runOk, startDockerd, type DaemonHandle } from '../rig/index.js';
 
 const rig = inject('rig');
@@ -154,6 +156,40 @@ describe('save and load', () => {
     for (const tag of multi.tags) expect(cli).toContain(`${multi.id} ${tag}`);
     expect(cli).toContain(`${untagged.id} <none>:<none>`);
   });
+
+  it('loads nothing of an archive changed since it was saved, on Engine 20.10 and 26: the checked upload is cut off before the daemon has a complete tar', async () => {
+    // A file appended with GNU tar (over the end marker): the daemon would load the image as it is.
+    const appended = join(work, 'appended.tar');
+    copyFileSync(join(dir, imageArchiveFileName(multi)), appended);
+    writeFileSync(join(work, 'planted.txt'), 'not what was saved\n');
+    await runOk('tar', ['-rf', appended, '-C', work, 'planted.txt']);
+    // Another image's archive with bytes after its end marker. Engine 20.10's untar drains the
+    // body to its end (a cut-off body fails it); Engine 24+ unpacks in-process and stops at the
+    // marker, so there only holding the marker back keeps the image out.
+    const early = join(work, 'early.tar');
+    writeFileSync(early, Buffer.concat([readFileSync(join(dir, imageArchiveFileName(untagged))), Buffer.alloc(64 << 20, 7)]));
+    const recorded = await sha256sum(join(dir, imageArchiveFileName(multi)));
+    const engine26 = await startDockerd({ name: 'images-tamper26', storageDriver: 'vfs', ...(await engine26Options()) });
+    try {
+      for (const daemon2 of [second as DaemonHandle, engine26]) {
+        const client2 = await connectDocker(daemon2.dockerHost);
+        const present = async (image: ImageRecord) => (await listImageTags(client2)).has(image.id);
+        for (const [file, image] of [[appended, multi], [early, untagged]] as const) {
+          await dockerTry(daemon2, 'rmi', '-f', image.id);
+          await expect(loadImageArchive(client2, file, { sha256: recorded })).rejects.toBeInstanceOf(UploadDigestMismatch);
+          // The daemon may still be finishing a load it was given; give it the time to show one.
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          expect(await present(image), `${file} on ${daemon2.name}`).toBe(false);
+          // Unchecked, the daemon takes the same file: the check kept the image out, not the daemon.
+          await loadImageArchive(client2, file);
+          expect(await present(image)).toBe(true);
+        }
+        expect(sorted((await listImageTags(client2)).get(multi.id))).toEqual(sorted(multi.tags));
+      }
+    } finally {
+      await engine26.stop();
+    }
+  }, 600_000);
 
   it('turns an error line in the load stream into an error', async () => {
     const client2 = await connectDocker((second as DaemonHandle).dockerHost);

@@ -19,6 +19,7 @@ import {
   saveImage,
   saveImages,
   untaggedTargetRef,
+  UploadDigestMismatch,
 } from '../../../src/docker/images.js';
 import type { DockerClient } from '../../../src/docker/client.js';
 import { OperatorError } from '../../../src/errors.js';
@@ -336,6 +337,50 @@ describe('loadImageArchive', () => {
     expect(await server.received()).toBe(96 << 20);
     expect((peak - before) / 2 ** 20).toBeLessThan(8);
   }, 60_000);
+
+  describe('with the sha256 the run recorded', () => {
+    const hex = (data: Buffer) => sha256(data).replace(/^sha256:/, '');
+    /** Loads `bytes` from a file against the sha256 of `recorded`; what the stand-in daemon received, what went out, and the error. */
+    async function load(bytes: Buffer, recorded: Buffer): Promise<{ error: unknown; received: number; sent: number }> {
+      const file = join(dir, `a${++counter}.tar`);
+      writeFileSync(file, bytes);
+      const server = await childLoadServer(200, '{"stream":"Loaded image: a:1\\n"}\r\n', true);
+      let sent = 0;
+      const error = await loadImageArchive(server.client, file, { sha256: sha256(recorded), onProgress: (b) => (sent = b) }).catch((e: unknown) => e);
+      return { error, received: await server.received(), sent };
+    }
+    /** A docker-save-shaped archive with a 3 MiB layer: its tar end marker is its last 1024 bytes. */
+    const saved = async () => (await fakeImageArchive({ tags: ['a:1'], layers: [Buffer.alloc(3 << 20, 1), Buffer.from('two')] })).archive;
+
+    it('streams a changed archive but cuts it off before its end marker: the daemon never gets a complete tar', async () => {
+      const written = await saved();
+      const changed = Buffer.from(written);
+      changed[written.length >> 1] = 0xaa ^ written[written.length >> 1]!;
+      const { error, received, sent } = await load(changed, written);
+      expect(error).toBeInstanceOf(UploadDigestMismatch);
+      expect(error).toMatchObject({ expected: hex(written), found: hex(changed) });
+      expect(received).toBeLessThanOrEqual(written.length - 1024);
+      // Sent while it was hashed, not held back whole (the load is not slowed by the check).
+      expect(sent).toBeGreaterThanOrEqual(2 << 20);
+    }, 60_000);
+
+    it('holds back from an end marker early in a changed archive (a tar reader stops there and would load what came before)', async () => {
+      const written = await saved();
+      const early = (await fakeImageArchive({ tags: ['evil:1'] })).archive;
+      const changed = Buffer.concat([early, Buffer.alloc(3 << 20, 9)]);
+      const { error, received, sent } = await load(changed, written);
+      expect(error).toBeInstanceOf(UploadDigestMismatch);
+      expect(sent).toBeLessThanOrEqual(early.length - 1024);
+      expect(received).toBeLessThanOrEqual(early.length - 1024);
+    }, 60_000);
+
+    it('sends an archive as written whole, a tar and bytes that are no tar (held back until the hash, then sent)', async () => {
+      const written = await saved();
+      expect(await load(written, written)).toEqual({ error: undefined, received: written.length, sent: written.length });
+      const other = Buffer.alloc((3 << 20) + 1000, 5);
+      expect(await load(other, other)).toEqual({ error: undefined, received: other.length, sent: other.length });
+    }, 60_000);
+  });
 
   it('reports the daemon\'s answer when it refuses before reading the archive (not a broken pipe)', async () => {
     const file = join(dir, 'big.tar');

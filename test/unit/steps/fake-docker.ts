@@ -20,6 +20,7 @@ import type {
   VolumeDoor,
 } from '../../../src/docker/doors.js';
 import type { DaemonFacts, Inventory, NetworkRecord, VolumeRecord } from '../../../src/docker/types.js';
+import { UploadDigestMismatch } from '../../../src/docker/images.js';
 import { OperatorError } from '../../../src/errors.js';
 
 export interface FakeContainer {
@@ -110,9 +111,13 @@ export class FakeDocker implements DockerDoors {
       await writeFile(destPath, content);
       return { path: destPath, sha256: `sha256:${sha256(content)}`, bytes: content.length };
     },
-    load: async (file) => {
+    load: async (file, options) => {
       this.record(`images.load ${file}`);
-      const saved = savedArchives.get(sha256(await readFile(file)));
+      const bytes = await readFile(file);
+      // As the real upload: a recorded sha256 that does not match cuts the load off, nothing is loaded.
+      const expected = options?.sha256?.replace(/^sha256:/, '');
+      if (expected && sha256(bytes) !== expected) throw new UploadDigestMismatch(file, expected, sha256(bytes));
+      const saved = savedArchives.get(sha256(bytes));
       if (!saved) throw new OperatorError(`Loading ${file} failed: not an archive a save wrote`, 'fake');
       const { id, tags } = saved;
       this.imageTags.set(id, this.imageTags.get(id) ?? []);
