@@ -12,7 +12,8 @@
  * extension headers that can change the next entry's size). Archives `docker save` writes are
  * plain ustar entries, so for them that offset is the end marker, 1024 bytes before the end.
  */
-const BLOCK = 512;
+import { TAR_BLOCK as BLOCK, tarHeaderChecksum, tarNumber } from '../archive/tar-header.js';
+
 /** Typeflags whose entries carry data of the header's size: regular files ('0', NUL, '7'). */
 const DATA_TYPES = new Set([0x30, 0x00, 0x37]);
 /** Typeflags that carry no data whatever the size field says: hard link, symlink, char, block, dir, fifo. */
@@ -42,31 +43,13 @@ export class TarEndWatch {
 
 /** The bytes of data after this header block; undefined for an end marker or a header not followed for sure. */
 function entryDataSize(block: Buffer): number | undefined {
-  if (!hasValidChecksum(block)) return undefined;
+  // An all-zero block (an end marker) fails the checksum: its field reads 0, its sum 256.
+  const checksum = tarHeaderChecksum(block);
+  if (tarNumber(block.subarray(148, 156)) !== checksum || checksum === 8 * 0x20) return undefined;
   const type = block[156]!;
   if (HEADER_ONLY_TYPES.has(type)) return 0;
   if (!DATA_TYPES.has(type)) return undefined;
-  return parseNumber(block.subarray(124, 136));
-}
-
-/** The ustar checksum: the sum of the header's bytes with its checksum field as spaces. An all-zero block fails it. */
-function hasValidChecksum(block: Buffer): boolean {
-  const recorded = parseNumber(block.subarray(148, 156));
-  if (recorded === undefined) return false;
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  return sum === recorded && sum !== 8 * 0x20;
-}
-
-/** A numeric field: octal text (NUL- or space-padded), or base-256 when its first bit is set (Go's parseNumeric). */
-function parseNumber(field: Buffer): number | undefined {
-  if (field[0]! & 0x80) {
-    if (field[0] === 0xff) return undefined;
-    let value = field[0]! & 0x7f;
-    for (const byte of field.subarray(1)) value = value * 256 + byte;
-    return Number.isSafeInteger(value) ? value : undefined;
-  }
-  const text = field.toString('latin1').replace(/^[\0 ]+|[\0 ]+$/g, '');
-  if (text === '') return 0;
-  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined;
+  const size = block.subarray(124, 136);
+  // A negative base-256 size (first byte 0xff) is an error for Go's reader: not followed.
+  return size[0] === 0xff ? undefined : tarNumber(size);
 }
