@@ -107,7 +107,7 @@ export async function removeStagedRoot(host: Host, options: { stagedRoot: string
   await removeRuntimeDir(host, options.runtimeDir);
 }
 
-/** Removes a stopped side daemon's runtime directory (mounts it left first); idempotent. */
+/** Removes a stopped side daemon's runtime directory (mounts it left first), and its parent when that is left empty; idempotent. */
 export async function removeRuntimeDir(host: Host, runtimeDir: string): Promise<void> {
   await unmountUnder(host, runtimeDir);
   if (await host.stat(runtimeDir)) await removeTree(host, runtimeDir);
@@ -119,7 +119,7 @@ async function removeIfEmpty(host: Host, dir: string): Promise<void> {
   if (((await host.listDir(dir)) ?? ['?']).length === 0) await host.rmdir(dir).catch(() => undefined);
 }
 
-/** Every mount at or under `dir`, deepest first, unmounted (lazily when busy). */
+/** Every mount point at or under `dir` (/proc/self/mountinfo's fifth field, unescaped). */
 export async function mountsUnder(host: Host, dir: string): Promise<string[]> {
   const text = (await host.readFile('/proc/self/mountinfo').catch(() => undefined)) ?? '';
   const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
@@ -131,6 +131,7 @@ export async function mountsUnder(host: Host, dir: string): Promise<string[]> {
     .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`));
 }
 
+/** Every mount at or under `dir` unmounted, deepest first (lazily when busy). */
 async function unmountUnder(host: Host, dir: string): Promise<void> {
   const mounts = [...new Set(await mountsUnder(host, onDisk(host, dir)))].sort((a, b) => b.length - a.length);
   for (const mountPoint of mounts) {
