@@ -5,7 +5,10 @@
 // --json FILE writes the figures there. Our side runs in a child process so that its peak RSS
 // is its own. The temp dir is removed at the end, also on failure.
 //
-//   node scripts/bench-archive.mjs [--big-mb 1000] [--big-files 200] [--small-files 5000] [--rounds 3] [--dir /var/tmp] [--json out.json]
+//   node scripts/bench-archive.mjs [--big-mb 1000] [--big-files 200] [--small-files 5000] [--rounds 3] [--dir /var/tmp] [--json out.json] [--node-flags '--max-semi-space-size=2']
+//
+// --node-flags: the node options our side runs with; `npm run bench` passes the release
+// launcher's (packaging/launcher.sh), so that the peak RSS is the shipped tool's.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -18,11 +21,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const self = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(self), '..');
 
+/** The node options our side runs with (--node-flags); set before main runs. */
+let childNodeFlags = [];
+
 if (process.argv[2] === '--child') await child(process.argv.slice(3));
 else await main(parseArgs(process.argv.slice(2)));
 
 function parseArgs(argv) {
-  const options = { bigMb: 1000, bigFiles: 200, smallFiles: 5000, rounds: 3, dir: os.tmpdir(), json: undefined };
+  const options = { bigMb: 1000, bigFiles: 200, smallFiles: 5000, rounds: 3, dir: os.tmpdir(), json: undefined, nodeFlags: [] };
   for (let i = 0; i < argv.length; i += 2) {
     const [key, value] = [argv[i], argv[i + 1]];
     if (key === '--big-mb') options.bigMb = Number(value);
@@ -31,6 +37,7 @@ function parseArgs(argv) {
     else if (key === '--rounds') options.rounds = Number(value);
     else if (key === '--dir') options.dir = value;
     else if (key === '--json') options.json = value;
+    else if (key === '--node-flags') options.nodeFlags = value.split(' ').filter(Boolean);
     else throw new Error(`unknown option ${key}`);
   }
   return options;
@@ -78,6 +85,7 @@ function threadTicks(into = new Map()) {
 }
 
 async function main(options) {
+  childNodeFlags = options.nodeFlags;
   const work = await mkdtemp(path.join(options.dir, 'dmm-bench-'));
   try {
     const modulePath = path.join(work, 'archive.mjs');
@@ -164,6 +172,7 @@ async function main(options) {
     console.log(`CPU seconds (median): tar -c ${figures.cpuSeconds.tarCreate}, ours ${figures.cpuSeconds.ourPack}; tar -x ${figures.cpuSeconds.tarExtract}, ours ${figures.cpuSeconds.ourExtract}`);
     const t = figures.threadCpuSeconds;
     console.log(`ours by thread (median CPU seconds): pack: main ${t.ourPackMain}, others ${t.ourPackOthers}; extract: main ${t.ourExtractMain}, others ${t.ourExtractOthers}`);
+    console.log(`(our side ran with node options: ${childNodeFlags.join(' ') || 'none'})`);
     console.log(`(medians of ${options.rounds} rounds; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; all runs in seconds: ${JSON.stringify(runs)})`);
     if (options.json) writeFileSync(options.json, JSON.stringify(figures, null, 2) + '\n');
   } finally {
@@ -202,7 +211,7 @@ function timeCommand(command, args) {
 }
 
 function runChild(args) {
-  const result = spawnSync(process.execPath, [self, '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = spawnSync(process.execPath, [...childNodeFlags, self, '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`bench child ${args[0]} exited ${result.status}`);
   return JSON.parse(result.stdout);
 }

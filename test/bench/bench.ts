@@ -387,9 +387,10 @@ interface ArchiveFigures {
   peakRssMb: { pack: number; extract: number };
 }
 
+/** Our side of the archive bench runs with the launcher's node options, as the tool does. */
 function archiveBench(volumesMb: number, work: string): ArchiveFigures {
   const json = path.join(work, 'archive.json');
-  const args = ['scripts/bench-archive.mjs', '--big-mb', String(volumesMb), '--big-files', String(Math.max(1, Math.round(volumesMb / FILE_MB))), '--small-files', '2000', '--rounds', '1', '--dir', work, '--json', json];
+  const args = ['scripts/bench-archive.mjs', '--big-mb', String(volumesMb), '--big-files', String(Math.max(1, Math.round(volumesMb / FILE_MB))), '--small-files', '2000', '--rounds', '1', '--dir', work, '--json', json, '--node-flags', launcherNodeFlags().join(' ')];
   const result = spawnSync(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) throw new Error(`bench-archive exited ${result.status}`);
   return JSON.parse(readFileSync(json, 'utf8')) as ArchiveFigures;
