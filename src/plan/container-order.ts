@@ -67,7 +67,6 @@ export function startOrder(containers: readonly OrderableContainer[]): string[] 
   return order;
 }
 
-
 /** How many containers are stopped at once, at most (a host with hundreds must not flood the daemon). */
 export const STOP_WAVE_WIDTH = 8;
 
@@ -81,15 +80,23 @@ export function stopWaves(containers: readonly OrderableContainer[], width: numb
   for (const container of containers) {
     for (const dependency of dependenciesOf(container, containers)) dependents.get(dependency)?.push(container.name);
   }
-  const running = new Set(containers.map((c) => c.name));
+  return wavesOf(containers, dependents, width);
+}
+
+/**
+ * Peels `containers` into waves: each wave holds those none of whose `blockers` is still left
+ * (by name; at most `width` each). A cycle (impossible for the engine, possible in a
+ * hand-edited inventory) is broken at the first name left.
+ */
+function wavesOf(containers: readonly OrderableContainer[], blockers: ReadonlyMap<string, readonly string[]>, width: number): string[][] {
+  const left = new Set(containers.map((c) => c.name));
   const waves: string[][] = [];
-  while (running.size) {
-    const names = [...running].sort();
-    const free = names.filter((name) => !(dependents.get(name) ?? []).some((d) => running.has(d)));
-    // A cycle (impossible for the engine, possible in a hand-edited inventory) is broken by name.
+  while (left.size) {
+    const names = [...left].sort();
+    const free = names.filter((name) => !(blockers.get(name) ?? []).some((blocker) => left.has(blocker)));
     const wave = free.length ? free : [names[0] as string];
     for (let i = 0; i < wave.length; i += width) waves.push(wave.slice(i, i + width));
-    for (const name of wave) running.delete(name);
+    for (const name of wave) left.delete(name);
   }
   return waves;
 }
@@ -113,16 +120,5 @@ export function orderableOf(inspect: ContainerInspect): OrderableContainer {
  * namespace, links to it or takes its volumes starts after it.
  */
 export function startWaves(containers: readonly OrderableContainer[], width: number = STOP_WAVE_WIDTH): string[][] {
-  const pending = new Map(containers.map((c) => [c.name, new Set(dependenciesOf(c, containers))]));
-  const waves: string[][] = [];
-  while (pending.size) {
-    const names = [...pending.keys()].sort();
-    const ready = names.filter((name) => (pending.get(name) as Set<string>).size === 0);
-    // A cycle (impossible for the engine, possible in a hand-edited inventory) is broken by name.
-    const wave = ready.length ? ready : [names[0] as string];
-    for (let i = 0; i < wave.length; i += width) waves.push(wave.slice(i, i + width));
-    for (const name of wave) pending.delete(name);
-    for (const deps of pending.values()) for (const name of wave) deps.delete(name);
-  }
-  return waves;
+  return wavesOf(containers, new Map(containers.map((c) => [c.name, dependenciesOf(c, containers)])), width);
 }
