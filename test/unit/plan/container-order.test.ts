@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dependenciesOf, startOrder, stopWaves, type OrderableContainer } from '../../../src/plan/container-order.js';
+import { dependenciesOf, startOrder, startWaves, stopWaves, type OrderableContainer } from '../../../src/plan/container-order.js';
 
 const id = (n: number) => n.toString(16).repeat(64).slice(0, 64);
 
@@ -36,7 +36,7 @@ describe('dependenciesOf', () => {
   });
 });
 
-describe('startOrder / stopWaves', () => {
+describe('startOrder / startWaves / stopWaves', () => {
   const containers: OrderableContainer[] = [
     { name: 'sidecar', networkMode: `container:${id(1)}`, ipcMode: 'container:shr' },
     { name: 'app', id: id(1), links: ['/db:/app/database'], volumesFrom: ['data:ro'] },
@@ -63,10 +63,19 @@ describe('startOrder / stopWaves', () => {
     ]);
   });
 
+  it('starts dependencies a wave before what depends on them, each wave at once', () => {
+    expect(startWaves(containers)).toEqual([
+      ['data', 'db', 'lonely', 'shr'],
+      ['app'],
+      ['sidecar'],
+    ]);
+  });
+
   it('puts at most the wave width in one wave', () => {
     const many = Array.from({ length: 10 }, (_, i) => ({ name: `c${String(i).padStart(2, '0')}` }));
     expect(stopWaves(many).map((wave) => wave.length)).toEqual([8, 2]);
     expect(stopWaves(many, 3).map((wave) => wave.length)).toEqual([3, 3, 3, 1]);
+    expect(startWaves(many, 3).map((wave) => wave.length)).toEqual([3, 3, 3, 1]);
   });
 
   it('is deterministic: free containers go by name, whatever the input order', () => {
@@ -85,10 +94,12 @@ describe('startOrder / stopWaves', () => {
     expect(order).toEqual(['a', 'b', 'c', 'd']);
     expect(startOrder([...cyclic].reverse())).toEqual(order);
     expect(stopWaves(cyclic)).toEqual([['d'], ['a'], ['c'], ['b']]);
+    expect(startWaves(cyclic)).toEqual([['a'], ['b'], ['c'], ['d']]);
   });
 
   it('handles an empty list', () => {
     expect(startOrder([])).toEqual([]);
     expect(stopWaves([])).toEqual([]);
+    expect(startWaves([])).toEqual([]);
   });
 });
