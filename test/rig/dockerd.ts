@@ -150,6 +150,14 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null \\
   echo "dockerd ${info.name} already runs (pid $(cat "$pidfile"))"
   exit 0
 fi
+# This machine's init reaps orphans late, so a daemon killed with SIGKILL can leave its
+# pid file, and its containerd's, naming a zombie. dockerd takes a zombie for a live process:
+# it refuses its own pid file, or waits on the dead containerd's socket until "timeout waiting
+# for containerd to start". A pid file that names no running process is stale: drop it.
+gone() { [ ! -e "/proc/$1" ] || grep -q '^[^)]*) [ZX]' "/proc/$1/stat" 2>/dev/null; }
+for stale in "$pidfile" ${q(join(info.execRoot, 'containerd', 'containerd.pid'))}; do
+  if [ -s "$stale" ] && gone "$(cat "$stale")"; then rm -f "$stale"; fi
+done
 echo "--- start.sh $(date -u +%FT%TZ)" >> ${q(info.logFile)}
 ${shape ? `${shape.beforeStart}
 ${environment}
