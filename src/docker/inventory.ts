@@ -72,7 +72,7 @@ interface ContainerInspect {
   Name: string;
   Image: string;
   State?: { Status?: string; Running?: boolean };
-  Config?: { Image?: string; Labels?: StringMap };
+  Config?: { Image?: string; Labels?: StringMap; StopTimeout?: number | null };
   HostConfig?: {
     AutoRemove?: boolean;
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
@@ -276,6 +276,7 @@ function containerRecord(container: ContainerInspect, sizeRw: number | undefined
     ...(host.Runtime && host.Runtime !== 'runc' ? { runtime: host.Runtime } : {}),
     ...(host.LogConfig?.Type ? { logDriver: host.LogConfig.Type } : {}),
     ...(host.VolumeDriver ? { volumeDriver: host.VolumeDriver } : {}),
+    ...(typeof container.Config?.StopTimeout === 'number' ? { stopTimeout: container.Config.StopTimeout } : {}),
   };
 }
 

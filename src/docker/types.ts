@@ -86,6 +86,8 @@ export interface ContainerRecord {
   logDriver?: string;
   /** HostConfig.VolumeDriver (`--volume-driver`), when set. */
   volumeDriver?: string;
+  /** Config.StopTimeout (`--stop-timeout`, seconds), when set; else the engine's default (10 s) applies. */
+  stopTimeout?: number;
 }
 
 export interface VolumeRecord {

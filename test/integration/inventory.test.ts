@@ -70,7 +70,7 @@ async function createWorkload(): Promise<void> {
 
   webPort = await freePort();
   await docker(
-    daemon, 'run', '-d', '--name', NAMES.web, '--restart', 'on-failure:3',
+    daemon, 'run', '-d', '--name', NAMES.web, '--restart', 'on-failure:3', '--stop-timeout', '7',
     '--network', NAMES.net, '--ip', `${net24}.10`, '--network-alias', 'web', '--network-alias', 'www',
     '-p', `127.0.0.1:${webPort}:8080`, '--label', 'org.example.role=web',
     '-v', `${NAMES.data}:/data`, '-v', `${NAMES.tmpfs}:/scratch`, `${NAMES.app}:1.0`,
@@ -135,7 +135,7 @@ describe('inventory --json on the rig daemon', () => {
     expect(after.images.find((i) => i.tags.includes(rig.baseImage))?.id).toBe(rig.baseImageId);
   });
 
-  it('lists the running container with its network, static address, aliases, mounts and policy', () => {
+  it('lists the running container with its network, static address, aliases, mounts, policy and stop timeout', () => {
     const containers = added(after.containers, baseline.containers, (c) => c.name);
     expect(containers.map((c) => c.name)).toEqual([NAMES.job, NAMES.web]);
     const web = containers.find((c) => c.name === NAMES.web)!;
@@ -150,6 +150,7 @@ describe('inventory --json on the rig daemon', () => {
       links: [],
       volumesFrom: [],
       labels: { 'org.example.app': 'inventory-test', 'org.example.role': 'web' },
+      stopTimeout: 7,
     });
     expect(web.networks).toHaveLength(1);
     expect(web.networks[0]).toMatchObject({ name: NAMES.net, aliases: ['web', 'www'], staticIPv4: `${net24}.10`, ipAddress: `${net24}.10` });
@@ -165,6 +166,8 @@ describe('inventory --json on the rig daemon', () => {
     const job = after.containers.find((c) => c.name === NAMES.job)!;
     expect(job).toMatchObject({ state: 'exited', running: false, volumesFrom: [`${NAMES.web}:ro`], networkMode: 'default' });
     expect(job.sizeRw).toBeGreaterThanOrEqual(5000);
+    // No --stop-timeout: none recorded (the engine's default applies, and the estimate takes it).
+    expect(job.stopTimeout).toBeUndefined();
     const anonymous = job.mounts.find((m) => m.destination === '/cache');
     expect(anonymous?.name).toMatch(/^[0-9a-f]{64}$/);
     expect(job.mounts.filter((m) => m.destination !== '/cache').map((m) => [m.name, m.rw])).toEqual([

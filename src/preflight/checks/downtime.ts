@@ -1,4 +1,6 @@
 /** How long containers are down: the work between stopping them and starting them again. */
+import type { ContainerRecord } from '../../docker/types.js';
+import { startWaves, stopWaves } from '../../plan/container-order.js';
 import { formatBytes, formatDuration } from '../../report/format.js';
 import type { Analysis } from '../analysis.js';
 import { entry, type Check } from '../entry.js';
@@ -12,8 +14,10 @@ export const RATES = {
   loadBytesPerSecond: 150e6,
   saveBytesPerSecond: 130e6,
   copyBytesPerSecond: 400e6,
-  /** Stop (default stop timeout 10 s) and, later, create and start one container. */
-  secondsPerContainer: 12,
+  /** Creating one container on the new daemon (they are created one by one). */
+  createSecondsPerContainer: 1,
+  /** Starting one wave of containers (every container of a wave at once). */
+  startSecondsPerWave: 1,
   /** Stopping and starting dockerd, rewriting its configuration. */
   daemonRestartSeconds: 30,
   /** lvcreate, lvconvert and the first start on a new pool. */
@@ -25,11 +29,35 @@ export interface DowntimeEstimate {
   parts: { what: string; bytes?: number; seconds: number }[];
 }
 
+/** What the engine waits before SIGKILL when a container sets no stop timeout (`docker stop`'s default). */
+export const ENGINE_DEFAULT_STOP_TIMEOUT = 10;
+
+/**
+ * Stopping and starting the containers, computed as the run does it: the running ones are
+ * stopped in the waves of stopWaves, each wave at once, so a wave costs at most its longest stop
+ * timeout (a container that honours SIGTERM stops sooner); all are created one by one and the
+ * running ones started in the waves of startWaves.
+ */
+function containerParts(containers: readonly ContainerRecord[]): DowntimeEstimate['parts'] {
+  const running = containers.filter((c) => c.running);
+  const timeoutOf = new Map(running.map((c) => [c.name, c.stopTimeout ?? ENGINE_DEFAULT_STOP_TIMEOUT]));
+  const stops = stopWaves(running);
+  const stopSeconds = stops.reduce((sum, wave) => sum + Math.max(...wave.map((name) => timeoutOf.get(name) ?? ENGINE_DEFAULT_STOP_TIMEOUT)), 0);
+  const starts = startWaves(running);
+  return [
+    { what: `stop ${running.length} running container(s) in ${stops.length} wave(s), each at most its longest stop timeout`, seconds: stopSeconds },
+    {
+      what: `create ${containers.length} container(s), start ${running.length} in ${starts.length} wave(s)`,
+      seconds: containers.length * RATES.createSecondsPerContainer + starts.length * RATES.startSecondsPerWave,
+    },
+  ];
+}
+
 /** The downtime of the run's quiesce → cutover → restore phases, from the inventory. */
 export function estimateDowntime(a: Analysis): DowntimeEstimate {
   const e = a.estimate;
   const parts: DowntimeEstimate['parts'] = [];
-  parts.push({ what: `stop and recreate ${e.runningCount} running of ${e.containerCount} containers`, seconds: e.containerCount > 0 ? e.runningCount * RATES.secondsPerContainer : 0 });
+  if (e.containerCount > 0) parts.push(...containerParts(a.inventory.containers));
   if (e.writableBytes > 0) {
     // committed after the stop, saved, and loaded again on the new driver
     const rate = 1 / (1 / RATES.copyBytesPerSecond + 1 / RATES.saveBytesPerSecond + 1 / RATES.loadBytesPerSecond);
@@ -63,7 +91,7 @@ export const downtimeCheck: Check = {
         'info',
         `Estimated downtime: about ${formatDuration(d.totalSeconds)}`,
         `Containers are down from their stop until the restore: ${lines.join('; ')}. ` +
-          `Assumed rates: load ${formatBytes(RATES.loadBytesPerSecond)}/s, copy ${formatBytes(RATES.copyBytesPerSecond)}/s, ${RATES.secondsPerContainer} s per container, ${RATES.daemonRestartSeconds} s for the daemon. ` +
+          `Assumed rates: load ${formatBytes(RATES.loadBytesPerSecond)}/s, copy ${formatBytes(RATES.copyBytesPerSecond)}/s, a stop timeout of ${ENGINE_DEFAULT_STOP_TIMEOUT} s where a container sets none, ${RATES.createSecondsPerContainer} s to create a container and ${RATES.startSecondsPerWave} s to start a wave, ${RATES.daemonRestartSeconds} s for the daemon. ` +
           `Image archives are written before the stop and do not count${a.options.staged ? ', nor the image loads: they are pre-staged before the stop' : ''}.`,
         undefined,
         { totalSeconds: Math.round(d.totalSeconds), parts: d.parts, rates: RATES },

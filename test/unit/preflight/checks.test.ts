@@ -1,10 +1,11 @@
 // Every preflight check, on facts objects: the finding on a changed baseline, and its absence
 // on the clean baseline (and on the near miss where one is worth pinning down).
+import type { ContainerRecord } from '../../../src/docker/types.js';
 import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../../src/report/entry.js';
 import { CHECKS, preflightChecks, type PreflightOptions } from '../../../src/preflight/index.js';
 import { ENGINE_REMOVALS, type EngineRemoval } from '../../../src/preflight/engine-removals.js';
-import { estimateDowntime } from '../../../src/preflight/checks/downtime.js';
+import { ENGINE_DEFAULT_STOP_TIMEOUT, estimateDowntime } from '../../../src/preflight/checks/downtime.js';
 import { supportsOverlaySize } from '../../../src/preflight/checks/overlay2.js';
 import { analyse } from '../../../src/preflight/analysis.js';
 import { resolvePreflightOptions } from '../../../src/preflight/options.js';
@@ -804,8 +805,10 @@ describe('estimates', () => {
     const d = estimateDowntime(analyse(facts, resolvePreflightOptions()));
     const load = d.parts.find((p) => p.what.startsWith('load images'))!;
     expect(load.seconds).toBeCloseTo(10, 5); // 1.5 GB at 150 MB/s
-    expect(d.parts.find((p) => p.what.startsWith('stop and recreate'))!.seconds).toBe(12);
-    expect(d.totalSeconds).toBeGreaterThan(10 + 12 + 30 + 20);
+    // One running container without a stop timeout of its own: the engine's 10 s; two to create, one wave to start.
+    expect(d.parts.find((p) => p.what.startsWith('stop 1 running'))!.seconds).toBe(10);
+    expect(d.parts.find((p) => p.what.startsWith('create 2 container(s), start 1 in 1 wave(s)'))!.seconds).toBe(2 + 1);
+    expect(d.totalSeconds).toBeGreaterThan(10 + 10 + 3 + 30 + 20);
     const entry = find(preflightChecks(facts), 'downtime-estimate')!;
     expect(entry.summary).toMatch(/load images into the new driver \(1\.5 GB\): 10 s/);
     expect(entry.details?.totalSeconds).toBe(Math.round(d.totalSeconds));
@@ -814,6 +817,38 @@ describe('estimates', () => {
     expect(staged.parts.some((p) => p.what.startsWith('load images'))).toBe(false);
     expect(staged.totalSeconds).toBeCloseTo(d.totalSeconds - 10, 5);
     expect(find(preflightChecks(facts, resolvePreflightOptions({ staged: true })), 'downtime-estimate')!.summary).toMatch(/nor the image loads: they are pre-staged before the stop/);
+  });
+});
+
+describe('downtime estimate: containers stop in the waves the run stops them in', () => {
+  const estimateFor = (containers: ContainerRecord[]) => estimateDowntime(analyse(makeFacts({ inventory: { containers } }), resolvePreflightOptions()));
+  const stopPart = (containers: ContainerRecord[]) => estimateFor(containers).parts.find((p) => p.what.startsWith('stop '))!;
+  const named = (name: string, partial: Partial<ContainerRecord> = {}) => container({ name, id: name.padEnd(64, '0'), ...partial });
+
+  it('four containers that ignore SIGTERM, none depending on another: one wave, one default stop timeout (not four)', () => {
+    const part = stopPart(['a', 'b', 'c', 'd'].map((name) => named(name)));
+    expect(part.seconds).toBe(ENGINE_DEFAULT_STOP_TIMEOUT);
+    expect(part.what).toBe('stop 4 running container(s) in 1 wave(s), each at most its longest stop timeout');
+  });
+
+  it("a wave costs its longest container's own stop timeout (Config.StopTimeout)", () => {
+    expect(stopPart([named('a', { stopTimeout: 30 }), named('b', { stopTimeout: 2 })]).seconds).toBe(30);
+    expect(stopPart([named('a', { stopTimeout: 2 }), named('b', { stopTimeout: 3 })]).seconds).toBe(3);
+  });
+
+  it('a dependent stops a wave before what it depends on: the waves add up', () => {
+    const web = named('web', { links: ['/db:/web/db'], stopTimeout: 5 });
+    const db = named('db', { stopTimeout: 20 });
+    const part = stopPart([web, db]);
+    expect(part.what).toMatch(/in 2 wave\(s\)/);
+    expect(part.seconds).toBe(5 + 20);
+  });
+
+  it('stopped containers are created but neither stopped nor started; none at all: no container part', () => {
+    const parts = estimateFor([named('a'), named('b', { running: false, state: 'exited' })]).parts;
+    expect(parts.find((p) => p.what.startsWith('stop '))!.seconds).toBe(ENGINE_DEFAULT_STOP_TIMEOUT);
+    expect(parts.find((p) => p.what.startsWith('create '))!.what).toBe('create 2 container(s), start 1 in 1 wave(s)');
+    expect(estimateFor([]).parts.some((p) => /container/.test(p.what))).toBe(false);
   });
 });
 
