@@ -5,11 +5,11 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, WriteStream, type BigIntStats } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { pack as createPack, type Pack } from 'tar-stream';
 import { ArchiveError } from './errors.js';
 import { OffThreadSha256 } from './off-thread-sha256.js';
 import { dataRegions, encodeMap, mayHaveHoles, sparseRecords, standInName, type Region } from './sparse.js';
-import { walkTree, type WalkEntry } from './walk.js';
+import { walkTreeSync, type WalkEntry } from './walk.js';
+import { encodeEntryHeader, padTo } from './tar-encode.js';
 import { formatPaxTime, splitDev, USTAR_ID_MAX, USTAR_SIZE_MAX, xattrPaxRecord, type TarHeader } from './tar-format.js';
 import type { TreeXattrs, XattrReader } from './xattr.js';
 
@@ -60,9 +60,8 @@ export interface PackResult {
  * CPU cache when it is hashed and written.
  */
 const CHUNK = 256 * 1024;
-/** Chunks smaller than this are gathered into STAGE-sized writes. */
-const SMALL_CHUNK = 64 * 1024;
-const STAGE = 256 * 1024;
+/** Two zero blocks end a tar archive. */
+const END_MARKER = 1024;
 /** Bytes queued on the output before waiting for it to drain. */
 const OUTPUT_BUFFER = 2 * 1024 * 1024;
 
@@ -82,88 +81,130 @@ export async function packDirectory(sourceDir: string, output: Writable, options
     sparseFiles: 0,
   };
   const xattrs = options.readXattrs ? await options.readXattrs(sourceDir) : new Map();
-  const tar = createPack();
-  tar.on('error', () => {}); // surfaces through the consumer's iteration
   // Only a file stream is known to be done with a chunk when its write callback runs (a
   // PassThrough, for one, still holds it): reuse buffers only then.
   const pool = new BufferPool(output instanceof WriteStream ? OUTPUT_BUFFER / CHUNK + 4 : 0);
-  const consumer = consume(tar, output, pool, options, result);
-  // A failing output stops the producer too (it may be waiting for the tar stream to drain),
-  // and is what the caller hears about: the producer then only sees a destroyed stream.
-  let outputError: Error | undefined;
-  consumer.catch((error: Error) => {
-    outputError = error;
-    tar.destroy(error);
-  });
+  // Hashed on a worker thread: the main thread's CPU is the limit of the archive's speed.
+  const archive = new ArchiveOutput(output, options.hash ?? new OffThreadSha256(), pool, options, result);
   try {
-    await produce(tar, sourceDir, xattrs, pool, options, result);
-    tar.finalize();
-    await consumer;
+    await produce(archive, sourceDir, xattrs, pool, options, result);
+    result.sha256 = await archive.end();
   } catch (error) {
-    tar.destroy(error as Error);
     // The rejection carries the error: late errors of the destroyed output must not crash the process.
     output.on('error', () => {});
     output.destroy();
-    await consumer.catch(() => {});
-    // The consumer also fails with the producer's own error (the stream it destroyed): that
-    // one is about the tree, not the output. A failed hash says what it is itself.
-    if (outputError instanceof ArchiveError) throw outputError;
-    if (outputError !== undefined && outputError !== error && (error as Error).name !== 'AbortError') {
-      throw new ArchiveError('(archive output)', `could not be written: ${outputError.message}`, 'Check free space and permissions where the archive is written, then retry.', {
-        cause: outputError,
+    if (error instanceof OutputFailure) {
+      throw new ArchiveError('(archive output)', `could not be written: ${error.cause.message}`, 'Check free space and permissions where the archive is written, then retry.', {
+        cause: error.cause,
       });
     }
     throw error;
+  } finally {
+    await archive.close();
   }
   return result;
 }
 
-async function consume(tar: Pack, output: Writable, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {
-  // Hashed on a worker thread: the main thread's CPU is the limit of the archive's speed.
-  const hash = options.hash ?? new OffThreadSha256();
-  let failure: Error | undefined;
-  const onError = (error: Error) => (failure ??= error);
-  output.on('error', onError);
-  // Headers and small files arrive as many small chunks: gather them into one write.
-  let staged: Buffer = Buffer.allocUnsafeSlow(STAGE);
-  let stagedBytes = 0;
-  const flush = () => {
-    if (stagedBytes === 0) return;
-    output.write(staged.subarray(0, stagedBytes));
-    staged = Buffer.allocUnsafeSlow(STAGE);
-    stagedBytes = 0;
-  };
-  try {
-    for await (const chunk of tar as AsyncIterable<Buffer>) {
-      if (failure) throw failure;
-      await hash.update(chunk);
-      result.bytes += chunk.length;
-      if (chunk.length <= STAGE - stagedBytes && chunk.length < SMALL_CHUNK) {
-        chunk.copy(staged, stagedBytes);
-        stagedBytes += chunk.length;
-        continue;
-      }
-      flush();
-      if (chunk.length < SMALL_CHUNK) {
-        chunk.copy(staged, 0);
-        stagedBytes = chunk.length;
-        continue;
-      }
-      output.write(chunk, () => pool.give(chunk));
-      if (output.writableLength > Math.max(OUTPUT_BUFFER, output.writableHighWaterMark)) await drained(output);
-      options.onProgress?.(result.bytes);
+/** The output failed (its error is the cause): said as such, never as a failure of the entry being read. */
+class OutputFailure extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+/**
+ * The archive's bytes: headers and file data go straight into CHUNK-sized buffers (a file is
+ * read into the buffer where its header already is), each full buffer is hashed and written
+ * as one write, and at most OUTPUT_BUFFER bytes wait for the output. The whole tree is packed
+ * in one loop, with no stream object per entry or per chunk: their cost per entry and per
+ * chunk was most of the main thread's time (the limit of the archive's speed).
+ */
+class ArchiveOutput {
+  private buffer: Buffer;
+  private filled = 0;
+  private failure: Error | undefined;
+  private readonly onError = (error: Error) => (this.failure ??= error);
+
+  constructor(
+    private readonly output: Writable,
+    private readonly hash: OffThreadSha256,
+    private readonly pool: BufferPool,
+    private readonly options: PackOptions,
+    private readonly result: PackResult,
+  ) {
+    output.on('error', this.onError);
+    this.buffer = pool.take(CHUNK);
+  }
+
+  /** Copies bytes in (headers, sparse maps). */
+  async put(data: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) {
+      if (this.filled === CHUNK) await this.flush();
+      const length = Math.min(CHUNK - this.filled, data.length - offset);
+      data.copy(this.buffer, this.filled, offset, offset + length);
+      this.filled += length;
+      offset += length;
     }
-    flush();
-    options.onProgress?.(result.bytes);
-    if (failure) throw failure;
+  }
+
+  async zeros(count: number): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      if (this.filled === CHUNK) await this.flush();
+      const length = Math.min(CHUNK - this.filled, left);
+      this.buffer.fill(0, this.filled, this.filled + length);
+      this.filled += length;
+      left -= length;
+    }
+  }
+
+  /**
+   * Reads at most `length` bytes of `fd` from `position` straight into the archive; the bytes
+   * read (0 at the file's end). Synchronous on purpose: from the page cache a read takes
+   * microseconds, saves a thread-pool round trip, and the output's writes still run on the
+   * thread pool meanwhile, so reading and writing overlap.
+   */
+  async read(fd: number, length: number, position: number): Promise<number> {
+    if (this.filled === CHUNK) await this.flush();
+    const bytesRead = readSync(fd, this.buffer, this.filled, Math.min(CHUNK - this.filled, length), position);
+    this.filled += bytesRead;
+    return bytesRead;
+  }
+
+  /** Every byte written and the output ended; the archive's sha256. */
+  async end(): Promise<string> {
+    await this.zeros(END_MARKER);
+    await this.flush();
+    if (this.failure) throw new OutputFailure(this.failure);
     await new Promise<void>((resolve, reject) => {
-      output.once('error', reject);
-      output.end(() => resolve());
+      this.output.once('error', (error: Error) => reject(new OutputFailure(error)));
+      this.output.end(() => resolve());
     });
-    result.sha256 = await hash.digest();
-  } finally {
-    output.off('error', onError);
-    await hash.close();
+    return this.hash.digest();
+  }
+
+  async close(): Promise<void> {
+    this.output.off('error', this.onError);
+    await this.hash.close();
+  }
+
+  private async flush(): Promise<void> {
+    this.options.signal?.throwIfAborted();
+    if (this.failure) throw new OutputFailure(this.failure);
+    if (this.filled === 0) return;
+    const chunk = this.filled === CHUNK ? this.buffer : this.buffer.subarray(0, this.filled);
+    this.buffer = this.pool.take(CHUNK);
+    this.filled = 0;
+    await this.hash.update(chunk);
+    this.result.bytes += chunk.length;
+    this.output.write(chunk, () => this.pool.give(chunk));
+    this.options.onProgress?.(this.result.bytes);
+    if (this.output.writableLength > Math.max(OUTPUT_BUFFER, this.output.writableHighWaterMark)) {
+      await drained(this.output).catch((error: Error) => {
+        throw new OutputFailure(this.failure ?? error);
+      });
+    }
   }
 }
 
@@ -184,9 +225,9 @@ function drained(stream: Writable): Promise<void> {
   });
 }
 
-async function produce(tar: Pack, root: string, xattrs: TreeXattrs, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {
+async function produce(archive: ArchiveOutput, root: string, xattrs: TreeXattrs, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {
   const firstNames = new Map<string, string>();
-  for await (const entry of walkTree(root, (skip) => result.skipped.push(skip))) {
+  for (const entry of walkTreeSync(root, (skip) => result.skipped.push(skip))) {
     options.signal?.throwIfAborted();
     let fd: number | undefined;
     try {
@@ -198,9 +239,9 @@ async function produce(tar: Pack, root: string, xattrs: TreeXattrs, pool: Buffer
       if (header.type === 'symlink') header.linkname = readlinkSync(entry.abs);
       const sparse = fd !== undefined && header.type === 'file' ? sparseLayout(entry, header, fd, pool, options.signal) : undefined;
       if (sparse) result.sparseFiles += 1;
-      await emit(tar, entry, header, fd, pool, result, options.signal, sparse);
+      await emit(archive, entry, header, fd, result, sparse);
     } catch (error) {
-      if (error instanceof ArchiveError || (error as Error).name === 'AbortError') throw error;
+      if (error instanceof ArchiveError || error instanceof OutputFailure || (error as Error).name === 'AbortError') throw error;
       throw new ArchiveError(entry.rel || '.', `could not be archived: ${(error as Error).message}`, 'Check that the directory is readable and not changing, then retry.', {
         cause: error,
       });
@@ -347,81 +388,46 @@ function sparseLayout(entry: WalkEntry, header: TarHeader, fd: number, pool: Buf
 }
 
 /** Writes one entry; `fd` is the file's content (opened by openContent), for files with any. */
-async function emit(
-  tar: Pack,
-  entry: WalkEntry,
-  header: TarHeader,
-  fd: number | undefined,
-  pool: BufferPool,
-  result: PackResult,
-  signal: AbortSignal | undefined,
-  sparse?: SparseLayout,
-): Promise<void> {
+async function emit(archive: ArchiveOutput, entry: WalkEntry, header: TarHeader, fd: number | undefined, result: PackResult, sparse?: SparseLayout): Promise<void> {
+  await archive.put(encodeEntryHeader(header));
   const size = header.type === 'file' ? (header.size ?? 0) : 0;
-  await new Promise<void>((resolve, reject) => {
-    const sink = tar.entry(header as Parameters<Pack['entry']>[0], (error?: Error | null) => (error ? reject(error) : resolve())) as unknown as EntrySink;
-    sink.on('error', () => {}); // surfaces through the entry callback
-    if (header.type !== 'file') return;
-    if (fd === undefined || size === 0) return sink.end();
-    const body = sparse ? writeSparseBody(sink, fd, sparse, entry.rel, pool, result, signal) : writeBody(sink, fd, size, entry.rel, pool, result, signal);
-    body.then(
-      () => sink.end(),
-      (error: Error) => {
-        sink.destroy(error);
-        reject(error);
-      },
-    );
-  });
+  if (size === 0) return;
+  if (fd === undefined) return archive.zeros(size + padTo(size));
+  if (sparse) await writeSparseBody(archive, fd, sparse, entry.rel, result);
+  else await writeBody(archive, fd, size, entry.rel, result);
+  await archive.zeros(padTo(size));
 }
 
-/**
- * Copies a file into the entry. Reads are synchronous on purpose: from the page cache they
- * take microseconds, they save a thread-pool round trip per read, and the output's writes
- * still run on the thread pool meanwhile, so reading and writing overlap.
- */
-async function writeBody(sink: EntrySink, fd: number, size: number, rel: string, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
+/** Copies a file into the archive. */
+async function writeBody(archive: ArchiveOutput, fd: number, size: number, rel: string, result: PackResult): Promise<void> {
   let position = 0;
   while (position < size) {
-    signal?.throwIfAborted();
-    const buffer = pool.take(Math.min(CHUNK, size - position));
-    const bytesRead = readSync(fd, buffer, 0, buffer.length, position);
-    if (bytesRead === 0) {
-      pool.give(buffer);
-      break;
-    }
+    const bytesRead = await archive.read(fd, size - position, position);
+    if (bytesRead === 0) break;
     position += bytesRead;
-    if (!sink.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await sinkDrained(sink);
   }
   if (position < size) {
     // The file shrank while it was read: pad so the archive stays well formed, and say so.
     result.warnings.push({ path: rel, reason: `shrank from ${size} to ${position} bytes while it was read; padded with zeros` });
-    while (position < size) {
-      const zeros = Buffer.alloc(Math.min(CHUNK, size - position));
-      position += zeros.length;
-      if (!sink.write(zeros)) await sinkDrained(sink);
-    }
+    await archive.zeros(size - position);
   }
 }
 
 /** The map, then each data region read at its offset. */
-async function writeSparseBody(sink: EntrySink, fd: number, sparse: SparseLayout, rel: string, pool: BufferPool, result: PackResult, signal: AbortSignal | undefined): Promise<void> {
-  if (!sink.write(sparse.map)) await sinkDrained(sink);
+async function writeSparseBody(archive: ArchiveOutput, fd: number, sparse: SparseLayout, rel: string, result: PackResult): Promise<void> {
+  await archive.put(sparse.map);
   let shrankAt: number | undefined;
   for (const region of sparse.regions) {
     let done = 0;
     while (done < region.length) {
-      signal?.throwIfAborted();
-      const buffer = pool.take(Math.min(CHUNK, region.length - done));
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, region.offset + done);
-      const chunk = bytesRead === buffer.length ? buffer : Buffer.alloc(buffer.length);
-      if (bytesRead !== buffer.length) {
+      const bytesRead = await archive.read(fd, region.length - done, region.offset + done);
+      if (bytesRead === 0) {
         // Shrank since its holes were found: keep the archive well formed, and say so.
-        buffer.copy(chunk, 0, 0, bytesRead);
-        pool.give(buffer);
-        shrankAt ??= region.offset + done + bytesRead;
+        shrankAt ??= region.offset + done;
+        await archive.zeros(region.length - done);
+        break;
       }
-      done += chunk.length;
-      if (!sink.write(chunk)) await sinkDrained(sink);
+      done += bytesRead;
     }
   }
   if (shrankAt !== undefined) result.warnings.push({ path: rel, reason: `shrank while it was read; padded with zeros from byte ${shrankAt}` });
@@ -451,27 +457,3 @@ class BufferPool {
   }
 }
 
-/** The part of tar-stream's (streamx) entry sink used here. */
-interface EntrySink {
-  write(data: Buffer): boolean;
-  end(): void;
-  destroy(error?: Error): void;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  once(event: 'drain' | 'error', listener: (error: Error) => void): unknown;
-  off(event: 'drain' | 'error', listener: (error: Error) => void): unknown;
-}
-
-function sinkDrained(sink: EntrySink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      sink.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error) => {
-      sink.off('drain', onDrain);
-      reject(error);
-    };
-    sink.once('drain', onDrain);
-    sink.once('error', onError);
-  });
-}
