@@ -3,6 +3,7 @@
  * headers.encode and encodePax, 3.x, ported: the package exports neither), so that the packer
  * can write headers straight into its own output buffers instead of going through a stream
  * object per entry. test/unit/archive/tar-encode.test.ts pins the bytes against tar-stream's.
+ * tar-stream is MIT-licensed, Copyright (c) 2014 Mathias Buus; its notice ships with it in node_modules.
  */
 import type { TarHeader } from './tar-format.js';
 
