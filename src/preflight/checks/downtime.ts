@@ -78,6 +78,16 @@ export function estimateDowntime(a: Analysis): DowntimeEstimate {
   return { totalSeconds: parts.reduce((sum, p) => sum + p.seconds, 0), parts };
 }
 
+/**
+ * Whether the image loads are in the window: a run says what it decided; the preflight command
+ * has no plan (no answers, no staging decision), so it counts them and says when a run does not.
+ */
+function imageLoadsNote(staged: boolean | undefined): string {
+  if (staged === true) return ', nor the image loads: they are pre-staged before the stop';
+  if (staged === undefined) return '; the image loads count: a run that pre-stages them (staging: auto, where it can) loads them before the stop, and the estimate it prints leaves them out';
+  return '';
+}
+
 export const downtimeCheck: Check = {
   name: 'downtime estimate',
   keys: ['downtime-estimate'],
@@ -92,7 +102,7 @@ export const downtimeCheck: Check = {
         `Estimated downtime: about ${formatDuration(d.totalSeconds)}`,
         `Containers are down from their stop until the restore: ${lines.join('; ')}. ` +
           `Assumed rates: load ${formatBytes(RATES.loadBytesPerSecond)}/s, copy ${formatBytes(RATES.copyBytesPerSecond)}/s, a stop timeout of ${ENGINE_DEFAULT_STOP_TIMEOUT} s where a container sets none, ${RATES.createSecondsPerContainer} s to create a container and ${RATES.startSecondsPerWave} s to start a wave, ${RATES.daemonRestartSeconds} s for the daemon. ` +
-          `Image archives are written before the stop and do not count${a.options.staged ? ', nor the image loads: they are pre-staged before the stop' : ''}.`,
+          `Image archives are written before the stop and do not count${imageLoadsNote(a.options.staged)}.`,
         undefined,
         { totalSeconds: Math.round(d.totalSeconds), parts: d.parts, rates: RATES },
       ),

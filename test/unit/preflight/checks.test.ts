@@ -817,6 +817,9 @@ describe('estimates', () => {
     expect(staged.parts.some((p) => p.what.startsWith('load images'))).toBe(false);
     expect(staged.totalSeconds).toBeCloseTo(d.totalSeconds - 10, 5);
     expect(find(preflightChecks(facts, resolvePreflightOptions({ staged: true })), 'downtime-estimate')!.summary).toMatch(/nor the image loads: they are pre-staged before the stop/);
+    // A run that decided not to stage: nothing said about staging. The preflight command decides nothing: the loads count, and it says so.
+    expect(find(preflightChecks(facts, resolvePreflightOptions({ staged: false })), 'downtime-estimate')!.summary).not.toMatch(/stag/);
+    expect(entry.summary).toMatch(/the image loads count: a run that pre-stages them \(staging: auto, where it can\) loads them before the stop, and the estimate it prints leaves them out/);
   });
 });
 
