@@ -136,6 +136,9 @@ function dockerdArgs(info: DaemonInfo, extraArgs: readonly string[]): string[] {
   ];
 }
 
+/** A bash function for both scripts: whether process $1 is gone, or a zombie (it has ended; only the reaping is left). */
+const BASH_GONE = `gone() { [ ! -e "/proc/$1" ] || grep -q '^[^)]*) [ZX]' "/proc/$1/stat" 2>/dev/null; }`;
+
 function startScriptText(info: DaemonInfo, dockerd: string, args: readonly string[], shape?: ServiceShape): string {
   const q = shellQuote;
   const environment = (shape?.environmentFiles ?? []).map((file) => `[ -f ${q(file)} ] && . ${q(file)}`).join('\n');
@@ -154,7 +157,7 @@ fi
 # pid file, and its containerd's, naming a zombie. dockerd takes a zombie for a live process:
 # it refuses its own pid file, or waits on the dead containerd's socket until "timeout waiting
 # for containerd to start". A pid file that names no running process is stale: drop it.
-gone() { [ ! -e "/proc/$1" ] || grep -q '^[^)]*) [ZX]' "/proc/$1/stat" 2>/dev/null; }
+${BASH_GONE}
 for stale in "$pidfile" ${q(join(info.execRoot, 'containerd', 'containerd.pid'))}; do
   if [ -s "$stale" ] && gone "$(cat "$stale")"; then rm -f "$stale"; fi
 done
@@ -190,7 +193,7 @@ pidfile=${q(info.pidFile)}
 pid=$(cat "$pidfile")
 # Only a process that is this daemon (pids are reused).
 grep -qF -- ${q(info.dir + '/')} "/proc/$pid/cmdline" 2>/dev/null || exit 0
-gone() { [ ! -e "/proc/$1" ] || grep -q '^[^)]*) [ZX]' "/proc/$1/stat" 2>/dev/null; }
+${BASH_GONE}
 kill -TERM "$pid" 2>/dev/null
 for _ in $(seq 1 1200); do gone "$pid" && exit 0; sleep 0.1; done
 echo "dockerd ${info.name} did not stop within 120 s; killing it" >&2
