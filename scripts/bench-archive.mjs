@@ -55,7 +55,7 @@ async function child([mode, from, to, modulePath]) {
   const result =
     mode === 'pack'
       ? await archive.packDirectory(from, createWriteStream(to))
-      : await archive.extractArchive(createReadStream(from, { highWaterMark: 1024 * 1024 }), to);
+      : await archive.extractArchive(createReadStream(from, { highWaterMark: archive.ARCHIVE_READ_BYTES }), to); // as the restore step reads
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   clearInterval(sampler);

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { extractArchive } from '../archive/index.js';
+import { ARCHIVE_READ_BYTES, extractArchive } from '../archive/index.js';
 import { resolveRegistryAuth } from '../config/registry-auth.js';
 import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
 import { OperatorError } from '../errors.js';
@@ -156,7 +156,7 @@ export const createVolumesStep: Step<MigrationContext> = {
       await requireArchiveAsWritten(ctx, `volume ${volume.name}`, file, archive.sha256);
       // Device nodes only as root, into the volume (the archive was made from it): what the
       // container had; never into anywhere else (the extraction keeps to the mountpoint).
-      const extracted = await extractArchive(createReadStream(file), volume.mountpoint, {
+      const extracted = await extractArchive(createReadStream(file, { highWaterMark: ARCHIVE_READ_BYTES }), volume.mountpoint, {
         expectedSha256: archive.sha256,
         writeXattrs: hostXattrWriter(ctx.host),
         makeNode: hostNodeMaker(ctx.host),
