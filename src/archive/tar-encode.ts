@@ -6,8 +6,7 @@
  * tar-stream is MIT-licensed, Copyright (c) 2014 Mathias Buus; its notice ships with it in node_modules.
  */
 import type { TarHeader } from './tar-format.js';
-
-const BLOCK = 512;
+import { TAR_BLOCK as BLOCK, tarHeaderChecksum } from './tar-header.js';
 
 /** A header as one block encodes it: an entry's, or the PAX header's before it. */
 type BlockFields = Omit<TarHeader, 'type'> & { type?: string };
@@ -90,7 +89,7 @@ function encodeBlock(header: BlockFields): Buffer | undefined {
   block.write(octal(header.devmajor || 0, 6), 329);
   block.write(octal(header.devminor || 0, 6), 337);
   if (prefix) block.write(prefix, 345);
-  block.write(octal(checksum(block), 6), 148);
+  block.write(octal(tarHeaderChecksum(block), 6), 148);
   return block;
 }
 
@@ -112,13 +111,6 @@ function writeSize(size: number, block: Buffer, at: number): void {
     block[at + i] = rest & 0xff;
     rest = Math.floor(rest / 0x100);
   }
-}
-
-function checksum(block: Buffer): number {
-  let sum = 8 * 32;
-  for (let i = 0; i < 148; i++) sum += block[i] as number;
-  for (let i = 156; i < BLOCK; i++) sum += block[i] as number;
-  return sum;
 }
 
 function encodePaxRecords(name: string, linkname: string | undefined, pax: Record<string, string> | undefined): Buffer {
