@@ -1,12 +1,12 @@
 // The archive's use of a second core: the sha256 computed on a worker thread, archives packed
 // side by side, and an extraction whose files are created and written on the thread pool.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { link, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OffThreadSha256, UnsafeArchiveError } from '../../../src/archive/index.js';
-import { heldBytes } from '../../../src/archive/background-writes.js';
+import { BackgroundWrites, heldBytes } from '../../../src/archive/background-writes.js';
 import { writeFileDurably } from '../../../src/fs/atomic-file.js';
 import { extractFile, packToFile, removeDir, sha256File, snapshot, tempDir } from './helpers.js';
 
@@ -126,6 +126,50 @@ describe('extraction with the writes on the thread pool', () => {
     expect(readFileSync(path.join(target, 'b'), 'utf8')).toBe('was here');
     // What was restored before the failure is whole (its writes ended before the error was heard).
     expect(readFileSync(path.join(target, 'a')).equals(readFileSync(path.join(source, 'a')))).toBe(true);
+  });
+});
+
+describe('writes on two lanes', () => {
+  let work: string;
+  beforeEach(async () => {
+    work = await tempDir('second-core-lanes');
+  });
+  afterEach(() => removeDir(work));
+
+  it('a write does not wait for one on the other lane: its file is written while the other file is still being created', async () => {
+    const writes = new BackgroundWrites((_entry, error) => error);
+    let createFirst: (fd: number) => void = () => undefined;
+    const first = new Promise<number>((resolve) => (createFirst = resolve));
+    const secondFd = openSync(path.join(work, 'second'), 'w');
+    const firstFd = openSync(path.join(work, 'first'), 'w');
+    try {
+      const firstWrite = writes.write(first, [Buffer.from('first')], 0);
+      // With one lane this write would wait behind the first, whose file is not open yet.
+      await writes.write(Promise.resolve(secondFd), [Buffer.from('second')], 0);
+      expect(readFileSync(path.join(work, 'second'), 'utf8')).toBe('second');
+      expect(readFileSync(path.join(work, 'first'), 'utf8')).toBe('');
+      createFirst(firstFd);
+      await firstWrite;
+      expect(readFileSync(path.join(work, 'first'), 'utf8')).toBe('first');
+    } finally {
+      closeSync(firstFd);
+      closeSync(secondFd);
+    }
+  });
+
+  it('files written in many pieces across both lanes, between small ones, come back byte for byte', async () => {
+    const source = path.join(work, 'source');
+    await mkdir(source);
+    for (let i = 0; i < 6; i++) {
+      // Sizes off the 1 MiB batch, so that pieces of one file land on both lanes at odd positions.
+      await writeFile(path.join(source, `big-${i}`), randomBytes(3 * 1024 * 1024 + 4099 * i + 1));
+      await writeFile(path.join(source, `small-${i}`), randomBytes(100 + i));
+    }
+    await packToFile(source, path.join(work, 'x.tar'));
+    const target = path.join(work, 'target');
+    await mkdir(target);
+    await extractFile(path.join(work, 'x.tar'), target);
+    for (const name of readdirSync(source)) expect(sha256(readFileSync(path.join(target, name))), name).toBe(sha256(readFileSync(path.join(source, name))));
   });
 });
 
