@@ -204,6 +204,12 @@ class ArchiveOutput {
       await drained(this.output).catch((error: Error) => {
         throw new OutputFailure(this.failure ?? error);
       });
+    } else {
+      // Let the event loop run: the output's finished write starts the next one only from
+      // there, and the hashing worker's replies arrive there too. Without this the loop read
+      // on until OUTPUT_BUFFER was queued while the output's thread sat idle, then waited
+      // while it wrote: reading and writing took turns instead of overlapping.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }

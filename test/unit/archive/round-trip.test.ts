@@ -130,6 +130,28 @@ describe('pack and extract round trip', () => {
     expect(progress.at(-1)).toBe(result.bytes);
   });
 
+  it('writes while it reads: a finished write is followed by the next before more is queued', async () => {
+    // The output finishes each write on the next turn of the event loop, as a file's
+    // thread-pool write does. Packing lets the loop turn after each piece, so the queue stays
+    // at about one piece; a loop that read on until the output's limit (2 MiB) queued
+    // everything first and left the output idle meanwhile.
+    let mostQueued = 0;
+    const output = new Writable({
+      highWaterMark: 64 * 1024,
+      write(_chunk: Buffer, _encoding, callback) {
+        setImmediate(callback);
+      },
+    });
+    const watched = output.write.bind(output);
+    output.write = ((chunk: Buffer, ...rest: never[]) => {
+      mostQueued = Math.max(mostQueued, output.writableLength + chunk.length);
+      return watched(chunk, ...rest);
+    }) as typeof output.write;
+    await packDirectory(await denseTree(), output);
+    expect(mostQueued).toBeGreaterThan(0);
+    expect(mostQueued).toBeLessThanOrEqual(512 * 1024);
+  });
+
   /** A tree with 6 MB of data and no holes (the rich tree's big file is sparse: its archive is small). */
   async function denseTree(): Promise<string> {
     const dense = path.join(work, 'dense');
