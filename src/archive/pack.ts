@@ -1,12 +1,13 @@
 /**
- * Streams a directory tree into a tar archive (tar-stream, PAX where needed) and hashes the
- * bytes as they are written. Files are never held whole in memory: they are read in CHUNK
- * pieces, and at most OUTPUT_BUFFER bytes wait for the output.
+ * Packs a directory tree into a tar archive (tar-stream's header format, PAX where needed) and
+ * hashes the bytes as they are written. Files are never held whole in memory: they are read in
+ * CHUNK pieces, and written to an open file from this thread or to a stream with its
+ * backpressure (pack-sink.ts).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, WriteStream, type BigIntStats } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { ArchiveError } from './errors.js';
 import { OffThreadSha256 } from './off-thread-sha256.js';
+import { OutputFailure, sinkFor, type PackSink, type PackTarget } from './pack-sink.js';
 import { dataRegions, encodeMap, mayHaveHoles, sparseRecords, standInName, type Region } from './sparse.js';
 import { walkTreeSync, type WalkEntry } from './walk.js';
 import { encodeEntryHeader, padTo } from './tar-encode.js';
@@ -55,22 +56,24 @@ export interface PackResult {
 }
 
 /**
- * Read size. Measured (scripts/bench-archive.mjs): 256 KiB reads with at most 2 MiB queued on
- * the output cost a third less system time than 1 MiB / 8 MiB, as the data is still in the
- * CPU cache when it is hashed and written.
+ * Read and write size. Measured (scripts/bench-archive.mjs): 256 KiB pieces with at most 2 MiB
+ * queued on a stream cost a third less system time than 1 MiB / 8 MiB, as the data is still in
+ * the CPU cache when it is hashed and written.
  */
 const CHUNK = 256 * 1024;
 /** Two zero blocks end a tar archive. */
 const END_MARKER = 1024;
-/** Bytes queued on the output before waiting for it to drain. */
-const OUTPUT_BUFFER = 2 * 1024 * 1024;
 
 export function emptyCounts(): EntryCounts {
   return { files: 0, directories: 0, symlinks: 0, hardlinks: 0, characterDevices: 0, blockDevices: 0, fifos: 0 };
 }
 
-/** Archives `sourceDir` into `output` (ended on success, destroyed on failure), hashing as it streams. */
-export async function packDirectory(sourceDir: string, output: Writable, options: PackOptions = {}): Promise<PackResult> {
+/**
+ * Archives `sourceDir` into `target`, hashing as it streams. A stream is ended on success and
+ * destroyed on failure; an open file (`{ fd }`, the archive step's way, see pack-sink.ts) is
+ * written from this thread and left to the caller to sync and close.
+ */
+export async function packDirectory(sourceDir: string, target: PackTarget, options: PackOptions = {}): Promise<PackResult> {
   const result: PackResult = {
     sha256: '',
     bytes: 0,
@@ -81,18 +84,15 @@ export async function packDirectory(sourceDir: string, output: Writable, options
     sparseFiles: 0,
   };
   const xattrs = options.readXattrs ? await options.readXattrs(sourceDir) : new Map();
-  // Only a file stream is known to be done with a chunk when its write callback runs (a
-  // PassThrough, for one, still holds it): reuse buffers only then.
-  const pool = new BufferPool(output instanceof WriteStream ? OUTPUT_BUFFER / CHUNK + 4 : 0);
+  const sink = sinkFor(target, CHUNK);
+  const pool = new BufferPool(sink.reusableBuffers);
   // Hashed on a worker thread: the main thread's CPU is the limit of the archive's speed.
-  const archive = new ArchiveOutput(output, options.hash ?? new OffThreadSha256(), pool, options, result);
+  const archive = new ArchiveOutput(sink, options.hash ?? new OffThreadSha256(), pool, options, result);
   try {
     await produce(archive, sourceDir, xattrs, pool, options, result);
     result.sha256 = await archive.end();
   } catch (error) {
-    // The rejection carries the error: late errors of the destroyed output must not crash the process.
-    output.on('error', () => {});
-    output.destroy();
+    sink.abandon();
     if (error instanceof OutputFailure) {
       throw new ArchiveError('(archive output)', `could not be written: ${error.cause.message}`, 'Check free space and permissions where the archive is written, then retry.', {
         cause: error.cause,
@@ -105,34 +105,24 @@ export async function packDirectory(sourceDir: string, output: Writable, options
   return result;
 }
 
-/** The output failed (its error is the cause): said as such, never as a failure of the entry being read. */
-class OutputFailure extends Error {
-  constructor(override readonly cause: Error) {
-    super(cause.message);
-  }
-}
-
 /**
  * The archive's bytes: headers and file data go straight into CHUNK-sized buffers (a file is
  * read into the buffer where its header already is), each full buffer is hashed and written
- * as one write, and at most OUTPUT_BUFFER bytes wait for the output. The whole tree is packed
- * in one loop, with no stream object per entry or per chunk: their cost per entry and per
- * chunk was most of the main thread's time (the limit of the archive's speed).
+ * as one write. The whole tree is packed in one loop, with no stream object per entry or per
+ * chunk: their cost per entry and per chunk was most of the main thread's time (the limit of
+ * the archive's speed).
  */
 class ArchiveOutput {
   private buffer: Buffer;
   private filled = 0;
-  private failure: Error | undefined;
-  private readonly onError = (error: Error) => (this.failure ??= error);
 
   constructor(
-    private readonly output: Writable,
+    private readonly sink: PackSink,
     private readonly hash: OffThreadSha256,
     private readonly pool: BufferPool,
     private readonly options: PackOptions,
     private readonly result: PackResult,
   ) {
-    output.on('error', this.onError);
     this.buffer = pool.take(CHUNK);
   }
 
@@ -162,8 +152,7 @@ class ArchiveOutput {
   /**
    * Reads at most `length` bytes of `fd` from `position` straight into the archive; the bytes
    * read (0 at the file's end). Synchronous on purpose: from the page cache a read takes
-   * microseconds, saves a thread-pool round trip, and the output's writes still run on the
-   * thread pool meanwhile, so reading and writing overlap.
+   * microseconds and saves a thread-pool round trip; the hashing runs on the worker meanwhile.
    */
   async read(fd: number, length: number, position: number): Promise<number> {
     if (this.filled === CHUNK) await this.flush();
@@ -176,59 +165,27 @@ class ArchiveOutput {
   async end(): Promise<string> {
     await this.zeros(END_MARKER);
     await this.flush();
-    if (this.failure) throw new OutputFailure(this.failure);
-    await new Promise<void>((resolve, reject) => {
-      this.output.once('error', (error: Error) => reject(new OutputFailure(error)));
-      this.output.end(() => resolve());
-    });
+    await this.sink.end();
     return this.hash.digest();
   }
 
   async close(): Promise<void> {
-    this.output.off('error', this.onError);
+    this.sink.detach();
     await this.hash.close();
   }
 
   private async flush(): Promise<void> {
     this.options.signal?.throwIfAborted();
-    if (this.failure) throw new OutputFailure(this.failure);
     if (this.filled === 0) return;
     const chunk = this.filled === CHUNK ? this.buffer : this.buffer.subarray(0, this.filled);
     this.buffer = this.pool.take(CHUNK);
     this.filled = 0;
     await this.hash.update(chunk);
     this.result.bytes += chunk.length;
-    this.output.write(chunk, () => this.pool.give(chunk));
+    const writing = this.sink.write(chunk, () => this.pool.give(chunk));
     this.options.onProgress?.(this.result.bytes);
-    if (this.output.writableLength > Math.max(OUTPUT_BUFFER, this.output.writableHighWaterMark)) {
-      await drained(this.output).catch((error: Error) => {
-        throw new OutputFailure(this.failure ?? error);
-      });
-    } else {
-      // Let the event loop run: the output's finished write starts the next one only from
-      // there, and the hashing worker's replies arrive there too. Without this the loop read
-      // on until OUTPUT_BUFFER was queued while the output's thread sat idle, then waited
-      // while it wrote: reading and writing took turns instead of overlapping.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await writing;
   }
-}
-
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error) => {
-      stream.off('drain', onDrain);
-      stream.off('error', done);
-      stream.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new Error('output closed before the archive was written'));
-    stream.on('drain', onDrain);
-    stream.on('error', done);
-    stream.on('close', onClose);
-  });
 }
 
 async function produce(archive: ArchiveOutput, root: string, xattrs: TreeXattrs, pool: BufferPool, options: PackOptions, result: PackResult): Promise<void> {

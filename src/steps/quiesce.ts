@@ -5,10 +5,8 @@
  * volume archives when the answers ask for them. Every container and volume is its own unit.
  */
 import { rescueOf } from './rescue.js';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { packDirectory } from '../archive/index.js';
 import { InterruptedError, OperatorError } from '../errors.js';
 import { writeFileDurably } from '../fs/atomic-file.js';
@@ -154,18 +152,17 @@ function namingVolume(name: string, error: unknown): unknown {
   return named;
 }
 
-/** packDirectory into `<file>.partial`, fsynced and renamed when complete: a half archive never looks whole. */
+/**
+ * packDirectory into `<file>.partial`, fsynced and renamed when complete: a half archive never
+ * looks whole. The archive is written to the open file from the packing thread (pack-sink.ts).
+ */
 function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {
   return writeFileDurably(file, async (partial) => {
-    const output = createWriteStream(partial, { mode: 0o600 });
+    const output = await open(partial, 'wx', 0o600);
     try {
-      const result = await packDirectory(source, output, options);
-      await finished(output); // packDirectory ends the stream; wait until the file is written and closed
-      return result;
-    } catch (error) {
-      output.destroy();
-      await finished(output).catch(() => undefined); // closed before the partial file is removed
-      throw error;
+      return await packDirectory(source, { fd: output.fd }, options);
+    } finally {
+      await output.close(); // before the partial file is synced, renamed or removed
     }
   });
 }

@@ -2,7 +2,7 @@
 // helpers backed by real getfattr/setfattr/mknod (tests may run processes; src/archive may not).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync, readdirSync, lstatSync, readlinkSync } from 'node:fs';
+import { createReadStream, readFileSync, readdirSync, lstatSync, readlinkSync } from 'node:fs';
 import { chmod, chown, lchown, link, mkdir, mkdtemp, rm, symlink, truncate, utimes, writeFile, open } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -151,7 +151,13 @@ export async function buildRichTree(dir: string): Promise<{ xattrs: boolean; dev
 
 /** Packs `dir` into `file` with the test helpers; returns the result. */
 export async function packToFile(dir: string, file: string, options: PackOptions = {}) {
-  return packDirectory(dir, createWriteStream(file), { readXattrs: haveXattrTools ? readXattrs : undefined, ...options });
+  // As the archive step packs: into an open file, written from the packing thread.
+  const output = await open(file, 'w', 0o600);
+  try {
+    return await packDirectory(dir, { fd: output.fd }, { readXattrs: haveXattrTools ? readXattrs : undefined, ...options });
+  } finally {
+    await output.close();
+  }
 }
 
 /** Extracts `file` into `dir` with the test helpers. */

@@ -1,8 +1,8 @@
 // Packing a tree that changes under it: a file swapped for a symlink (or a FIFO) between the
 // walk's lstat and the open is left out and reported, never followed.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, symlinkSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packToFile, removeDir, tempDir } from './helpers.js';
@@ -23,22 +23,26 @@ describe('packing a tree that changes while it is read', () => {
   });
   afterEach(() => removeDir(work));
 
-  async function packSwapping(swap: (b: string) => Promise<void>) {
+  /** Swaps at the first piece written, while 'a' is packed: after the walk saw 'b', before 'b' is opened. */
+  async function packSwapping(swap: (b: string) => void) {
     const archive = path.join(work, 'out.tar');
-    let swapped: Promise<void> | undefined;
+    let swapped = false;
     const result = await packToFile(source, archive, {
       onProgress: (bytes) => {
-        if (bytes > 0 && swapped === undefined) swapped = swap(path.join(source, 'b'));
+        if (bytes === 0 || swapped) return;
+        swapped = true;
+        // Synchronous, so the packer never sees the swap half done (a name gone, nothing in its place).
+        swap(path.join(source, 'b'));
       },
     });
-    expect(swapped).toBeDefined();
+    expect(swapped).toBe(true);
     return { result, bytes: readFileSync(archive) };
   }
 
   it('leaves out a file swapped for a symlink to outside, and says so', async () => {
-    const { result, bytes } = await packSwapping(async (b) => {
-      await rename(b, `${b}.old`);
-      await symlink(path.join(work, 'secret'), b);
+    const { result, bytes } = await packSwapping((b) => {
+      renameSync(b, `${b}.old`);
+      symlinkSync(path.join(work, 'secret'), b);
     });
     expect(bytes.includes(Buffer.from('TOP-SECRET'))).toBe(false);
     expect(result.skipped).toContainEqual({ path: 'b', reason: 'replaced by a symlink while the tree was read; not followed' });
@@ -49,17 +53,17 @@ describe('packing a tree that changes while it is read', () => {
     await writeFile(path.join(source, 'd', 'inside'), 'inside\n');
     await mkdir(path.join(work, 'outside'));
     await writeFile(path.join(work, 'outside', 'inside'), secret);
-    const { result, bytes } = await packSwapping(async () => {
-      await rename(path.join(source, 'd'), path.join(source, 'd.old'));
-      await symlink(path.join(work, 'outside'), path.join(source, 'd'));
+    const { result, bytes } = await packSwapping(() => {
+      renameSync(path.join(source, 'd'), path.join(source, 'd.old'));
+      symlinkSync(path.join(work, 'outside'), path.join(source, 'd'));
     });
     expect(bytes.includes(Buffer.from('TOP-SECRET'))).toBe(false);
     expect(result.skipped).toContainEqual({ path: 'd', reason: 'replaced by a symlink or a file while the tree was read; not followed' });
   });
 
   it('leaves out a file swapped for a FIFO, without blocking on it', async () => {
-    const { result } = await packSwapping(async (b) => {
-      await rename(b, `${b}.old`);
+    const { result } = await packSwapping((b) => {
+      renameSync(b, `${b}.old`);
       execFileSync('mkfifo', [b]);
     });
     expect(result.skipped).toContainEqual({ path: 'b', reason: 'replaced by another file while the tree was read; not archived' });

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, openSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -191,5 +190,28 @@ describe('pack and extract round trip', () => {
       },
     });
     await expect(packDirectory(await denseTree(), full)).rejects.toThrow(/"\(archive output\)": could not be written: ENOSPC/);
+  });
+
+  it('into an open file: a full disk fails as the output, and the file is left to its caller', async () => {
+    // /dev/full refuses every write with ENOSPC, as a full disk does.
+    const fd = openSync('/dev/full', 'w');
+    try {
+      await expect(packDirectory(await denseTree(), { fd })).rejects.toThrow(/"\(archive output\)": could not be written: ENOSPC/);
+      expect(fstatSync(fd).isCharacterDevice()).toBe(true); // still open: the caller closes it
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('into an open file: the same bytes as through a file stream', async () => {
+    const viaStream = await packDirectory(source, createWriteStream(path.join(work, 'via-stream.tar')), { readXattrs });
+    const fd = openSync(path.join(work, 'via-fd.tar'), 'w');
+    try {
+      const viaFd = await packDirectory(source, { fd }, { readXattrs });
+      expect(viaFd.sha256).toBe(viaStream.sha256);
+    } finally {
+      closeSync(fd);
+    }
+    expect(sha256File(path.join(work, 'via-fd.tar'))).toBe(viaStream.sha256);
   });
 });
