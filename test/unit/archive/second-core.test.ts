@@ -1,7 +1,8 @@
 // The archive's use of a second core: the sha256 computed on a worker thread, archives packed
 // side by side, and an extraction whose files are created and written on the thread pool.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, readdirSync } from 'node:fs';
 import { link, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -129,7 +130,7 @@ describe('extraction with the writes on the thread pool', () => {
   });
 });
 
-describe('writes on two lanes', () => {
+describe('creations and writes on the thread pool', () => {
   let work: string;
   beforeEach(async () => {
     work = await tempDir('second-core-lanes');
@@ -155,6 +156,20 @@ describe('writes on two lanes', () => {
       closeSync(firstFd);
       closeSync(secondFd);
     }
+  });
+
+  it('a creation does not wait for the one before it', async () => {
+    const writes = new BackgroundWrites((_entry, error) => error);
+    const fifo = path.join(work, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Opening a FIFO to write, without O_NONBLOCK, blocks until a reader comes: a creation that never ends by itself.
+    const blocked = writes.create(fifo, constants.O_WRONLY, 0o600);
+    const next = await writes.create(path.join(work, 'next'), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    closeSync(next);
+    // The reader releases the first creation (and the thread it holds).
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    closeSync(await blocked);
+    closeSync(reader);
   });
 
   it('files written in many pieces across both lanes, between small ones, come back byte for byte', async () => {
