@@ -340,6 +340,7 @@ function creating<T>(entry: string, create: () => T): T {
  * set, and it is closed, once its data is written.
  */
 async function restoreFile(state: State, entry: string, rel: string, meta: Meta, body: AsyncIterable<Buffer>): Promise<void> {
+  await state.writes.fileRoom();
   const file = state.writes.create(path.join(state.root, rel), NOFOLLOW_CREATE, 0o600);
   state.nodes.set(rel, 'file');
   const writes: Promise<void>[] = [];

@@ -172,6 +172,37 @@ describe('creations and writes on the thread pool', () => {
     closeSync(reader);
   });
 
+  it('at most 64 files are open at once: the next creation waits until one is closed', async () => {
+    const writes = new BackgroundWrites((_entry, error) => error);
+    const files: Promise<number>[] = [];
+    for (let i = 0; i < 64; i++) {
+      await writes.fileRoom();
+      files.push(writes.create(path.join(work, `empty-${i}`), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+    }
+    let roomFor65th = false;
+    const waiting = writes.fileRoom().then(() => (roomFor65th = true));
+    await Promise.all(files);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(roomFor65th).toBe(false);
+    writes.finishLater('empty-0', files[0] as Promise<number>, [], undefined);
+    await waiting;
+    expect(roomFor65th).toBe(true);
+    files.slice(1).forEach((file, i) => writes.finishLater(`empty-${i + 1}`, file, [], undefined));
+    await writes.settled();
+  });
+
+  it('an archive of 3,000 empty files (no data to wait for) is restored whole', async () => {
+    const source = path.join(work, 'source');
+    await mkdir(source);
+    for (let i = 0; i < 3000; i++) await writeFile(path.join(source, `e${i}`), '');
+    await packToFile(source, path.join(work, 'x.tar'));
+    const target = path.join(work, 'target');
+    await mkdir(target);
+    const result = await extractFile(path.join(work, 'x.tar'), target);
+    expect(result.entries.files).toBe(3000);
+    expect(readdirSync(target)).toHaveLength(3000);
+  });
+
   it('files written in many pieces across both lanes, between small ones, come back byte for byte', async () => {
     const source = path.join(work, 'source');
     await mkdir(source);
