@@ -17,7 +17,7 @@ const LIMIT = 8 * 1024 * 1024;
  * and runs in parallel on two cores, where creations in one directory do not (its lock).
  * Measured on 1 GB (1,024 files of 1 MB and 2,000 small ones, scripts/bench-archive.mjs, two
  * cores): two lanes took 2.9-3.4 s where one took 3.5-4.7 s in the same rounds, at no more CPU;
- * three or four were no faster than two, and two creation lanes no faster than one.
+ * three or four were no faster than two.
  */
 const WRITE_LANES = 2;
 /**

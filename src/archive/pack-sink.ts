@@ -2,14 +2,14 @@
  * Where a packed archive's bytes go. Two kinds:
  * - an open file (`{ fd }`), written from the packing thread itself, one synchronous write per
  *   piece, as GNU tar writes: the archive step's way. The second core is then the hashing
- *   worker's alone. Measured (scripts/bench-archive.mjs, 1 GB, two cores): 0.85-0.98 s where
- *   the same archive through a file stream took 0.99-1.17 s (tar -c: 0.84-0.95 s), at less CPU:
- *   each stream write is a thread-pool round trip, and the writing thread took turns with
- *   the hashing worker for the same core;
+ *   worker's alone. Measured (scripts/bench-archive.mjs, 1 GB, two cores, alternating): 0.85-0.98 s
+ *   where the same archive through a file stream took 0.99-1.17 s (tar -c: 0.84-0.95 s), at
+ *   less CPU; later, on a slower machine, medians of nine rounds 1.51 s against 1.73 s. Each
+ *   stream write is a thread-pool round trip, and the writing thread took turns with the
+ *   hashing worker for the same core;
  * - any Writable (a pipe, a test's stream), written through the stream with its backpressure.
  */
-import { writeSync } from 'node:fs';
-import { WriteStream } from 'node:fs';
+import { WriteStream, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 /** An open file to pack into: the caller opened it and closes (and syncs) it afterwards. */
