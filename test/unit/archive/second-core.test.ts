@@ -106,7 +106,7 @@ describe('packing side by side', () => {
   });
 });
 
-describe('extraction with the writes on the thread pool', () => {
+describe('extraction with the creations and writes on the thread pool', () => {
   let work: string;
   beforeEach(async () => {
     work = await tempDir('second-core-x');
@@ -128,14 +128,6 @@ describe('extraction with the writes on the thread pool', () => {
     // What was restored before the failure is whole (its writes ended before the error was heard).
     expect(readFileSync(path.join(target, 'a')).equals(readFileSync(path.join(source, 'a')))).toBe(true);
   });
-});
-
-describe('creations and writes on the thread pool', () => {
-  let work: string;
-  beforeEach(async () => {
-    work = await tempDir('second-core-lanes');
-  });
-  afterEach(() => removeDir(work));
 
   it('a write does not wait for one on the other lane: its file is written while the other file is still being created', async () => {
     const writes = new BackgroundWrites((_entry, error) => error);
