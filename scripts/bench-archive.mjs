@@ -12,7 +12,7 @@
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,7 +52,7 @@ async function child([mode, from, to, modulePath]) {
   const sampler = setInterval(() => threadTicks(threads), 10);
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
-  const result = mode === 'pack' ? await packToFile(archive, from, to) : await archive.extractArchive(createReadStream(from, { highWaterMark: archive.ARCHIVE_READ_BYTES }), to); // as the restore step reads
+  const result = mode === 'pack' ? await archive.packIntoFile(from, to) /* as the archive step packs */ : await archive.extractArchive(createReadStream(from, { highWaterMark: archive.ARCHIVE_READ_BYTES }), to); // as the restore step reads
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
   clearInterval(sampler);
@@ -65,16 +65,6 @@ async function child([mode, from, to, modulePath]) {
   const mainThread = used(String(process.pid));
   const otherThreads = [...threads.keys()].filter((id) => id !== String(process.pid)).reduce((sum, id) => sum + used(id), 0);
   process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadCpuSeconds: mainThread, otherThreadsCpuSeconds: otherThreads, bytes: result.bytes, sha256: result.sha256, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
-}
-
-/** As the archive step packs: into an open file, written from the packing thread. */
-async function packToFile(archive, from, to) {
-  const fd = openSync(to, 'w', 0o600);
-  try {
-    return await archive.packDirectory(from, { fd });
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** utime + stime clock ticks of each of this process's threads (/proc/self/task/N/stat), into `into`. */

@@ -5,6 +5,7 @@
  * backpressure (pack-sink.ts).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { ArchiveError } from './errors.js';
 import { OffThreadSha256 } from './off-thread-sha256.js';
 import { OutputFailure, sinkFor, type PackSink, type PackTarget } from './pack-sink.js';
@@ -103,6 +104,20 @@ export async function packDirectory(sourceDir: string, target: PackTarget, optio
     await archive.close();
   }
   return result;
+}
+
+/**
+ * packDirectory into a new file (0600), written from this thread and closed before this returns.
+ * `wx`: an existing name is refused, so a symlink planted there is never followed. The archive
+ * step's way (inside writeFileDurably), and the archive bench's and tests'.
+ */
+export async function packIntoFile(sourceDir: string, file: string, options: PackOptions = {}): Promise<PackResult> {
+  const output = await open(file, 'wx', 0o600);
+  try {
+    return await packDirectory(sourceDir, { fd: output.fd }, options);
+  } finally {
+    await output.close();
+  }
 }
 
 /**

@@ -5,9 +5,9 @@
  * volume archives when the answers ask for them. Every container and volume is its own unit.
  */
 import { rescueOf } from './rescue.js';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { packDirectory } from '../archive/index.js';
+import { packIntoFile, type PackOptions } from '../archive/index.js';
 import { InterruptedError, OperatorError } from '../errors.js';
 import { writeFileDurably } from '../fs/atomic-file.js';
 import { fileMatchesSha256 } from '../fs/file-sha256.js';
@@ -152,19 +152,9 @@ function namingVolume(name: string, error: unknown): unknown {
   return named;
 }
 
-/**
- * packDirectory into `<file>.partial`, fsynced and renamed when complete: a half archive never
- * looks whole. The archive is written to the open file from the packing thread (pack-sink.ts).
- */
-function packToFile(source: string, file: string, options: Parameters<typeof packDirectory>[2]) {
-  return writeFileDurably(file, async (partial) => {
-    const output = await open(partial, 'wx', 0o600);
-    try {
-      return await packDirectory(source, { fd: output.fd }, options);
-    } finally {
-      await output.close(); // before the partial file is synced, renamed or removed
-    }
-  });
+/** packIntoFile into `<file>.partial`, fsynced and renamed when complete: a half archive never looks whole. */
+function packToFile(source: string, file: string, options: PackOptions) {
+  return writeFileDurably(file, (partial) => packIntoFile(source, partial, options));
 }
 
 type ArchiveKind = 'images' | 'volumes' | 'layers' | 'data-root';

@@ -12,7 +12,7 @@ import {
   extractArchive,
   formatSetfattrRestore,
   getfattrArgs,
-  packDirectory,
+  packIntoFile,
   parseGetfattrDump,
   SETFATTR_RESTORE_ARGS,
   type ExtractOptions,
@@ -151,13 +151,7 @@ export async function buildRichTree(dir: string): Promise<{ xattrs: boolean; dev
 
 /** Packs `dir` into `file` with the test helpers; returns the result. */
 export async function packToFile(dir: string, file: string, options: PackOptions = {}) {
-  // As the archive step packs: into an open file, written from the packing thread.
-  const output = await open(file, 'w', 0o600);
-  try {
-    return await packDirectory(dir, { fd: output.fd }, { readXattrs: haveXattrTools ? readXattrs : undefined, ...options });
-  } finally {
-    await output.close();
-  }
+  return packIntoFile(dir, file, { readXattrs: haveXattrTools ? readXattrs : undefined, ...options });
 }
 
 /** Extracts `file` into `dir` with the test helpers. */
