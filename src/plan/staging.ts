@@ -35,6 +35,8 @@ export interface StagingInput {
   /** Free bytes on the data-root's filesystem, when known, and the bytes the images take in a driver. */
   freeBytes?: number;
   layersBytes: number;
+  /** What the loads hold besides, while the daemon unpacks their archives (SizeEstimate.loadScratchBytes). */
+  loadScratchBytes: number;
   runId: string;
   /** Where side daemons' runtime directories go (/run/devmapper-migrate in production). */
   runtimeBase: string;
@@ -56,8 +58,11 @@ export function decideStaging(input: StagingInput): StagingDecision {
   if (!input.imagesSaved) return refused('images.save is off: staging loads the saved image archives, and a pushed image is only pulled back after the cutover');
   if (input.imageCount === 0) return refused('there are no images to load');
   if (!input.dockerd) return refused('the serving dockerd’s program was not found (no running dockerd process to read it from)');
-  if (input.freeBytes !== undefined && input.freeBytes < input.layersBytes) {
-    return refused(`the data-root’s filesystem has ${gib(input.freeBytes)} free and a second copy of the images needs about ${gib(input.layersBytes)} while the old data-root is still in use`);
+  if (input.freeBytes !== undefined && input.freeBytes < input.layersBytes + input.loadScratchBytes) {
+    return refused(
+      `the data-root’s filesystem has ${gib(input.freeBytes)} free and, while the old data-root is still in use, a second copy of the images ` +
+        `needs about ${gib(input.layersBytes)} and their loads ${gib(input.loadScratchBytes)} more (the daemon unpacks each archive before it applies it)`,
+    );
   }
   return {
     staged: true,

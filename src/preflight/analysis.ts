@@ -18,6 +18,7 @@ import {
   type StorageFlag,
 } from '../config/dockerd-flags.js';
 import { wordsOf } from '../text/words.js';
+import { IMAGE_LOADS_AT_ONCE } from '../docker/images.js';
 import type { DaemonFacts, Inventory } from '../docker/types.js';
 import type { DevicemapperDirFact, HostFacts, PreflightFacts } from '../facts/types.js';
 import { formatBytes } from '../report/format.js';
@@ -76,7 +77,13 @@ export interface SizeEstimate {
   unknownSizeVolumes: string[];
   /** Bytes written to the backup directory: image archives (when saved), writable layers, volume archives (when archived). */
   backupBytes: number;
-  /** Bytes the new data-root needs: image layers and writable layers (overlay2 target) and volumes. */
+  /**
+   * The daemon's scratch while images load from their archives: it unpacks each whole archive
+   * under its data-root's tmp before it applies the layers, and the run loads
+   * IMAGE_LOADS_AT_ONCE at a time, so the largest that many archives; 0 when none are saved.
+   */
+  loadScratchBytes: number;
+  /** Bytes the new data-root needs: image layers and writable layers (overlay2 target), volumes, and the loads' scratch. */
   dataRootBytes: number;
   /** What stands in for a size the daemon did not measure (each a sentence); empty when all were measured. */
   fallbacks: string[];
@@ -326,7 +333,9 @@ export function estimateSizes(inventory: Inventory, options: PreflightOptions): 
   const local = inventory.volumes.filter((v) => !v.remote && v.driver === 'local');
   const volumesBytes = local.reduce((a, v) => a + Math.max(0, v.size), 0);
   const backupBytes = (options.saveImages ? imagesBytes : 0) + writableBytes + (options.archiveVolumes ? volumesBytes : 0);
-  const dataRootBytes = (options.target === 'overlay2' ? layersBytes + writableBytes : 0) + volumesBytes;
+  const largestFirst = [...images.values()].map((size) => Math.max(0, size)).sort((a, b) => b - a);
+  const loadScratchBytes = options.saveImages ? largestFirst.slice(0, IMAGE_LOADS_AT_ONCE).reduce((a, b) => a + b, 0) : 0;
+  const dataRootBytes = (options.target === 'overlay2' ? layersBytes + writableBytes : 0) + volumesBytes + loadScratchBytes;
   return {
     imageCount: images.size,
     imagesBytes,
@@ -338,6 +347,7 @@ export function estimateSizes(inventory: Inventory, options: PreflightOptions): 
     volumesBytes,
     unknownSizeVolumes: local.filter((v) => v.size < 0).map((v) => v.name),
     backupBytes,
+    loadScratchBytes,
     dataRootBytes,
     fallbacks,
   };

@@ -11,6 +11,7 @@ import { keepsFilesOnHost, type ImageRecord } from '../docker/types.js';
 import { OperatorError } from '../errors.js';
 import { hostNodeMaker } from '../host/special-files.js';
 import { hostXattrWriter } from '../host/xattr-tools.js';
+import { mapLimit } from '../map-limit.js';
 import { formatBytes } from '../report/format.js';
 import type { MigrationContext } from './context.js';
 import { imageName, inspectOf, recordedImage, recordedVolume, selectedNetworks } from '../record/selection.js';
@@ -22,7 +23,7 @@ import { testKillPoint } from './test-hooks.js';
 import { sha256OfFile } from '../fs/file-sha256.js';
 import type { Step, StepProgress } from './step.js';
 import type { DockerDoors } from '../docker/doors.js';
-import { UploadDigestMismatch } from '../docker/images.js';
+import { IMAGE_LOADS_AT_ONCE, UploadDigestMismatch } from '../docker/images.js';
 import type { ImageRestore } from '../plan/plan.js';
 
 /** The tags of `image` the daemon does not have on it yet; undefined when the image itself is missing. */
@@ -55,45 +56,56 @@ export async function loadImagesInto(
   killPoint: string,
 ): Promise<number> {
   const { images } = doors;
-  let present = await images.tags();
+  const presentBefore = await images.tags();
   let finished = 0;
   let loaded = 0;
-  for (const planned of list) {
+  await mapLimit(list, IMAGE_LOADS_AT_ONCE, async (planned) => {
     throwIfInterrupted(ctx, 'the image restore');
     const image = recordedImage(ctx.recorded, planned.imageId);
-    const name = planned.label;
+    let present = presentBefore;
     if (missingTags(present, image) === undefined) {
-      const started = Date.now();
-      if (planned.from === 'archive') {
-        const file = planned.archive;
-        const what = `image ${name}`;
-        const sha256 = recordedSha256(ctx, `image:${image.id}`);
-        const size = (await stat(file).catch(() => undefined))?.size;
-        if (sha256 && size === undefined) throw archiveNotAsWritten(what, file, sha256, undefined);
-        progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
-        // The tamper check rides on the upload (one read of the archive, not two): a mismatch cuts the load off before the archive's end.
-        await images
-          .load(file, { sha256, signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) })
-          .catch((error: unknown) => {
-            throw error instanceof UploadDigestMismatch ? archiveNotAsWritten(what, file, error.expected, error.found) : error;
-          });
-      } else {
-        await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
-      }
+      await restoreImage(ctx, images, image, planned, progress);
       loaded++;
       present = await images.tags();
-      progress.say(`Restored ${name} in ${secondsSince(started)}`);
     }
     // Compare with GET /images/json, not the load stream's text (PITFALLS 18).
     const missing = missingTags(present, image);
     if (missing === undefined) {
-      throw new OperatorError(`Image ${name} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
+      throw new OperatorError(`Image ${planned.label} (${image.id}) is not on the daemon after its restore.`, 'Look at the Docker daemon log; then resume.');
     }
     for (const tag of missing) await images.tag(image.id, tag);
-    if (missing.length) present = await images.tags();
     if (++finished === 1) testKillPoint(killPoint, 'middle');
-  }
+  });
   return loaded;
+}
+
+/** Brings one image the daemon lacks back: loaded from its archive (checked against the run's sha256 as it is sent), or pulled back. */
+async function restoreImage(
+  ctx: MigrationContext,
+  images: DockerDoors['images'],
+  image: ImageRecord,
+  planned: ImageRestore,
+  progress: StepProgress,
+): Promise<void> {
+  const name = planned.label;
+  const started = Date.now();
+  if (planned.from === 'archive') {
+    const file = planned.archive;
+    const what = `image ${name}`;
+    const sha256 = recordedSha256(ctx, `image:${image.id}`);
+    const size = (await stat(file).catch(() => undefined))?.size;
+    if (sha256 && size === undefined) throw archiveNotAsWritten(what, file, sha256, undefined);
+    progress.say(`Loading image ${name}${size ? ` (${formatBytes(size)})` : ''}…`);
+    // The tamper check rides on the upload (one read of the archive, not two): a mismatch cuts the load off before the archive's end.
+    await images
+      .load(file, { sha256, signal: ctx.signal, onProgress: (doneBytes) => progress.transfer({ label: name, doneBytes, totalBytes: size }) })
+      .catch((error: unknown) => {
+        throw error instanceof UploadDigestMismatch ? archiveNotAsWritten(what, file, error.expected, error.found) : error;
+      });
+  } else {
+    await pullBack(ctx, image, planned.ref, (line) => progress.say(line));
+  }
+  progress.say(`Restored ${name} in ${secondsSince(started)}`);
 }
 
 /** Pulls a pushed image back from `ref`, where the plan pushed it, and puts its original tags on it (answers: push without save). */

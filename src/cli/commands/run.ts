@@ -225,6 +225,7 @@ async function stagingFor(host: Host, cli: CommandContext, facts: PreflightFacts
     dataRootIsMountPoint: kept?.method === 'contents',
     freeBytes: facts.host.dataRoot.space?.availableBytes,
     layersBytes: estimate.layersBytes,
+    loadScratchBytes: estimate.loadScratchBytes,
     runId,
     runtimeBase: cli.options.runtimeDir ?? DEFAULT_RUNTIME_DIR,
   });

@@ -1,4 +1,5 @@
 /** Free space where archives go and where the new data-root grows, against the estimate. */
+import { IMAGE_LOADS_AT_ONCE } from '../../docker/images.js';
 import type { FilesystemFact } from '../../facts/types.js';
 import { formatBytes } from '../../report/format.js';
 import type { Analysis } from '../analysis.js';
@@ -29,6 +30,7 @@ export const spaceCheck: Check = {
       `images ${formatBytes(e.imagesBytes)} in archives (${e.imageCount}${a.options.saveImages ? ', saved' : ', not saved'}; each archive holds every layer of its image), ${formatBytes(e.layersBytes)} of layers in a driver (a shared layer once)`,
       `writable layers ${formatBytes(e.writableBytes)} (${e.containerCount} containers)`,
       `volumes ${formatBytes(e.volumesBytes)} (${e.volumeCount} local${a.options.archiveVolumes ? ', archived' : ', not archived'})`,
+      ...(e.loadScratchBytes > 0 ? [`${formatBytes(e.loadScratchBytes)} in the new data-root while images load (the daemon unpacks each archive there first, ${IMAGE_LOADS_AT_ONCE} at a time: the largest ${IMAGE_LOADS_AT_ONCE})`] : []),
     ];
     const unknown = e.unknownSizeVolumes.length
       ? ` ${e.unknownSizeVolumes.length} volume(s) of unknown size are not counted (${listText(e.unknownSizeVolumes, 3)}).`

@@ -8,7 +8,7 @@ import { decideStaging, stagingNote, type StagingInput } from '../../../src/plan
 
 const input: StagingInput = {
   answer: 'auto', target: 'overlay2', imagesSaved: true, imageCount: 2, dockerd: '/usr/bin/dockerd', dataRoot: '/var/lib/docker',
-  dataRootIsMountPoint: false, freeBytes: 10 * 1024 ** 3, layersBytes: 1024 ** 3, runId: '20261207-063000-ab12', runtimeBase: '/run/devmapper-migrate',
+  dataRootIsMountPoint: false, freeBytes: 10 * 1024 ** 3, layersBytes: 1024 ** 3, loadScratchBytes: 512 * 1024 ** 2, runId: '20261207-063000-ab12', runtimeBase: '/run/devmapper-migrate',
 };
 
 describe('decideStaging', () => {
@@ -29,7 +29,9 @@ describe('decideStaging', () => {
     expect(why({ imagesSaved: false })).toMatch(/images.save is off/);
     expect(why({ imageCount: 0 })).toBe('there are no images to load');
     expect(why({ dockerd: undefined })).toMatch(/dockerd’s program was not found/);
-    expect(why({ freeBytes: 512 * 1024 ** 2 })).toBe('the data-root’s filesystem has 0.5 GiB free and a second copy of the images needs about 1.0 GiB while the old data-root is still in use');
+    expect(why({ freeBytes: 512 * 1024 ** 2 })).toBe('the data-root’s filesystem has 0.5 GiB free and, while the old data-root is still in use, a second copy of the images needs about 1.0 GiB and their loads 0.5 GiB more (the daemon unpacks each archive before it applies it)');
+    // The layers fit, the archives the daemon unpacks to load them do not.
+    expect(why({ freeBytes: 1.25 * 1024 ** 3 })).toMatch(/has 1\.3 GiB free .* their loads 0\.5 GiB more/);
     expect(why({ freeBytes: undefined })).toBe('staged');
   });
 });

@@ -782,16 +782,19 @@ describe('estimates', () => {
       writableBytes: 500 * MB,
       volumesBytes: 300 * MB,
       backupBytes: 3.8 * GB,
-      dataRootBytes: 3.8 * GB,
+      // The two largest archives unpack under the data-root while they load, two at a time.
+      loadScratchBytes: 3 * GB,
+      dataRootBytes: 6.8 * GB,
       unknownSizeVolumes: ['x'],
     });
     expect(e.summary).toContain('images 3.0 GB');
+    expect(e.summary).toContain('3.0 GB in the new data-root while images load (the daemon unpacks each archive there first, 2 at a time: the largest 2)');
     expect(e.summary).toContain('1 volume(s) of unknown size are not counted');
   });
 
   it('leaves out what is not archived', () => {
     const e = find(preflightChecks(makeFacts({ inventory: { images: [image({ size: 2 * GB })] } }), { saveImages: false, archiveVolumes: false }), 'space-estimate')!;
-    expect(e.details?.estimate).toMatchObject({ backupBytes: 1 * MB });
+    expect(e.details?.estimate).toMatchObject({ backupBytes: 1 * MB, loadScratchBytes: 0 });
   });
 
   it('estimates downtime from image, volume and container numbers', () => {

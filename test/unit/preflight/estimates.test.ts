@@ -48,12 +48,14 @@ describe('space estimates by unique layers', () => {
       imagesBytes: 36 * GB,
       layersBytes: 7 * GB,
       writableBytes: 300 * MB,
-      dataRootBytes: 9.3 * GB,
+      // Layers, writable layers, the volume, and two 1.2 GB archives unpacked at once while they load.
+      loadScratchBytes: 2.4 * GB,
+      dataRootBytes: 11.7 * GB,
       // Archives: one per image, each with its own copy of the base.
       backupBytes: 38.3 * GB,
       fallbacks: [],
     });
-    expect(e.title).toBe('Space needed: 38 GB for archives, 9.3 GB in the new data-root');
+    expect(e.title).toBe('Space needed: 38 GB for archives, 12 GB in the new data-root');
     expect(e.summary).toContain('7.0 GB of layers in a driver (a shared layer once)');
     expect(keys(entries)).not.toContain('data-root-space-insufficient');
   });

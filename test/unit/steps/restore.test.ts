@@ -49,6 +49,44 @@ describe('load-images', () => {
     expect(t.target.calls).toEqual([]);
   });
 
+  it('loads two archives at once: the second starts while the first is still loading', async () => {
+    const t = await keptThenCutOver();
+    const load = t.target.images.load;
+    let inFlight = 0;
+    let most = 0;
+    let bothStarted!: () => void;
+    const second = new Promise<void>((resolve) => (bothStarted = resolve));
+    t.target.images.load = async (file, options) => {
+      most = Math.max(most, ++inFlight);
+      if (inFlight === 2) bothStarted();
+      // One at a time, the first load would wait here for a second that never starts: a bound, not a hang.
+      await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      await load(file, options);
+      inFlight--;
+    };
+    await t.rerun('load-images');
+    expect(most).toBe(2);
+    expect(Object.fromEntries(await t.target.images.tags())).toEqual({ [IMAGE_ID]: ['app:1', 'app:latest'], [OTHER_IMAGE_ID]: [] });
+  });
+
+  it('one load fails: the other still lands, the step fails with the first error, and a resume loads only what is missing', async () => {
+    const t = await keptThenCutOver();
+    const load = t.target.images.load;
+    t.target.images.load = async (file, options) => {
+      if (file.includes(IMAGE_ID.slice(7))) throw new Error('daemon went away');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await load(file, options);
+    };
+    await expect(t.rerun('load-images')).rejects.toThrow(/daemon went away/);
+    expect([...t.target.imageTags.keys()]).toEqual([OTHER_IMAGE_ID]);
+
+    t.target.images.load = load;
+    t.target.calls.length = 0;
+    await t.rerun('load-images');
+    expect(t.target.callsOf('images.load')).toEqual([expect.stringContaining(IMAGE_ID.slice(7))]);
+    expect(t.target.imageTags.get(IMAGE_ID)).toEqual(['app:1', 'app:latest']);
+  });
+
   it('refuses an archive whose bytes changed since the run wrote it, and loads nothing of it', async () => {
     const t = await keptThenCutOver();
     await writeFile(join(archiveDir(t.ctx, 'images'), `${IMAGE_ID.slice(7)}.tar`), 'someone else’s bytes');
