@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ExitCode, OperatorError, UsageError } from '../errors.js';
 import { CLIENT_API_VERSION, compareApiVersions, OLDEST_API_VERSION } from './api-version.js';
@@ -106,6 +107,11 @@ function newDockerAgent(): http.Agent {
     if (socket) boundedCallSockets.getStore()?.add(socket);
     return socket;
   };
+  // docker-modem formats every request's options for its debug log even when that log is off
+  // (util.inspect with showHidden and no depth limit), and the options hold this agent: with
+  // two streams open that walked both live sockets, some 90 KB of text and the objects behind
+  // it per request, a burst of garbage the run's peak memory was made of. One line instead.
+  Object.defineProperty(agent, inspect.custom, { value: () => 'http.Agent (devmapper-migrate, to the Docker daemon)' });
   return agent;
 }
 

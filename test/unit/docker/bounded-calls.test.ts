@@ -8,8 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import util from 'node:util';
 import { build } from 'esbuild';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { callDocker, connectDocker, apiGet } from '../../../src/docker/client.js';
 import { daemonAnswers } from '../../../src/docker/daemon-status.js';
 import { OperatorError } from '../../../src/errors.js';
@@ -142,4 +143,28 @@ describe('a daemon that accepts and never answers', () => {
     expect(result.message).toContain('it did not answer within 1 s');
     expect(result.ms).toBeLessThan(3_000);
   }, 30_000);
+});
+
+describe('what a request costs besides the request', () => {
+  it("docker-modem's formatting of a request's options stays one short text while other connections are open", async () => {
+    // docker-modem 5 runs util.inspect(options, { showHidden: true, depth: null }) for every
+    // request, debug log on or off; the options hold the agent, and the agent its live sockets.
+    const hung = await startDaemon(true);
+    const client = await connectDocker(hung.address);
+    const held = [client.api.getImage('a').inspect(), client.api.getImage('b').inspect()];
+    held.forEach((call) => call.catch(() => undefined));
+    for (let i = 0; i < 40 && hung.open.size < 2; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(hung.open.size).toBe(2);
+    const inspect = vi.spyOn(util, 'inspect');
+    try {
+      client.api.getImage('c').inspect().catch(() => undefined);
+      for (let i = 0; i < 40 && hung.open.size < 3; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      const formatted = inspect.mock.calls.flatMap((call, i) => ((call[1] as util.InspectOptions | undefined)?.showHidden ? [inspect.mock.results[i]!.value as string] : []));
+      expect(formatted).toHaveLength(1);
+      expect(formatted[0]).toContain('/images/c/json');
+      expect(formatted[0]!.length).toBeLessThan(1_000);
+    } finally {
+      inspect.mockRestore();
+    }
+  }, 20_000);
 });
