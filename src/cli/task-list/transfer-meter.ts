@@ -14,10 +14,23 @@ export interface TransferUpdate {
 const WINDOW_MS = 10_000;
 /** Below this much history a rate is noise (the first chunk after a pause), so none is shown. */
 const MIN_SPAN_MS = 500;
+/**
+ * At most one sample is kept per this much time. Updates come with every chunk a stream reads
+ * (thousands a second on a fast save), and a sample kept for the whole window outlives the
+ * young generation: one per update was the run's largest source of promoted garbage.
+ */
+const SAMPLE_EVERY_MS = 250;
 
 interface Sample {
   at: number;
   bytes: number;
+}
+
+interface History {
+  /** One sample per SAMPLE_EVERY_MS at most, the oldest first, spanning about the window. */
+  samples: Sample[];
+  /** The latest update, whether or not it was kept as a sample: the rate runs up to it. */
+  latest: Sample;
 }
 
 /**
@@ -25,30 +38,44 @@ interface Sample {
  * each keep their rate. Bytes going backwards (a unit redone) start that label's measurement again.
  */
 export class TransferMeter {
-  private readonly samplesByLabel = new Map<string, Sample[]>();
+  private readonly historyByLabel = new Map<string, History>();
 
   /** Records an update at `now` (ms) and returns its line. */
   update(update: TransferUpdate, now: number): string {
-    let samples = this.samplesByLabel.get(update.label) ?? [];
+    const history = this.historyFor(update);
+    history.latest.at = now;
+    history.latest.bytes = update.doneBytes;
+    const { samples } = history;
     const last = samples[samples.length - 1];
-    if (last && update.doneBytes < last.bytes) samples = [];
-    samples.push({ at: now, bytes: update.doneBytes });
+    if (!last || now - last.at >= SAMPLE_EVERY_MS) samples.push({ at: now, bytes: update.doneBytes });
     while (samples.length > 2 && now - samples[1]!.at >= WINDOW_MS) samples.shift();
-    this.samplesByLabel.set(update.label, samples);
-    return formatTransfer(update, rateOf(samples));
+    return formatTransfer(update, rateOf(history));
   }
 
   /** Bytes per second of `label` over the window, or undefined while there is too little history. */
   rate(label: string): number | undefined {
-    return rateOf(this.samplesByLabel.get(label) ?? []);
+    const history = this.historyByLabel.get(label);
+    return history && rateOf(history);
+  }
+
+  /** How many samples `label` holds (bounded by the window, however often updates come). */
+  samplesHeld(label: string): number {
+    return this.historyByLabel.get(label)?.samples.length ?? 0;
+  }
+
+  private historyFor(update: TransferUpdate): History {
+    const known = this.historyByLabel.get(update.label);
+    if (known && update.doneBytes >= known.latest.bytes) return known;
+    const fresh: History = { samples: [], latest: { at: 0, bytes: 0 } };
+    this.historyByLabel.set(update.label, fresh);
+    return fresh;
   }
 }
 
-function rateOf(samples: readonly Sample[]): number | undefined {
+function rateOf({ samples, latest }: History): number | undefined {
   const first = samples[0];
-  const last = samples[samples.length - 1];
-  if (!first || !last || last.at - first.at < MIN_SPAN_MS) return undefined;
-  return ((last.bytes - first.bytes) * 1000) / (last.at - first.at);
+  if (!first || latest.at - first.at < MIN_SPAN_MS) return undefined;
+  return ((latest.bytes - first.bytes) * 1000) / (latest.at - first.at);
 }
 
 /** "label: 212 MB of 1.1 GB, 48 MB/s, 19 s left"; parts without data are left out. */

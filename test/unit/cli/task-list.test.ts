@@ -277,6 +277,20 @@ describe('transfer progress', () => {
     expect(meter.update({ label: 'other', doneBytes: 5 }, 40_000)).toBe('other: 5 B');
   });
 
+  it('holds a bounded history however often updates come (one per chunk of a fast save)', () => {
+    const meter = new TransferMeter();
+    let line = '';
+    // An update every millisecond for a minute, at 100 MB/s.
+    for (let ms = 0; ms <= 60_000; ms++) line = meter.update({ label: 'img', doneBytes: ms * 100_000, totalBytes: 12_000_000_000 }, ms);
+    expect(meter.samplesHeld('img')).toBeGreaterThan(2);
+    expect(meter.samplesHeld('img')).toBeLessThanOrEqual(42); // 10 s window / 250 ms, and the ends
+    expect(meter.rate('img')).toBeCloseTo(100_000_000, -5);
+    expect(line).toBe('img: 6.0 GB of 12 GB, 100 MB/s, 1 min left');
+    // The rate runs up to the latest update, also between kept samples.
+    meter.update({ label: 'img', doneBytes: 6_000_000_000 + 50_000_000, totalBytes: 12_000_000_000 }, 60_100);
+    expect(meter.rate('img')).toBeGreaterThan(100_000_000);
+  });
+
   it('keeps each label\'s rate while two transfers alternate (two saves at once)', () => {
     const meter = new TransferMeter();
     let a = '';
