@@ -35,6 +35,26 @@ export interface RunnableStep {
 }
 
 /**
+ * A label's transfer is passed on at most once per this long; the updates in between only
+ * replace its latest figures. Streams report every chunk they read (thousands a second on a
+ * fast save), and an event, a Date and a formatted line per chunk was most of what the run
+ * allocated while saving. Finer than every sink's own interval (the screen's included).
+ */
+const TRANSFER_EVENTS_EVERY_MS = 100;
+
+/** A label's latest transfer figures, kept in place between the events passed on. */
+interface LatestTransfer {
+  doneBytes: number;
+  totalBytes?: number;
+  /** When these figures came. */
+  at: number;
+  /** When the label's last event was passed on. */
+  sentAt: number;
+  /** The figures arrived after the last event passed on, and are not shown yet. */
+  held: boolean;
+}
+
+/**
  * Runs one step, telling `emit` everything it does; a throw is reported as `failed` and passed
  * on unchanged (the caller maps OperatorError to exit codes).
  */
@@ -42,23 +62,45 @@ export async function runStepWithEvents(step: RunnableStep, emit: EventSink): Pr
   const meter = new TransferMeter();
   const base = { phase: step.phase, step: step.id };
   const started = Date.now();
+  const latest = new Map<string, LatestTransfer>();
+  const sendTransfer = (label: string, figures: LatestTransfer) => {
+    figures.sentAt = figures.at;
+    figures.held = false;
+    const update = { label, doneBytes: figures.doneBytes, totalBytes: figures.totalBytes };
+    emit({ ...base, time: new Date(figures.at), event: 'transfer', text: meter.update(update, figures.at), ...update });
+  };
+  // Held figures go out before the step's next other event, so that the last state is always shown.
+  const sendHeld = () => {
+    for (const [label, figures] of latest) if (figures.held) sendTransfer(label, figures);
+  };
   // Every mode draws these texts (and run.log keeps them): names in them are shown, never obeyed as control codes.
   emit({ ...base, time: new Date(), event: 'start', text: escapeControls(step.title) });
   const progress: StepProgress = {
-    say: (text) => emit({ ...base, time: new Date(), event: 'say', text: escapeControls(text) }),
-    transfer: (update) => {
-      const now = new Date();
-      const text = meter.update(update, now.getTime());
-      emit({ ...base, time: now, event: 'transfer', text, label: update.label, doneBytes: update.doneBytes, totalBytes: update.totalBytes });
+    say: (text) => {
+      sendHeld();
+      emit({ ...base, time: new Date(), event: 'say', text: escapeControls(text) });
+    },
+    transfer: ({ label, doneBytes, totalBytes }) => {
+      const now = Date.now();
+      let figures = latest.get(label);
+      if (!figures) latest.set(label, (figures = { doneBytes, totalBytes, at: now, sentAt: -Infinity, held: true }));
+      figures.doneBytes = doneBytes;
+      figures.totalBytes = totalBytes;
+      figures.at = now;
+      figures.held = true;
+      const complete = totalBytes !== undefined && doneBytes === totalBytes;
+      if (complete || now - figures.sentAt >= TRANSFER_EVENTS_EVERY_MS) sendTransfer(label, figures);
     },
   };
   let outcome: 'done' | 'skipped';
   try {
     outcome = await step.run(progress);
   } catch (error) {
+    sendHeld();
     emit({ ...base, time: new Date(), event: 'failed', message: escapeControls(errorMessage(error)) });
     throw error;
   }
+  sendHeld();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   emit({ ...base, time: new Date(), event: outcome, text: outcome === 'done' ? `${seconds} s` : 'already done' });
   return outcome;

@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chooseTaskListMode, runTaskList, type TaskListMode, type TaskListStep } from '../../../src/cli/task-list.js';
 import { RunLog } from '../../../src/run/run-log.js';
-import { throttleTransfers, type StepEvent } from '../../../src/cli/task-list/events.js';
+import { runStepWithEvents, throttleTransfers, type StepEvent } from '../../../src/cli/task-list/events.js';
 import { TransferMeter, formatTransfer } from '../../../src/cli/task-list/transfer-meter.js';
 import { activeTransfersLine } from '../../../src/cli/task-list/interactive.js';
 import { InterruptedError, OperatorError } from '../../../src/errors.js';
@@ -338,6 +338,43 @@ describe('transfer progress', () => {
     expect(formatTransfer({ label: 'x', doneBytes: 5, totalBytes: 5 }, 1)).toBe('x: 5 B of 5 B, 1 B/s');
     // Past an estimated total (tar headers on top of an image's size): never "2.1 MB of 2.0 MB".
     expect(formatTransfer({ label: 'x', doneBytes: 2_100_000, totalBytes: 2_000_000 }, 1_000_000)).toBe('x: 2.1 MB, 1.0 MB/s');
+  });
+
+  it('passes on a transfer reported with every chunk at most every 100 ms, and its latest figures before the next event', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(START);
+    const seen: StepEvent[] = [];
+    const step = (fail: boolean) => ({
+      id: 'save-images',
+      title: 'Save images',
+      phase: 'export' as const,
+      run: async (progress: Parameters<TaskListStep['run']>[0]) => {
+        // An update every millisecond, the last one 40 ms after one was passed on (at 1,000 ms).
+        for (let ms = 0; ms < 1040; ms++) {
+          progress.transfer({ label: 'img', doneBytes: ms * 1000, totalBytes: 2_000_000 });
+          advance(1);
+        }
+        progress.transfer({ label: 'img', doneBytes: 1_500_000, totalBytes: 2_000_000 });
+        if (fail) throw new Error('the disk filled up');
+        progress.say('Saved img');
+        progress.transfer({ label: 'vol', doneBytes: 10, totalBytes: 20 });
+        advance(1);
+        progress.transfer({ label: 'vol', doneBytes: 20, totalBytes: 20 });
+        return 'done' as const;
+      },
+    });
+    await runStepWithEvents(step(false), (e) => seen.push(e));
+    const transfers = (label: string) => seen.filter((e) => e.event === 'transfer' && e.label === label);
+    // At 0, 100, ... 1,000 ms, and the held-back last figures just before "Saved img".
+    expect(transfers('img').map((e) => e.doneBytes)).toEqual([0, 100_000, 200_000, 300_000, 400_000, 500_000, 600_000, 700_000, 800_000, 900_000, 1_000_000, 1_500_000]);
+    expect(transfers('img').at(-1)?.time.getTime()).toBe(START + 1040);
+    expect(seen.map((e) => e.event)).toEqual(['start', ...Array(12).fill('transfer'), 'say', 'transfer', 'transfer', 'done']);
+    // A complete transfer goes out at once, however soon after the one before.
+    expect(transfers('vol').map((e) => e.doneBytes)).toEqual([10, 20]);
+    // A failing step shows its latest figures before the failure.
+    seen.length = 0;
+    await expect(runStepWithEvents(step(true), (e) => seen.push(e))).rejects.toThrow('the disk filled up');
+    expect(seen.slice(-2).map((e) => [e.event, e.doneBytes ?? e.message])).toEqual([['transfer', 1_500_000], ['failed', 'the disk filled up']]);
   });
 
   it('sends a held-back transfer before the step\'s next event, so the final state is always shown', () => {
