@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonHttpError, streamGet } from '../../../src/docker/daemon-stream.js';
+import { DaemonHttpError, streamGet, streamPostFile, transferBuffersKept } from '../../../src/docker/daemon-stream.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dmm-stream-'));
 const servers: Server[] = [];
@@ -85,4 +87,83 @@ describe('streamGet', () => {
     });
     await expect(failing).rejects.toMatchObject({ code: 'ENOSPC' });
   });
+});
+
+/**
+ * A daemon in a process of its own (its reads allocate, and must not count in this one's
+ * memory): reads each POST's Content-Length body whole and answers with its sha256, and
+ * answers a GET with `downloadBytes` bytes of 7s.
+ */
+async function hashingDaemon(downloadBytes: number): Promise<{ address: string; stop(): void }> {
+  const path = join(root, `s${++count}.sock`);
+  const script = `
+    const { createHash } = require('node:crypto');
+    const download = Buffer.alloc(${downloadBytes}, 7);
+    const server = require('node:net').createServer((socket) => {
+      socket.on('error', () => undefined);
+      let head = Buffer.alloc(0), hash, left = 0;
+      const answer = (body) => socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\\r\\nContent-Length: ' + body.length + '\\r\\n\\r\\n'), Buffer.from(body)]));
+      socket.on('data', (data) => {
+        if (!hash) {
+          head = Buffer.concat([head, data]);
+          const end = head.indexOf('\\r\\n\\r\\n');
+          if (end < 0) return;
+          if (head.toString('latin1', 0, 4) === 'GET ') return answer(download);
+          left = Number(/Content-Length: (\\d+)/i.exec(head.toString('latin1', 0, end))[1]);
+          hash = createHash('sha256');
+          data = head.subarray(end + 4);
+        }
+        hash.update(data);
+        left -= data.length;
+        if (left === 0) answer(hash.digest('hex'));
+      });
+    });
+    server.listen(${JSON.stringify(path)}, () => console.log('listening'));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the test daemon exited ${code}`)));
+  });
+  return { address: `unix://${path}`, stop: () => child.kill('SIGKILL') };
+}
+
+describe('transfer buffers', () => {
+  it('are reused: a dozen uploads and downloads in turn leave a few 1 MiB buffers, and every byte arrives intact', async () => {
+    const file = join(root, 'archive.tar');
+    const content = randomBytes(3 << 20);
+    writeFileSync(file, content);
+    const daemon = await hashingDaemon(2 << 20);
+    const client = { address: daemon.address, apiVersion: '1.26' };
+    const download = Buffer.alloc(2 << 20, 7);
+    const upload = async () => {
+      const answer: Buffer[] = [];
+      await streamPostFile(client, '/images/load', file, { onData: (c) => answer.push(Buffer.from(c)) });
+      expect(Buffer.concat(answer).toString()).toBe(createHash('sha256').update(content).digest('hex'));
+    };
+    const get = async () => {
+      const got = createHash('sha256');
+      await streamGet(client, '/images/get', { onData: (c) => got.update(c) });
+      expect(got.digest('hex')).toBe(createHash('sha256').update(download).digest('hex'));
+    };
+    try {
+      await upload();
+      await get();
+      const before = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 12; i++) {
+        await upload();
+        await get();
+        // The closed connection hands its buffer back on its 'close' event.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Two loads at once, each with its own buffers, both intact.
+      await Promise.all([upload(), upload()]);
+      const grown = process.memoryUsage().arrayBuffers - before;
+      expect(transferBuffersKept()).toBeGreaterThanOrEqual(3);
+      expect(transferBuffersKept()).toBeLessThanOrEqual(6);
+      // Without reuse: 12 x 4 MiB of dead buffers, waiting for a collection the test does not prompt.
+      expect(grown).toBeLessThan(8 << 20);
+    } finally {
+      daemon.stop();
+    }
+  }, 30_000);
 });
