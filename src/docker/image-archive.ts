@@ -24,7 +24,7 @@ export interface TarEntryInfo {
   linkname?: string;
   /** "sha256:<hex>" of a regular file's content. */
   digest?: string;
-  /** Content of a small file kept for checking (JSON documents). */
+  /** Content of a small file kept for checking: one that starts as JSON does (manifest, config, repositories). */
   content?: Buffer;
   /** Starts with the gzip magic bytes (a compressed layer: its digest is not a diff ID). */
   gzip?: boolean;
@@ -38,6 +38,12 @@ export interface TarIndex {
 /** Files kept in memory for checking: manifests and configs are kilobytes; the cap bounds memory on hostile input. */
 const KEEP_MAX_FILE = 4 << 20;
 const KEEP_MAX_TOTAL = 64 << 20;
+
+/**
+ * Only JSON is ever read back, and every JSON document of a save starts with `{` or `[`: a
+ * small layer (a base image's, a few MB) was kept too, copied piece by piece, for nothing.
+ */
+const startsAsJson = (byte: number | undefined) => byte === 0x7b || byte === 0x5b;
 
 type State = 'header' | 'meta' | 'data' | 'padding' | 'end';
 
@@ -188,6 +194,10 @@ export class TarScanner {
   private onData(slice: Buffer): void {
     if (!this.hash) return;
     this.hash.update(slice);
+    if (this.keep && this.firstBytes.length === 0 && !startsAsJson(slice[0])) {
+      this.kept -= this.bodySize;
+      this.keep = undefined;
+    }
     if (this.firstBytes.length < 2) for (const byte of slice.subarray(0, 2 - this.firstBytes.length)) this.firstBytes.push(byte);
     if (this.keep) this.keep.push(Buffer.from(slice));
   }

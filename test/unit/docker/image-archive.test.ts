@@ -33,9 +33,12 @@ describe('TarScanner', () => {
     for (const size of [1, 7, 511, 512, 513, 4096, 7919]) expect(summary(scan(archive, size))).toEqual(whole);
   });
 
-  it('hashes regular files and keeps small ones', async () => {
+  it('hashes regular files and keeps the small ones that start as JSON does, split anywhere', async () => {
     const pack = createPack();
     pack.entry({ name: 'a.txt' }, 'hello');
+    pack.entry({ name: 'manifest.json' }, '[{"Config":"c.json"}]');
+    pack.entry({ name: 'c.json' }, '{"rootfs":{}}');
+    pack.entry({ name: 'layer.tar' }, Buffer.alloc(3 << 20, 1)); // a small base layer: hashed, not kept
     pack.entry({ name: 'dir', type: 'directory' });
     pack.entry({ name: 'dir/link', type: 'symlink', linkname: '../a.txt' });
     pack.finalize();
@@ -43,7 +46,15 @@ describe('TarScanner', () => {
     for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
     const index = scan(Buffer.concat(chunks));
     expect(index.entries.get('a.txt')).toMatchObject({ type: 'file', size: 5, digest: sha256('hello') });
-    expect(index.entries.get('a.txt')?.content?.toString()).toBe('hello');
+    expect(index.entries.get('a.txt')?.content).toBeUndefined();
+    expect(index.entries.get('layer.tar')).toMatchObject({ size: 3 << 20, digest: sha256(Buffer.alloc(3 << 20, 1)) });
+    expect(index.entries.get('layer.tar')?.content).toBeUndefined();
+    for (const size of [1, 512, 513, 65536]) {
+      const split = scan(Buffer.concat(chunks), size);
+      expect(split.entries.get('manifest.json')?.content?.toString()).toBe('[{"Config":"c.json"}]');
+      expect(split.entries.get('c.json')?.content?.toString()).toBe('{"rootfs":{}}');
+      expect(split.entries.get('layer.tar')?.content).toBeUndefined();
+    }
     expect(index.entries.get('dir')).toMatchObject({ type: 'directory' });
     expect(index.entries.get('dir/link')).toMatchObject({ type: 'symlink', linkname: '../a.txt' });
   });
