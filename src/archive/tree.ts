@@ -141,6 +141,8 @@ export interface CompareOptions extends DescribeOptions {
   ignoreMtime?: boolean;
   /** Do not compare the root directory's own metadata (mode, owner, mtime). */
   ignoreRoot?: boolean;
+  /** Do not compare content checksums (trees described without them). */
+  ignoreContent?: boolean;
 }
 
 /** Every difference between the trees at `a` and `b` (empty when they match). */
@@ -149,36 +151,55 @@ export async function compareTrees(a: string, b: string, options: CompareOptions
   return diffTrees(left, right, options);
 }
 
-/** Differences between two described trees. */
-export function diffTrees(left: Map<string, TreeEntry>, right: Map<string, TreeEntry>, options: CompareOptions = {}): Difference[] {
+/**
+ * What diffTrees compares of an entry: a described TreeEntry, or one as verify records it
+ * (its mtime a decimal string, JSON having no 64-bit integers).
+ */
+export type ComparableEntry = Pick<TreeEntry, 'kind' | 'mode' | 'uid' | 'gid' | 'sha256' | 'linkTarget' | 'hardlinkOf' | 'device' | 'xattrs'> & {
+  mtimeNs: bigint | string;
+};
+
+/**
+ * Differences between two described trees. Texts are made only for what differs, none for
+ * an entry that matches: verify compares every file of every volume, tens of thousands at a
+ * time, at the end of a run, and the copies and texts it made per entry were the run's peak.
+ */
+export function diffTrees(left: ReadonlyMap<string, ComparableEntry>, right: ReadonlyMap<string, ComparableEntry>, options: CompareOptions = {}): Difference[] {
   const tolerance = BigInt(options.mtimeToleranceNs ?? 2000);
   const differences: Difference[] = [];
   for (const [path, x] of left) {
     const y = right.get(path);
-    if (y === undefined) {
-      differences.push({ path, field: 'missing', a: x.kind });
-      continue;
-    }
-    if (path === '.' && options.ignoreRoot) continue;
-    if (x.kind !== y.kind) {
-      differences.push({ path, field: 'kind', a: x.kind, b: y.kind });
-      continue;
-    }
-    const add = (field: DifferenceField, u: string | undefined, v: string | undefined) => {
-      if (u !== v) differences.push({ path, field, a: u, b: v });
-    };
-    add('content', x.sha256, y.sha256);
-    add('mode', x.mode.toString(8).padStart(4, '0'), y.mode.toString(8).padStart(4, '0'));
-    add('owner', `${x.uid}:${x.gid}`, `${y.uid}:${y.gid}`);
-    add('linkTarget', x.linkTarget, y.linkTarget);
-    add('hardlink', x.hardlinkOf, y.hardlinkOf);
-    add('device', x.device, y.device);
-    add('xattrs', x.xattrs && JSON.stringify(x.xattrs), y.xattrs && JSON.stringify(y.xattrs));
-    const delta = x.mtimeNs > y.mtimeNs ? x.mtimeNs - y.mtimeNs : y.mtimeNs - x.mtimeNs;
-    if (!options.ignoreMtime && delta > tolerance) differences.push({ path, field: 'mtime', a: isoNs(x.mtimeNs), b: isoNs(y.mtimeNs) });
+    if (y === undefined) differences.push({ path, field: 'missing', a: x.kind });
+    else if (path === '.' && options.ignoreRoot) continue;
+    else if (x.kind !== y.kind) differences.push({ path, field: 'kind', a: x.kind, b: y.kind });
+    else entryDifferences(path, x, y, options, tolerance, differences);
   }
   for (const [path, y] of right) if (!left.has(path)) differences.push({ path, field: 'extra', b: y.kind });
   return differences;
+}
+
+/** Adds to `out` how two entries of the same kind at `path` differ. */
+function entryDifferences(path: string, x: ComparableEntry, y: ComparableEntry, options: CompareOptions, toleranceNs: bigint, out: Difference[]): void {
+  const add = (field: DifferenceField, a: string | undefined, b: string | undefined) => out.push({ path, field, a, b });
+  if (!options.ignoreContent && x.sha256 !== y.sha256) add('content', x.sha256, y.sha256);
+  if (x.mode !== y.mode) add('mode', octal(x.mode), octal(y.mode));
+  if (x.uid !== y.uid || x.gid !== y.gid) add('owner', `${x.uid}:${x.gid}`, `${y.uid}:${y.gid}`);
+  if (x.linkTarget !== y.linkTarget) add('linkTarget', x.linkTarget, y.linkTarget);
+  if (x.hardlinkOf !== y.hardlinkOf) add('hardlink', x.hardlinkOf, y.hardlinkOf);
+  if (x.device !== y.device) add('device', x.device, y.device);
+  if (x.xattrs || y.xattrs) {
+    const [a, b] = [x.xattrs && JSON.stringify(x.xattrs), y.xattrs && JSON.stringify(y.xattrs)];
+    if (a !== b) add('xattrs', a, b);
+  }
+  // Equal as written (both bigints, or both decimal strings) is the common case: no arithmetic.
+  if (!options.ignoreMtime && x.mtimeNs !== y.mtimeNs) {
+    const [a, b] = [BigInt(x.mtimeNs), BigInt(y.mtimeNs)];
+    if ((a > b ? a - b : b - a) > toleranceNs) add('mtime', isoNs(a), isoNs(b));
+  }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }
 
 function isoNs(ns: bigint): string {

@@ -4,7 +4,7 @@
  * key that names the object and the field; each kind of object also gets one info entry
  * saying what matched. No I/O: verify-host.ts gathers the "after" side.
  */
-import { diffTrees, type TreeEntry } from '../archive/tree.js';
+import { diffTrees } from '../archive/tree.js';
 import type { ContainerInspect } from '../docker/create-spec.js';
 import { effectivePool } from '../docker/ipam.js';
 import { keepsFilesOnHost, type ContainerRecord, type ImageRecord, type Inventory, type IpamPoolRecord, type NetworkRecord, type VolumeRecord } from '../docker/types.js';
@@ -403,12 +403,6 @@ function compareNetworks(f: Findings, recorded: RecordedInventory, now: Inventor
     { checked: counts.networks, matched });
 }
 
-/** A recorded entry back as the TreeEntry diffTrees compares; without content, no checksum. */
-function toTreeEntry(entry: RecordedTreeEntry, content: boolean): TreeEntry {
-  const { path: _path, mtimeNs, sha256, ...rest } = entry;
-  return { ...rest, mtimeMs: Number(BigInt(mtimeNs) / 1_000_000n), mtimeNs: BigInt(mtimeNs), ...(content && sha256 !== undefined ? { sha256 } : {}) };
-}
-
 const FILE_FIELD_WORDS: Record<string, string> = {
   missing: 'missing',
   extra: 'new (was not there)',
@@ -433,19 +427,26 @@ interface FileDifference {
 
 /** Differences between two recorded trees: diffTrees's, plus file sizes when contents were not hashed. */
 export function treeDifferences(before: readonly RecordedTreeEntry[], after: readonly RecordedTreeEntry[], content: boolean): FileDifference[] {
-  const left = new Map(before.map((e) => [e.path, toTreeEntry(e, content)]));
-  const right = new Map(after.map((e) => [e.path, toTreeEntry(e, content)]));
-  const out: FileDifference[] = diffTrees(left, right).map((d) => ({ path: d.path, field: d.field, before: d.a, after: d.b }));
+  const left = byPath(before);
+  const right = byPath(after);
+  const out: FileDifference[] = diffTrees(left, right, { ignoreContent: !content }).map((d) => ({ path: d.path, field: d.field, before: d.a, after: d.b }));
   if (!content) {
     for (const [path, x] of left) {
       const y = right.get(path);
       if (y && x.kind === 'file' && y.kind === 'file' && x.size !== y.size) out.push({ path, field: 'size', before: String(x.size), after: String(y.size) });
     }
   }
+  if (out.length === 0) return out;
   // Per path, in walk order, so that a file's findings stay together.
   const order = new Map<string, number>();
   for (const entry of [...before, ...after]) if (!order.has(entry.path)) order.set(entry.path, order.size);
   return out.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
+}
+
+function byPath(entries: readonly RecordedTreeEntry[]): Map<string, RecordedTreeEntry> {
+  const map = new Map<string, RecordedTreeEntry>();
+  for (const entry of entries) map.set(entry.path, entry);
+  return map;
 }
 
 function fileSummary(volume: string, d: FileDifference): string {
