@@ -109,7 +109,7 @@ function newDockerAgent(): http.Agent {
   };
   // docker-modem formats every request's options for its debug log even when that log is off
   // (util.inspect with showHidden and no depth limit), and the options hold this agent: with
-  // two streams open that walked both live sockets, some 90 KB of text and the objects behind
+  // two streams open that walked both live sockets, 59 to 90 KB of text and the objects behind
   // it per request, a burst of garbage the run's peak memory was made of. One line instead.
   Object.defineProperty(agent, inspect.custom, { value: () => 'http.Agent (devmapper-migrate, to the Docker daemon)' });
   return agent;
