@@ -27,9 +27,13 @@ afterAll(async () => {
   await daemon?.stop();
 });
 
-/** A zombie that stays one: its parent (a long sleep, exec'd over the shell) never reaps it. */
+/**
+ * A zombie that stays one: its parent (a long sleep, exec'd over the shell) never reaps it.
+ * The child outlives the shell's exec by a second: one that ended first (`sleep 0`) could be
+ * reaped by the shell itself, and then there was no zombie, nor any /proc entry, to find.
+ */
 async function plantZombie(): Promise<number> {
-  const parent = spawn('bash', ['-c', 'sleep 0 & echo $!; exec sleep 300'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const parent = spawn('bash', ['-c', 'sleep 1 & echo $!; exec sleep 300'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   parents.push(parent.pid!);
   const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (data: Buffer) => resolve(Number(String(data).trim()))));
   parent.unref();
