@@ -163,6 +163,11 @@ describe('transfer buffers', () => {
       // Two loads at once, each with its own buffers, both intact; at most six wait afterwards.
       await Promise.all([upload(), upload()]);
       expect(await settled(6)).toBe(6);
+      // A refused upload (its bytes not those expected) hands back only its closed socket's
+      // buffer: the file's two may still be under a pending write, and are left to the collector.
+      const refused = await streamPostFile(client, '/images/load', file, { onData: () => undefined, expectedSha256: '0'.repeat(64) }).catch((e: Error) => e);
+      expect(refused).toMatchObject({ name: 'UploadDigestMismatch' });
+      expect(await settled(4)).toBe(4);
     } finally {
       daemon.stop();
     }
